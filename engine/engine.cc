@@ -1,0 +1,364 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+#include <shared_mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "engine/profile.h"
+#include "engine/query.h"
+#include "engine/scoring.h"
+#include "engine/storage.h"
+#include "engine/taxonomy.h"
+#include "engine/validation.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace pamatch {
+
+// Everything behind the Engine facade.
+//
+// Locking (acquire in this order, never the reverse):
+//   1. write_stripes[hash(id) % kStripes]: held by a writer of that id across
+//      version check, RocksDB write and in-memory apply, so the check and the
+//      write are atomic per id and disk and memory agree on the order of
+//      writes to one id. Several stripes are locked in ascending order.
+//   2. profiles_mu: shared by searches for the whole scan; exclusive only
+//      for the pointer swap of an apply, so a search sees a profile wholly
+//      before or wholly after a write.
+//   policy_write_mu then policies_mu protect the policies the same way.
+// Disk first, memory second: a crash between them loses only an
+// unacknowledged write, and restart rebuilds memory from disk.
+class EngineState {
+ public:
+  static constexpr size_t kStripes = 64;
+
+  Taxonomy taxonomy;
+  std::unique_ptr<Store> store;
+  absl::Time started;
+
+  std::array<std::mutex, kStripes> write_stripes;
+
+  mutable std::shared_mutex profiles_mu;
+  // GUARDED_BY(profiles_mu)
+  absl::flat_hash_map<std::string, std::unique_ptr<const CompiledProfile>>
+      profiles;
+
+  std::mutex policy_write_mu;
+  mutable std::shared_mutex policies_mu;
+  // GUARDED_BY(policies_mu)
+  absl::flat_hash_map<std::string, v1::Policy> policies;
+
+  size_t StripeOf(absl::string_view id) const {
+    return absl::HashOf(id) % kStripes;
+  }
+  // The stored version of `id`, or 0 if absent.
+  int64_t CurrentVersion(absl::string_view id) const {
+    std::shared_lock lock(profiles_mu);
+    auto it = profiles.find(id);
+    return it == profiles.end() ? 0 : it->second->version;
+  }
+  void Apply(std::vector<CompiledProfile>& compiled) {
+    std::unique_lock lock(profiles_mu);
+    for (CompiledProfile& profile : compiled) {
+      std::string id = profile.id;
+      profiles[std::move(id)] =
+          std::make_unique<const CompiledProfile>(std::move(profile));
+    }
+  }
+};
+
+namespace {
+
+absl::Status StaleVersion(absl::string_view id, int64_t version,
+                          int64_t stored) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "version: ", version, " is not newer than the stored version ", stored,
+      " of profile \"", id, "\" (stale upsert rejected)"));
+}
+
+absl::Status LoadProfiles(EngineState& state) {
+  return state.store->ForEachProfile([&](v1::Profile& stored) {
+    absl::StatusOr<CompiledProfile> compiled =
+        CompileProfile(state.taxonomy, stored);
+    if (!compiled.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "stored profile \"", stored.id(),
+          "\" no longer validates (taxonomy changed?): ",
+          compiled.status().message()));
+    }
+    std::string id = stored.id();
+    state.profiles[std::move(id)] =
+        std::make_unique<const CompiledProfile>(*std::move(compiled));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<v1::Policy> ValidatePolicy(const Taxonomy& taxonomy,
+                                          const v1::Policy& policy) {
+  absl::Status status = CheckNoUnknownFields(policy, "policy");
+  if (!status.ok()) return status;
+  if (taxonomy.local_authorities().Find(policy.local_authority()) < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy.local_authority: unknown local authority code \"",
+        policy.local_authority().substr(0, 64), "\""));
+  }
+  if (!v1::DbsLevel_IsValid(policy.min_dbs_level())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy.min_dbs_level: ", static_cast<int>(policy.min_dbs_level()),
+        " is not a DBS level"));
+  }
+  if (policy.min_register_level() < 0 || policy.min_register_level() > 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy.min_register_level: ",
+                     policy.min_register_level(), " is outside 0..4"));
+  }
+  auto training = ResolveCodes(taxonomy.training(), policy.required_training(),
+                               "policy.required_training", kMaxRequestCodes);
+  if (!training.ok()) return training.status();
+  v1::Policy normalized;
+  normalized.set_local_authority(policy.local_authority());
+  normalized.set_min_dbs_level(std::max(v1::DBS_NONE, policy.min_dbs_level()));
+  normalized.set_min_register_level(policy.min_register_level());
+  for (CodeId id : *training) {
+    normalized.add_required_training(taxonomy.training().code(id));
+  }
+  return normalized;
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<EngineState> state) : state_(std::move(state)) {}
+Engine::~Engine() = default;
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
+    const EngineOptions& options) {
+  auto state = std::make_unique<EngineState>();
+  state->started = absl::Now();
+  absl::StatusOr<Taxonomy> taxonomy = Taxonomy::Load(options.taxonomy_path);
+  if (!taxonomy.ok()) return taxonomy.status();
+  state->taxonomy = *std::move(taxonomy);
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(options.data_dir, options.sync_writes);
+  if (!store.ok()) return store.status();
+  state->store = *std::move(store);
+  absl::Status status = LoadProfiles(*state);
+  if (!status.ok()) return status;
+  status = state->store->ForEachPolicy([&](v1::Policy& policy) {
+    state->policies[policy.local_authority()] = policy;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return std::unique_ptr<Engine>(new Engine(std::move(state)));
+}
+
+absl::StatusOr<v1::UpsertProfileResponse> Engine::Upsert(
+    const v1::Profile& profile) {
+  std::vector<absl::StatusOr<v1::UpsertProfileResponse>> results =
+      BulkUpsert({profile});
+  return std::move(results.front());
+}
+
+std::vector<absl::StatusOr<v1::UpsertProfileResponse>> Engine::BulkUpsert(
+    const std::vector<v1::Profile>& profiles) {
+  EngineState& s = *state_;
+  std::vector<absl::StatusOr<v1::UpsertProfileResponse>> results(
+      profiles.size(), absl::UnknownError("not processed"));
+  std::vector<absl::StatusOr<CompiledProfile>> compiled;
+  compiled.reserve(profiles.size());
+  std::vector<size_t> stripes;
+  for (const v1::Profile& profile : profiles) {
+    compiled.push_back(CompileProfile(s.taxonomy, profile));
+    if (compiled.back().ok()) stripes.push_back(s.StripeOf(profile.id()));
+  }
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (size_t stripe : stripes) locks.emplace_back(s.write_stripes[stripe]);
+
+  // Version checks, seeing earlier items of this batch.
+  absl::flat_hash_map<std::string, int64_t> batch_versions;
+  std::vector<v1::Profile> to_store;
+  std::vector<CompiledProfile> to_apply;
+  std::vector<size_t> positions;
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    if (!compiled[i].ok()) {
+      results[i] = compiled[i].status();
+      continue;
+    }
+    const std::string& id = profiles[i].id();
+    auto pending = batch_versions.find(id);
+    const int64_t stored =
+        pending != batch_versions.end() ? pending->second : s.CurrentVersion(id);
+    int64_t version = profiles[i].version();
+    if (version == 0) {
+      version = stored + 1;
+    } else if (stored > 0 && version <= stored) {
+      results[i] = StaleVersion(id, version, stored);
+      continue;
+    }
+    batch_versions[id] = version;
+    v1::UpsertProfileResponse response;
+    response.set_id(id);
+    response.set_version(version);
+    response.set_created(stored == 0);
+    results[i] = response;
+    to_store.push_back(profiles[i]);
+    to_store.back().set_version(version);
+    compiled[i]->version = version;
+    to_apply.push_back(*std::move(compiled[i]));
+    positions.push_back(i);
+  }
+  if (to_store.empty()) return results;
+  std::vector<const v1::Profile*> pointers;
+  for (const v1::Profile& p : to_store) pointers.push_back(&p);
+  absl::Status written = s.store->PutProfiles(pointers);
+  if (!written.ok()) {
+    for (size_t i : positions) results[i] = written;
+    return results;
+  }
+  s.Apply(to_apply);
+  return results;
+}
+
+absl::StatusOr<v1::GetProfileResponse> Engine::GetProfile(
+    absl::string_view id) const {
+  absl::Status status = ValidateId(id, "id");
+  if (!status.ok()) return status;
+  auto stored = state_->store->GetProfile(id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return absl::NotFoundError(absl::StrCat("profile \"", id, "\" not found"));
+  }
+  v1::GetProfileResponse response;
+  *response.mutable_profile() = **stored;
+  auto compiled = CompileProfile(state_->taxonomy, response.profile());
+  if (compiled.ok()) response.set_register_level(compiled->register_level);
+  return response;
+}
+
+absl::Status Engine::DeleteProfile(absl::string_view id) {
+  absl::Status status = ValidateId(id, "id");
+  if (!status.ok()) return status;
+  EngineState& s = *state_;
+  std::lock_guard stripe(s.write_stripes[s.StripeOf(id)]);
+  if (s.CurrentVersion(id) == 0) {
+    return absl::NotFoundError(absl::StrCat("profile \"", id, "\" not found"));
+  }
+  status = s.store->DeleteProfile(id);
+  if (!status.ok()) return status;
+  std::unique_lock lock(s.profiles_mu);
+  s.profiles.erase(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::SearchResponse> Engine::Search(
+    const v1::SearchRequest& request, absl::Time now) const {
+  const EngineState& s = *state_;
+  std::optional<v1::Policy> policy;
+  if (!request.local_authority().empty()) {
+    std::shared_lock lock(s.policies_mu);
+    auto it = s.policies.find(request.local_authority());
+    if (it != s.policies.end()) policy = it->second;
+  }
+  absl::StatusOr<CompiledQuery> query = CompileQuery(
+      s.taxonomy, request, policy ? &*policy : nullptr, now);
+  if (!query.ok()) return query.status();
+  SearchCollector collector(*query, s.taxonomy);
+  std::shared_lock lock(s.profiles_mu);
+  for (const auto& [id, profile] : s.profiles) collector.Consider(*profile);
+  return collector.Finish();
+}
+
+absl::StatusOr<v1::Policy> Engine::SetPolicy(const v1::Policy& policy,
+                                             absl::Time now) {
+  absl::StatusOr<v1::Policy> normalized =
+      ValidatePolicy(state_->taxonomy, policy);
+  if (!normalized.ok()) return normalized.status();
+  *normalized->mutable_updated_at() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          absl::ToUnixSeconds(now));
+  EngineState& s = *state_;
+  std::lock_guard writer(s.policy_write_mu);
+  absl::Status status = s.store->PutPolicy(*normalized);
+  if (!status.ok()) return status;
+  std::unique_lock lock(s.policies_mu);
+  s.policies[normalized->local_authority()] = *normalized;
+  return normalized;
+}
+
+absl::StatusOr<v1::Policy> Engine::GetPolicy(
+    absl::string_view local_authority) const {
+  std::shared_lock lock(state_->policies_mu);
+  auto it = state_->policies.find(local_authority);
+  if (it == state_->policies.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no policy for local_authority \"", local_authority.substr(0, 64),
+        "\""));
+  }
+  return it->second;
+}
+
+std::vector<v1::Policy> Engine::ListPolicies() const {
+  std::shared_lock lock(state_->policies_mu);
+  std::vector<v1::Policy> out;
+  for (const auto& [code, policy] : state_->policies) out.push_back(policy);
+  std::sort(out.begin(), out.end(), [](const v1::Policy& a, const v1::Policy& b) {
+    return a.local_authority() < b.local_authority();
+  });
+  return out;
+}
+
+absl::Status Engine::DeletePolicy(absl::string_view local_authority) {
+  EngineState& s = *state_;
+  std::lock_guard writer(s.policy_write_mu);
+  {
+    std::shared_lock lock(s.policies_mu);
+    if (!s.policies.contains(local_authority)) {
+      return absl::NotFoundError(absl::StrCat(
+          "no policy for local_authority \"", local_authority.substr(0, 64),
+          "\""));
+    }
+  }
+  absl::Status status = s.store->DeletePolicy(local_authority);
+  if (!status.ok()) return status;
+  std::unique_lock lock(s.policies_mu);
+  s.policies.erase(local_authority);
+  return absl::OkStatus();
+}
+
+v1::GetStatsResponse Engine::Stats() const {
+  const EngineState& s = *state_;
+  v1::GetStatsResponse stats;
+  {
+    std::shared_lock lock(s.profiles_mu);
+    stats.set_profiles(static_cast<int64_t>(s.profiles.size()));
+    int64_t active = 0;
+    auto& by_la = *stats.mutable_profiles_by_local_authority();
+    for (const auto& [id, profile] : s.profiles) {
+      active += profile->active ? 1 : 0;
+      ++by_la[s.taxonomy.local_authority(profile->local_authority).code];
+    }
+    stats.set_active_profiles(active);
+    stats.set_paused_profiles(stats.profiles() - active);
+  }
+  {
+    std::shared_lock lock(s.policies_mu);
+    stats.set_policies(static_cast<int64_t>(s.policies.size()));
+  }
+  stats.set_uptime_seconds(absl::ToInt64Seconds(absl::Now() - s.started));
+  stats.set_data_dir(s.store->dir());
+  stats.set_version(PA_MATCH_VERSION);
+  stats.set_taxonomy_skills(static_cast<int64_t>(s.taxonomy.skills().size()));
+  stats.set_taxonomy_training(
+      static_cast<int64_t>(s.taxonomy.training().size()));
+  return stats;
+}
+
+int64_t Engine::size() const {
+  std::shared_lock lock(state_->profiles_mu);
+  return static_cast<int64_t>(state_->profiles.size());
+}
+
+}  // namespace pamatch

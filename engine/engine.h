@@ -1,0 +1,97 @@
+// The pa-match engine: profiles, policies and search, persisted in RocksDB.
+//
+// This is the library the gRPC service wraps; it has no gRPC in it and can be
+// embedded on its own (tests, benchmarks, the CLI's offline tools). Requests
+// and responses are the API's protobuf messages (proto/pamatch/v1), so there
+// is exactly one definition of every field; the engine validates them and
+// compiles them into its own compact structures.
+//
+// Errors are values: every fallible call returns absl::Status(Or). Codes:
+//   INVALID_ARGUMENT     bad input; the message names the field and value.
+//   FAILED_PRECONDITION  stale version on upsert.
+//   NOT_FOUND            unknown id or policy.
+//   INTERNAL / UNAVAILABLE  storage failure (disk full, read-only dir, ...).
+// A call that returns an error has changed nothing.
+//
+// Thread-safety: every public method is safe to call from any thread at any
+// time. Writes to one profile id are serialised (so version checks are
+// exact); writes to different ids proceed in parallel and share WAL fsyncs
+// through RocksDB's write group. A search sees each profile either before or
+// after any concurrent write to it, never a mix, and sees every write that
+// was acknowledged before the search started.
+#ifndef PA_MATCH_ENGINE_ENGINE_H_
+#define PA_MATCH_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pamatch/v1/matcher.pb.h"
+
+namespace pamatch {
+
+struct EngineOptions {
+  // Directory of the RocksDB database; created if missing (its parent must
+  // exist).
+  std::string data_dir = "./data";
+  // Vocabulary file (JSON, see taxonomy/north_east.json).
+  std::string taxonomy_path = "taxonomy/north_east.json";
+  // fsync the WAL before acknowledging each write. Only tests of pure
+  // in-memory behaviour should turn this off.
+  bool sync_writes = true;
+};
+
+class EngineState;  // defined in engine.cc
+
+class Engine {
+ public:
+  // Opens (or creates) the database in options.data_dir, loads the taxonomy
+  // and rebuilds the in-memory state from disk. Fails with a clear message on
+  // a missing taxonomy, a database of a newer schema, or corrupt files.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(
+      const EngineOptions& options);
+
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Inserts or replaces one profile; durable when it returns OK.
+  absl::StatusOr<v1::UpsertProfileResponse> Upsert(const v1::Profile& profile);
+
+  // Upserts many profiles with few fsyncs; one result per input, in order.
+  // Items fail independently (an invalid item does not stop the others).
+  std::vector<absl::StatusOr<v1::UpsertProfileResponse>> BulkUpsert(
+      const std::vector<v1::Profile>& profiles);
+
+  absl::StatusOr<v1::GetProfileResponse> GetProfile(absl::string_view id) const;
+
+  // Removes the profile from memory and disk; durable when it returns OK.
+  absl::Status DeleteProfile(absl::string_view id);
+
+  // Runs a search judged at `now` (used when request.as_of is empty).
+  absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request,
+                                            absl::Time now) const;
+
+  absl::StatusOr<v1::Policy> SetPolicy(const v1::Policy& policy, absl::Time now);
+  absl::StatusOr<v1::Policy> GetPolicy(absl::string_view local_authority) const;
+  std::vector<v1::Policy> ListPolicies() const;
+  absl::Status DeletePolicy(absl::string_view local_authority);
+
+  v1::GetStatsResponse Stats() const;
+
+  // Number of stored profiles.
+  int64_t size() const;
+
+ private:
+  explicit Engine(std::unique_ptr<EngineState> state);
+  std::unique_ptr<EngineState> state_;
+};
+
+}  // namespace pamatch
+
+#endif  // PA_MATCH_ENGINE_ENGINE_H_

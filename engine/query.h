@@ -1,0 +1,101 @@
+// A search request compiled for matching: validated, codes resolved, the
+// local authority's policy folded in (the stricter of request and policy),
+// as_of fixed, weights resolved and the paging cursor decoded. Immutable
+// after CompileQuery; safe to read from any thread.
+#ifndef PA_MATCH_ENGINE_QUERY_H_
+#define PA_MATCH_ENGINE_QUERY_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/availability.h"
+#include "engine/dates.h"
+#include "engine/taxonomy.h"
+#include "pamatch/v1/matcher.pb.h"
+
+namespace pamatch {
+
+// Score components in the order of MATCHING.md's table.
+enum Component : int {
+  kSkills = 0,
+  kSchedule,
+  kDistance,
+  kInterests,
+  kPreferences,
+  kTraining,
+  kTrust,
+  kRecency,
+  kComponentCount
+};
+
+// Component names as the API spells them, indexed by Component.
+extern const std::array<const char*, kComponentCount> kComponentNames;
+// Default weights, indexed by Component (the one source of truth).
+extern const std::array<double, kComponentCount> kDefaultWeights;
+
+inline constexpr int kDefaultPageSize = 20;
+inline constexpr int kMaxPageSize = 100;
+inline constexpr int kDefaultDbsMaxAgeMonths = 36;
+inline constexpr int kMaxExcludeIds = 1000;
+inline constexpr int kMaxRequestCodes = 64;
+
+// Where a page starts: strictly after this (score, distance, id).
+struct PageCursor {
+  double score = 0;
+  double distance_km = 0;
+  std::string id;
+};
+
+struct CompiledQuery {
+  double lat = 0, lon = 0;
+  std::optional<double> max_distance_km;
+  std::vector<CodeId> must_have_skills, nice_to_have_skills;
+  std::vector<CodeId> required_training, preferred_training;
+  v1::DbsLevel min_dbs_level = v1::DBS_NONE;  // never UNSPECIFIED
+  int dbs_max_age_months = kDefaultDbsMaxAgeMonths;
+  int min_register_level = 0;
+  bool requires_driver = false, requires_car = false, has_pets = false,
+       requires_non_smoker = false;
+  std::vector<CodeId> required_languages, preferred_languages;
+  std::vector<v1::Gender> preferred_genders;      // sorted, unique
+  std::vector<v1::AgeBand> preferred_age_bands;   // sorted, unique
+  std::optional<v1::Gender> required_gender;
+  std::vector<CodeId> interests;
+  WeekSlots schedule;
+  int needed_slots = 0;
+  double min_schedule_coverage = 0;
+  bool short_notice = false;
+  int64_t max_hourly_rate_pence = 0;
+  absl::flat_hash_set<std::string> exclude_ids;
+  DayNumber as_of = 0;
+  int64_t as_of_start_seconds = 0;  // 00:00 UTC of as_of
+  int page_size = kDefaultPageSize;
+  std::optional<PageCursor> cursor;
+  uint64_t fingerprint = 0;  // binds page tokens to this request
+  std::array<double, kComponentCount> weights = kDefaultWeights;
+  std::array<bool, kComponentCount> applies{};
+  bool explain = false;
+  std::string applied_policy;  // local authority code, or empty
+};
+
+// Validates and compiles `request`. `policy` is the policy of the request's
+// local_authority, if it has one. `now` gives as_of when the request and its
+// page token have none.
+absl::StatusOr<CompiledQuery> CompileQuery(const Taxonomy& taxonomy,
+                                           const v1::SearchRequest& request,
+                                           const v1::Policy* policy,
+                                           absl::Time now);
+
+// The opaque token that continues `query` after `last`.
+std::string EncodePageToken(const CompiledQuery& query, const PageCursor& last);
+
+}  // namespace pamatch
+
+#endif  // PA_MATCH_ENGINE_QUERY_H_

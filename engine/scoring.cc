@@ -1,0 +1,245 @@
+#include "engine/scoring.h"
+
+#include "engine/validation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace pamatch {
+namespace {
+
+double Radians(double degrees) { return degrees * std::numbers::pi / 180.0; }
+
+bool HasAll(const std::vector<CodeId>& held, const std::vector<CodeId>& wanted) {
+  return std::includes(held.begin(), held.end(), wanted.begin(), wanted.end());
+}
+
+int CountShared(const std::vector<CodeId>& a, const std::vector<CodeId>& b) {
+  int shared = 0;
+  for (CodeId id : b) shared += ContainsId(a, id) ? 1 : 0;
+  return shared;
+}
+
+bool Unexpired(const CompiledProfile& profile, CodeId code, DayNumber as_of) {
+  const DayNumber expires = profile.TrainingExpiry(code);
+  return expires != kNoDate && expires >= as_of;
+}
+
+bool DbsFresh(const CompiledQuery& query, const CompiledProfile& profile) {
+  if (profile.dbs_update_service) return true;
+  if (profile.dbs_issued_on == kNoDate) return false;
+  return AddMonthsClamped(profile.dbs_issued_on, query.dbs_max_age_months) >=
+         query.as_of;
+}
+
+int CoveredSlots(const CompiledQuery& query, const CompiledProfile& profile) {
+  return static_cast<int>((query.schedule & profile.availability).count());
+}
+
+// days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)).
+int64_t DaysSinceActive(const CompiledQuery& query,
+                        const CompiledProfile& profile) {
+  const __int128 diff_ns =
+      static_cast<__int128>(query.as_of_start_seconds -
+                            profile.last_active_seconds) *
+          1000000000 -
+      profile.last_active_nanos;
+  const __int128 day_ns = static_cast<__int128>(86400) * 1000000000;
+  __int128 days = diff_ns / day_ns;
+  if (diff_ns % day_ns != 0 && diff_ns < 0) --days;  // floor, not truncate
+  return days < 0 ? 0 : static_cast<int64_t>(days);
+}
+
+template <typename T>
+bool Contains(const std::vector<T>& sorted, T value) {
+  return std::binary_search(sorted.begin(), sorted.end(), value);
+}
+
+}  // namespace
+
+double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
+  const double phi1 = Radians(lat1), phi2 = Radians(lat2);
+  const double dphi = phi2 - phi1;
+  const double dlambda = Radians(lon2) - Radians(lon1);
+  const double s1 = std::sin(dphi / 2), s2 = std::sin(dlambda / 2);
+  const double a = s1 * s1 + std::cos(phi1) * std::cos(phi2) * s2 * s2;
+  return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(a)));
+}
+
+bool PassesHardFilters(const CompiledQuery& q, const CompiledProfile& p,
+                       double distance_km) {
+  if (!p.active) return false;
+  if (distance_km > p.max_travel_km) return false;
+  if (q.max_distance_km && distance_km > *q.max_distance_km) return false;
+  if (!q.exclude_ids.empty() && q.exclude_ids.contains(p.id)) return false;
+  if (!HasAll(p.skills, q.must_have_skills)) return false;
+  for (CodeId code : q.required_training) {
+    if (!Unexpired(p, code, q.as_of)) return false;
+  }
+  if (p.dbs_level < q.min_dbs_level) return false;
+  if (q.min_dbs_level > v1::DBS_NONE && !DbsFresh(q, p)) return false;
+  if (p.register_level < q.min_register_level) return false;
+  if (q.requires_driver && !p.driving_licence) return false;
+  if (q.requires_car && !p.has_car) return false;
+  if (q.has_pets && !p.ok_with_pets) return false;
+  if (q.requires_non_smoker && !p.non_smoker) return false;
+  if (!HasAll(p.languages, q.required_languages)) return false;
+  if (q.required_gender && p.gender != *q.required_gender) return false;
+  if (q.needed_slots > 0 &&
+      static_cast<double>(CoveredSlots(q, p)) / q.needed_slots <
+          q.min_schedule_coverage) {
+    return false;
+  }
+  if (q.short_notice && !p.short_notice_cover) return false;
+  if (q.max_hourly_rate_pence > 0 &&
+      p.min_hourly_rate_pence > q.max_hourly_rate_pence) {
+    return false;
+  }
+  return true;
+}
+
+std::array<double, kComponentCount> ComponentValues(const CompiledQuery& q,
+                                                    const CompiledProfile& p,
+                                                    double distance_km) {
+  std::array<double, kComponentCount> s{};
+  if (q.applies[kSkills]) {
+    s[kSkills] = static_cast<double>(CountShared(p.skills, q.nice_to_have_skills)) /
+                 q.nice_to_have_skills.size();
+  }
+  if (q.applies[kSchedule]) {
+    s[kSchedule] = static_cast<double>(CoveredSlots(q, p)) / q.needed_slots;
+  }
+  s[kDistance] = std::pow(0.5, distance_km / 8.0);
+  if (q.applies[kInterests]) {
+    s[kInterests] = static_cast<double>(CountShared(p.interests, q.interests)) /
+                    q.interests.size();
+  }
+  if (q.applies[kPreferences]) {
+    int lists = 0, hits = 0;
+    if (!q.preferred_languages.empty()) {
+      ++lists;
+      hits += CountShared(p.languages, q.preferred_languages) > 0 ? 1 : 0;
+    }
+    if (!q.preferred_genders.empty()) {
+      ++lists;
+      hits += Contains(q.preferred_genders, p.gender) ? 1 : 0;
+    }
+    if (!q.preferred_age_bands.empty()) {
+      ++lists;
+      hits += Contains(q.preferred_age_bands, p.age_band) ? 1 : 0;
+    }
+    s[kPreferences] = static_cast<double>(hits) / lists;
+  }
+  if (q.applies[kTraining]) {
+    int held = 0;
+    for (CodeId code : q.preferred_training) {
+      held += Unexpired(p, code, q.as_of) ? 1 : 0;
+    }
+    s[kTraining] = static_cast<double>(held) / q.preferred_training.size();
+  }
+  s[kTrust] = p.register_level / 4.0;
+  s[kRecency] = p.has_last_active
+                    ? std::pow(0.5, DaysSinceActive(q, p) / 30.0)
+                    : 0.0;
+  return s;
+}
+
+double Score(const CompiledQuery& q,
+             const std::array<double, kComponentCount>& values) {
+  double weighted = 0, total_weight = 0;
+  for (int c = 0; c < kComponentCount; ++c) {
+    if (!q.applies[c]) continue;
+    weighted += q.weights[c] * values[c];
+    total_weight += q.weights[c];
+  }
+  if (total_weight == 0) return 0;
+  return std::round(weighted / total_weight * 1e6) / 1e6;
+}
+
+bool ComesBefore(const Match& a, const Match& b) {
+  if (a.score != b.score) return a.score > b.score;
+  if (a.distance_km != b.distance_km) return a.distance_km < b.distance_km;
+  return a.profile->id < b.profile->id;
+}
+
+SearchCollector::SearchCollector(const CompiledQuery& query,
+                                 const Taxonomy& taxonomy)
+    : query_(query), taxonomy_(taxonomy) {}
+
+void SearchCollector::Consider(const CompiledProfile& profile) {
+  const double distance =
+      HaversineKm(query_.lat, query_.lon, profile.lat, profile.lon);
+  if (!PassesHardFilters(query_, profile, distance)) return;
+  ++total_matches_;
+  const Match match{Score(query_, ComponentValues(query_, profile, distance)),
+                    distance, &profile};
+  if (query_.cursor) {
+    const PageCursor& c = *query_.cursor;
+    // Strictly after the cursor in the result order.
+    if (match.score != c.score) {
+      if (match.score > c.score) return;
+    } else if (match.distance_km != c.distance_km) {
+      if (match.distance_km < c.distance_km) return;
+    } else if (profile.id <= c.id) {
+      return;
+    }
+  }
+  after_cursor_.push_back(match);
+}
+
+v1::SearchResponse SearchCollector::Finish() {
+  v1::SearchResponse response;
+  response.set_total_matches(total_matches_);
+  response.set_applied_policy(query_.applied_policy);
+  response.set_as_of(FormatDate(query_.as_of));
+  const size_t page = std::min<size_t>(query_.page_size, after_cursor_.size());
+  std::partial_sort(after_cursor_.begin(), after_cursor_.begin() + page,
+                    after_cursor_.end(), ComesBefore);
+  for (size_t i = 0; i < page; ++i) {
+    const Match& match = after_cursor_[i];
+    v1::SearchResult* result = response.add_results();
+    result->set_id(match.profile->id);
+    result->set_score(match.score);
+    result->set_distance_km(match.distance_km);
+    result->set_register_level(match.profile->register_level);
+    if (query_.explain) FillExplanation(match, result->mutable_explanation());
+  }
+  if (after_cursor_.size() > page && page > 0) {
+    const Match& last = after_cursor_[page - 1];
+    response.set_next_page_token(EncodePageToken(
+        query_, PageCursor{last.score, last.distance_km, last.profile->id}));
+  }
+  return response;
+}
+
+void SearchCollector::FillExplanation(const Match& match,
+                                      v1::Explanation* out) const {
+  const CompiledProfile& p = *match.profile;
+  const auto values = ComponentValues(query_, p, match.distance_km);
+  for (int c = 0; c < kComponentCount; ++c) {
+    if (!query_.applies[c]) continue;
+    v1::ScoreComponent* component = out->add_components();
+    component->set_name(kComponentNames[c]);
+    component->set_value(values[c]);
+    component->set_weight(query_.weights[c]);
+  }
+  for (CodeId id : query_.nice_to_have_skills) {
+    if (ContainsId(p.skills, id)) {
+      out->add_matched_skills(taxonomy_.skills().code(id));
+    } else {
+      out->add_missing_skills(taxonomy_.skills().code(id));
+    }
+  }
+  for (CodeId id : query_.interests) {
+    if (ContainsId(p.interests, id)) {
+      out->add_shared_interests(taxonomy_.interests().code(id));
+    }
+  }
+  out->set_distance_km(std::round(match.distance_km * 1000) / 1000);
+  out->set_covered_slots(CoveredSlots(query_, p));
+  out->set_needed_slots(query_.needed_slots);
+  out->set_register_level(p.register_level);
+}
+
+}  // namespace pamatch

@@ -1,0 +1,73 @@
+// Hard filters and the score of MATCHING.md for one (query, profile) pair,
+// and the reference search: a plain scan that applies them to every
+// profile. The scan is kept forever as the reference that faster index code
+// is tested against, so it favours obviousness over speed.
+//
+// All functions are pure; a SearchCollector is used by one thread at a time.
+#ifndef PA_MATCH_ENGINE_SCORING_H_
+#define PA_MATCH_ENGINE_SCORING_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/profile.h"
+#include "engine/query.h"
+#include "engine/taxonomy.h"
+#include "pamatch/v1/matcher.pb.h"
+
+namespace pamatch {
+
+// Mean Earth radius used by the contract, km.
+inline constexpr double kEarthRadiusKm = 6371.0088;
+
+// Haversine great-circle distance in km between two WGS84 points (degrees).
+double HaversineKm(double lat1, double lon1, double lat2, double lon2);
+
+// Whether `profile`, at `distance_km` from the query's location, passes
+// every hard filter of `query`.
+bool PassesHardFilters(const CompiledQuery& query,
+                       const CompiledProfile& profile, double distance_km);
+
+// Each component's s_c in [0, 1] (only meaningful where query.applies[c]).
+std::array<double, kComponentCount> ComponentValues(
+    const CompiledQuery& query, const CompiledProfile& profile,
+    double distance_km);
+
+// The score rounded to 6 decimal places.
+double Score(const CompiledQuery& query,
+             const std::array<double, kComponentCount>& values);
+
+// A profile that passed the hard filters.
+struct Match {
+  double score;        // rounded to 6 dp
+  double distance_km;  // full precision
+  const CompiledProfile* profile;
+};
+
+// The total order of results: score desc, distance asc, id asc.
+bool ComesBefore(const Match& a, const Match& b);
+
+// Collects matches from a scan and produces the requested page. Pointers
+// passed to Consider must stay valid until Finish returns.
+class SearchCollector {
+ public:
+  SearchCollector(const CompiledQuery& query, const Taxonomy& taxonomy);
+
+  // Applies the hard filters to one profile and, if it passes, scores it.
+  void Consider(const CompiledProfile& profile);
+
+  // The page after the query's cursor, total_matches and next_page_token.
+  v1::SearchResponse Finish();
+
+ private:
+  void FillExplanation(const Match& match, v1::Explanation* out) const;
+
+  const CompiledQuery& query_;
+  const Taxonomy& taxonomy_;
+  int64_t total_matches_ = 0;
+  std::vector<Match> after_cursor_;
+};
+
+}  // namespace pamatch
+
+#endif  // PA_MATCH_ENGINE_SCORING_H_

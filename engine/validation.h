@@ -1,0 +1,51 @@
+// Input checks shared by profiles, search requests and policies. Every error
+// is INVALID_ARGUMENT and its message starts with the field path and the bad
+// value ("skills[3]: unknown code \"jugling\""). Pure functions, thread-safe.
+#ifndef PA_MATCH_ENGINE_VALIDATION_H_
+#define PA_MATCH_ENGINE_VALIDATION_H_
+
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/taxonomy.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "pamatch/v1/matcher.pb.h"
+
+namespace pamatch {
+
+// UK bounding box for locations (degrees).
+inline constexpr double kMinLat = 49.8, kMaxLat = 60.95;
+inline constexpr double kMinLon = -8.7, kMaxLon = 1.8;
+
+// Rejects a message (recursively) that carries fields this schema does not
+// define: the engine refuses data it does not know, such as contact details.
+absl::Status CheckNoUnknownFields(const google::protobuf::Message& message,
+                                  absl::string_view path);
+
+// 1..64 characters of [A-Za-z0-9_.:-].
+absl::Status ValidateId(absl::string_view id, absl::string_view field);
+
+// A point inside the UK bounding box with finite coordinates.
+absl::Status ValidateLocation(const v1::GeoPoint& point,
+                              absl::string_view field);
+
+// `value` is finite and lo <= value <= hi.
+absl::Status CheckRange(double value, double lo, double hi,
+                        absl::string_view field);
+
+// Resolves a list of codes to sorted, de-duplicated ids; unknown codes and
+// lists longer than `max_items` are rejected.
+absl::StatusOr<std::vector<CodeId>> ResolveCodes(
+    const Vocabulary& vocabulary,
+    const google::protobuf::RepeatedPtrField<std::string>& codes,
+    absl::string_view field, int max_items);
+
+// Whether `ids` (sorted) contains `id`.
+bool ContainsId(const std::vector<CodeId>& ids, CodeId id);
+
+}  // namespace pamatch
+
+#endif  // PA_MATCH_ENGINE_VALIDATION_H_

@@ -1,0 +1,3 @@
+pa_match_test(engine_rules_test SOURCES engine_rules_test.cc LIBS pamatch_engine)
+pa_match_test(engine_concurrency_test SOURCES engine_concurrency_test.cc
+              LIBS pamatch_engine Threads::Threads LABELS tsan)

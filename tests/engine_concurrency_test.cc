@@ -1,0 +1,134 @@
+// Writers against searchers on one Engine: the engine's own concurrency,
+// run under ThreadSanitizer in CI (label "tsan"). Each writer owns a patch
+// of map where only its profiles live, so after every acknowledged write it
+// can check that a search sees exactly what it has written.
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/engine.h"
+#include "gtest/gtest.h"
+#include "tests/engine_test_util.h"
+
+namespace pamatch {
+namespace {
+
+constexpr int kWriters = 3;
+constexpr int kSearchers = 2;
+constexpr int kOpsPerWriter = 150;
+constexpr int kIdsPerWriter = 12;
+
+// Writer w's patch: a point on the Northumberland coast, 0.05 degrees of
+// latitude (~5.6 km) apart, with PAs who travel at most 1 km.
+v1::Profile WriterProfile(int writer, int slot, int64_t version) {
+  v1::Profile p = testing::BaseProfile(absl::StrCat("w", writer, "-", slot));
+  p.set_version(version);
+  p.mutable_location()->set_lat(55.0 + 0.05 * writer);
+  p.mutable_location()->set_lon(-1.6);
+  p.set_max_travel_km(1);
+  if (version % 2 == 0) p.add_skills("shopping");
+  return p;
+}
+
+v1::SearchRequest PatchRequest(int writer) {
+  v1::SearchRequest r = testing::BaseRequest();
+  r.mutable_location()->set_lat(55.0 + 0.05 * writer);
+  r.mutable_location()->set_lon(-1.6);
+  r.set_max_distance_km(1);
+  return r;
+}
+
+TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWrite) {
+  testing::TempDir dir;
+  auto engine = testing::OpenEngine(dir.path(), /*sync=*/false);
+  ASSERT_NE(engine, nullptr);
+  std::atomic<bool> writers_done{false};
+  std::atomic<int> failures{0};
+
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      std::set<std::string> live;
+      std::vector<int64_t> versions(kIdsPerWriter, 0);
+      for (int op = 0; op < kOpsPerWriter; ++op) {
+        const int slot = (op * 7 + w) % kIdsPerWriter;
+        const std::string id = absl::StrCat("w", w, "-", slot);
+        if (op % 5 == 4 && live.contains(id)) {
+          if (!engine->DeleteProfile(id).ok()) ++failures;
+          live.erase(id);
+        } else {
+          auto result = engine->Upsert(WriterProfile(w, slot, ++versions[slot]));
+          if (!result.ok()) ++failures;
+          live.insert(id);
+        }
+        auto response = engine->Search(PatchRequest(w), testing::SomeNow());
+        if (!response.ok()) {
+          ++failures;
+          continue;
+        }
+        std::set<std::string> seen;
+        for (const auto& r : response->results()) seen.insert(r.id());
+        if (seen != live || response->total_matches() !=
+                                static_cast<int64_t>(live.size())) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (int s = 0; s < kSearchers; ++s) {
+    threads.emplace_back([&] {
+      v1::SearchRequest request = testing::BaseRequest();
+      request.set_max_distance_km(100);
+      request.add_nice_to_have_skills("shopping");
+      while (!writers_done.load()) {
+        auto response = engine->Search(request, testing::SomeNow());
+        if (!response.ok()) {
+          ++failures;
+          continue;
+        }
+        // Results stay in order: score desc, then distance asc.
+        for (int i = 1; i < response->results_size(); ++i) {
+          const auto& a = response->results(i - 1);
+          const auto& b = response->results(i);
+          if (a.score() < b.score() ||
+              (a.score() == b.score() && a.distance_km() > b.distance_km())) {
+            ++failures;
+          }
+        }
+        engine->Stats();
+      }
+    });
+  }
+  for (int w = 0; w < kWriters; ++w) threads[w].join();
+  writers_done = true;
+  for (size_t t = kWriters; t < threads.size(); ++t) threads[t].join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(EngineConcurrencyTest, ConcurrentWritersToOneIdKeepVersionsExact) {
+  testing::TempDir dir;
+  auto engine = testing::OpenEngine(dir.path(), /*sync=*/false);
+  ASSERT_NE(engine, nullptr);
+  constexpr int kThreads = 4, kEach = 50;
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        v1::Profile p = testing::BaseProfile("shared");
+        p.set_version(0);  // stored + 1: never stale, each gets its own
+        if (engine->Upsert(p).ok()) ++accepted;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), kThreads * kEach);
+  EXPECT_EQ(engine->GetProfile("shared")->profile().version(), kThreads * kEach);
+}
+
+}  // namespace
+}  // namespace pamatch

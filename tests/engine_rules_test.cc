@@ -1,0 +1,519 @@
+// One test (or more) per rule of ../shared/MATCHING.md, through the Engine
+// API with a real RocksDB in a temp dir. Expected values are worked out by
+// hand in the comments.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/dates.h"
+#include "engine/engine.h"
+#include "engine/scoring.h"
+#include "gtest/gtest.h"
+#include "tests/engine_test_util.h"
+
+namespace pamatch {
+namespace {
+
+using testing::AddInterval;
+using testing::BaseProfile;
+using testing::BaseRequest;
+
+class RulesTest : public ::testing::Test {
+ protected:
+  void SetUp() override { engine_ = testing::OpenEngine(dir_.path()); }
+
+  void Put(const v1::Profile& profile) {
+    auto result = engine_->Upsert(profile);
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+  v1::SearchResponse Run(const v1::SearchRequest& request) {
+    auto response = engine_->Search(request, testing::SomeNow());
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *response : v1::SearchResponse();
+  }
+  std::vector<std::string> Ids(const v1::SearchRequest& request) {
+    std::vector<std::string> ids;
+    const v1::SearchResponse response = Run(request);
+    for (const auto& r : response.results()) ids.push_back(r.id());
+    return ids;
+  }
+  absl::Status SearchStatus(const v1::SearchRequest& request) {
+    return engine_->Search(request, testing::SomeNow()).status();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+};
+
+using Strings = std::vector<std::string>;
+
+TEST(DatesTest, ParsesAndRejects) {
+  EXPECT_EQ(*ParseDate("1970-01-02", "f"), 1);
+  EXPECT_EQ(FormatDate(*ParseDate("2024-02-29", "f")), "2024-02-29");
+  EXPECT_FALSE(ParseDate("2023-02-29", "f").ok());
+  EXPECT_FALSE(ParseDate("2023-2-28", "f").ok());
+  EXPECT_FALSE(ParseDate("2023-13-01", "f").ok());
+  EXPECT_FALSE(ParseDate("", "f").ok());
+}
+
+TEST(DatesTest, AddMonthsClampsToMonthEnd) {
+  auto add = [](const char* day, int months) {
+    return FormatDate(AddMonthsClamped(*ParseDate(day, "f"), months));
+  };
+  EXPECT_EQ(add("2020-02-29", 36), "2023-02-28");
+  EXPECT_EQ(add("2020-02-29", 48), "2024-02-29");
+  EXPECT_EQ(add("2023-08-31", 1), "2023-09-30");
+  EXPECT_EQ(add("2024-01-31", 1), "2024-02-29");
+  EXPECT_EQ(add("2023-01-31", 36), "2026-01-31");
+  EXPECT_EQ(add("2023-12-15", 1), "2024-01-15");
+}
+
+TEST(GeoTest, HaversineMatchesKnownDistance) {
+  // Newcastle (54.9783, -1.6178) to Sunderland (54.9069, -1.3838):
+  // 16.923462 km on a sphere of radius 6371.0088 km (computed
+  // independently with Python's math module).
+  EXPECT_NEAR(HaversineKm(54.9783, -1.6178, 54.9069, -1.3838), 16.923462,
+              1e-6);
+  // One degree of latitude: R * pi / 180.
+  EXPECT_NEAR(HaversineKm(54, -1.5, 55, -1.5), 6371.0088 * M_PI / 180, 1e-9);
+  EXPECT_EQ(HaversineKm(55, -1.5, 55, -1.5), 0);
+}
+
+TEST_F(RulesTest, PausedProfilesAreNeverReturned) {
+  v1::Profile paused = BaseProfile("paused");
+  paused.set_status(v1::PAUSED);
+  Put(paused);
+  Put(BaseProfile("active"));
+  EXPECT_EQ(Ids(BaseRequest()), Strings{"active"});
+  EXPECT_EQ(Run(BaseRequest()).total_matches(), 1);
+}
+
+TEST_F(RulesTest, DistanceIsLimitedByRequestAndByPaTravel) {
+  v1::Profile near = BaseProfile("near");  // 0 km
+  v1::Profile far = BaseProfile("far");
+  far.mutable_location()->set_lat(testing::kNewcastleLat + 0.1);  // ~11.1 km
+  far.set_max_travel_km(10);  // will not travel that far
+  v1::Profile far_willing = far;
+  far_willing.set_id("far_willing");
+  far_willing.set_max_travel_km(12);
+  Put(near);
+  Put(far);
+  Put(far_willing);
+  v1::SearchRequest request = BaseRequest();
+  EXPECT_EQ(Ids(request), (Strings{"near", "far_willing"}));
+  request.set_max_distance_km(11);
+  EXPECT_EQ(Ids(request), Strings{"near"});
+}
+
+TEST_F(RulesTest, MustHaveSkillsNeedEveryOne) {
+  v1::Profile both = BaseProfile("both");
+  both.add_skills("personal_care");
+  both.add_skills("hoist_use");
+  v1::Profile one = BaseProfile("one");
+  one.add_skills("personal_care");
+  Put(both);
+  Put(one);
+  v1::SearchRequest request = BaseRequest();
+  request.add_must_have_skills("hoist_use");
+  request.add_must_have_skills("personal_care");
+  EXPECT_EQ(Ids(request), Strings{"both"});
+}
+
+TEST_F(RulesTest, TrainingExpiringOnAsOfStillCounts) {
+  auto with_first_aid = [](const char* id, const char* expires) {
+    v1::Profile p = BaseProfile(id);
+    v1::TrainingRecord* record = p.add_training();
+    record->set_code("first_aid");
+    record->set_expires_on(expires);
+    return p;
+  };
+  Put(with_first_aid("on_day", "2026-06-15"));
+  Put(with_first_aid("day_before", "2026-06-14"));
+  Put(with_first_aid("never", ""));
+  v1::SearchRequest request = BaseRequest();
+  request.add_required_training("first_aid");
+  EXPECT_EQ(Ids(request), (Strings{"never", "on_day"}));
+}
+
+TEST_F(RulesTest, DuplicateTrainingCodeCountsItsLatestExpiry) {
+  v1::Profile p = BaseProfile("renewed");
+  v1::TrainingRecord* old_record = p.add_training();
+  old_record->set_code("first_aid");
+  old_record->set_expires_on("2020-01-01");
+  v1::TrainingRecord* renewed = p.add_training();
+  renewed->set_code("first_aid");
+  renewed->set_expires_on("2027-01-01");
+  Put(p);
+  v1::SearchRequest request = BaseRequest();
+  request.add_required_training("first_aid");
+  EXPECT_EQ(Ids(request), Strings{"renewed"});
+}
+
+TEST_F(RulesTest, DbsAgeIsJudgedInCalendarMonthsClampedToMonthEnd) {
+  auto with_dbs = [](const char* id, const char* issued, bool update) {
+    v1::Profile p = BaseProfile(id);
+    p.mutable_checks()->mutable_dbs()->set_level(v1::DBS_ENHANCED);
+    p.mutable_checks()->mutable_dbs()->set_issued_on(issued);
+    p.mutable_checks()->mutable_dbs()->set_update_service(update);
+    return p;
+  };
+  // 2023-02-28 + 36 months = 2026-02-28 (< as_of 2026-06-15): stale.
+  // 2023-06-15 + 36 months = 2026-06-15 = as_of: fresh.
+  // 2023-06-14 + 36 months = 2026-06-14: stale.
+  Put(with_dbs("stale", "2023-02-28", false));
+  Put(with_dbs("exact", "2023-06-15", false));
+  Put(with_dbs("day_late", "2023-06-14", false));
+  Put(with_dbs("update_service", "2010-01-01", true));
+  v1::Profile no_date = BaseProfile("no_date");
+  no_date.mutable_checks()->mutable_dbs()->set_level(v1::DBS_ENHANCED);
+  Put(no_date);
+  v1::SearchRequest request = BaseRequest();
+  request.set_min_dbs_level(v1::DBS_STANDARD);
+  EXPECT_EQ(Ids(request), (Strings{"exact", "update_service"}));
+  // Month-end clamping: 2020-02-29 + 36 months = 2023-02-28, fresh on
+  // that day and stale the day after.
+  for (const char* id : {"stale", "exact", "day_late", "no_date"}) {
+    ASSERT_TRUE(engine_->DeleteProfile(id).ok());
+  }
+  Put(with_dbs("leap", "2020-02-29", false));
+  request.set_as_of("2023-02-28");
+  EXPECT_EQ(Ids(request), (Strings{"leap", "update_service"}));
+  request.set_as_of("2023-03-01");
+  EXPECT_EQ(Ids(request), (Strings{"update_service"}));
+  // A higher level than required passes; a lower one fails.
+  request.set_min_dbs_level(v1::DBS_ENHANCED_BARRED_ADULTS);
+  EXPECT_EQ(Ids(request), Strings{});
+  // Min level NONE: no freshness check at all.
+  request.set_min_dbs_level(v1::DBS_NONE);
+  EXPECT_EQ(Run(request).total_matches(), 2);
+}
+
+TEST_F(RulesTest, RegisterLevelIsDerivedFromEvidence) {
+  v1::Profile l0 = BaseProfile("l0");
+  l0.mutable_checks()->set_code_of_conduct_signed(false);
+  v1::Profile l1 = BaseProfile("l1");
+  v1::Profile l2 = BaseProfile("l2");
+  l2.mutable_checks()->mutable_dbs()->set_level(v1::DBS_STANDARD);
+  v1::TrainingRecord* induction = l2.add_training();
+  induction->set_code("pa_induction");
+  induction->set_expires_on("2000-01-01");  // expiry never affects the level
+  v1::Profile l3 = l2;
+  l3.set_id("l3");
+  l3.add_qualifications("care_certificate");
+  l3.mutable_checks()->set_references_verified(2);
+  v1::Profile l4 = l3;
+  l4.set_id("l4");
+  l4.add_qualifications("registered_nurse");
+  v1::Profile l2_basic_dbs = l3;  // level 3 evidence but only a BASIC DBS
+  l2_basic_dbs.set_id("l1_basic_dbs");
+  l2_basic_dbs.mutable_checks()->mutable_dbs()->set_level(v1::DBS_BASIC);
+  for (const auto& p : {l0, l1, l2, l3, l4, l2_basic_dbs}) Put(p);
+  EXPECT_EQ(engine_->GetProfile("l0")->register_level(), 0);
+  EXPECT_EQ(engine_->GetProfile("l1")->register_level(), 1);
+  EXPECT_EQ(engine_->GetProfile("l2")->register_level(), 2);
+  EXPECT_EQ(engine_->GetProfile("l3")->register_level(), 3);
+  EXPECT_EQ(engine_->GetProfile("l4")->register_level(), 4);
+  EXPECT_EQ(engine_->GetProfile("l1_basic_dbs")->register_level(), 1);
+  v1::SearchRequest request = BaseRequest();
+  request.set_min_register_level(3);
+  EXPECT_EQ(Ids(request), (Strings{"l4", "l3"}));  // trust 1.0 > 0.75
+}
+
+TEST_F(RulesTest, FlagFiltersAndLanguagesAndRate) {
+  v1::Profile all = BaseProfile("all");
+  all.mutable_checks()->set_driving_licence(true);
+  all.mutable_checks()->set_has_car(true);
+  all.mutable_attributes()->set_ok_with_pets(true);
+  all.mutable_attributes()->set_non_smoker(true);
+  all.mutable_attributes()->set_short_notice_cover(true);
+  all.mutable_attributes()->add_languages("pl");
+  all.set_min_hourly_rate_pence(1200);
+  Put(all);
+  Put(BaseProfile("none"));
+  v1::SearchRequest base = BaseRequest();
+  for (int field = 0; field < 7; ++field) {
+    v1::SearchRequest request = base;
+    switch (field) {
+      case 0: request.set_requires_driver(true); break;
+      case 1: request.set_requires_car(true); break;
+      case 2: request.set_has_pets(true); break;
+      case 3: request.set_requires_non_smoker(true); break;
+      case 4: request.set_short_notice(true); break;
+      case 5: request.add_required_languages("pl"); break;
+      case 6: request.set_max_hourly_rate_pence(1199); break;
+    }
+    EXPECT_EQ(Ids(request), field == 6 ? Strings{"none"} : Strings{"all"})
+        << "filter " << field;
+  }
+  base.set_max_hourly_rate_pence(1200);
+  EXPECT_EQ(Run(base).total_matches(), 2);
+}
+
+TEST_F(RulesTest, RequiredGenderOnlyWithPersonalCare) {
+  v1::Profile woman = BaseProfile("woman");
+  woman.add_skills("personal_care");
+  v1::Profile man = BaseProfile("man");
+  man.add_skills("personal_care");
+  man.mutable_attributes()->set_gender(v1::GENDER_MALE);
+  Put(woman);
+  Put(man);
+  v1::SearchRequest request = BaseRequest();
+  request.set_required_gender(v1::GENDER_MALE);
+  absl::Status status = SearchStatus(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("required_gender"), std::string::npos);
+  request.add_must_have_skills("personal_care");
+  EXPECT_EQ(Ids(request), Strings{"man"});
+}
+
+TEST_F(RulesTest, ScheduleCoverageUsesMergedSlotsAndTheWeeksLastSlot) {
+  v1::Profile sunday_night = BaseProfile("sunday_night");
+  AddInterval(sunday_night.mutable_availability(), v1::SUNDAY, "23:00", "24:00");
+  AddInterval(sunday_night.mutable_availability(), v1::SUNDAY, "23:30", "24:00");
+  v1::Profile monday = BaseProfile("monday");
+  AddInterval(monday.mutable_availability(), v1::MONDAY, "00:00", "01:00");
+  Put(sunday_night);
+  Put(monday);
+  v1::SearchRequest request = BaseRequest();
+  // Needed: Sunday 23:30-24:00 (slot 335) and Monday 00:00-00:30 (slot 0),
+  // given with overlaps: 2 slots in all.
+  AddInterval(request.mutable_schedule(), v1::SUNDAY, "23:30", "24:00");
+  AddInterval(request.mutable_schedule(), v1::MONDAY, "00:00", "00:30");
+  AddInterval(request.mutable_schedule(), v1::MONDAY, "00:00", "00:30");
+  request.set_explain(true);
+  request.set_min_schedule_coverage(0.5);
+  v1::SearchResponse response = Run(request);
+  ASSERT_EQ(response.results_size(), 2);
+  for (const auto& result : response.results()) {
+    EXPECT_EQ(result.explanation().needed_slots(), 2);
+    EXPECT_EQ(result.explanation().covered_slots(), 1);
+  }
+  request.set_min_schedule_coverage(0.51);
+  EXPECT_EQ(Run(request).total_matches(), 0);
+}
+
+TEST_F(RulesTest, ScoreFollowsTheFormulaExactly) {
+  v1::Profile p = BaseProfile("p");
+  p.add_skills("shopping");
+  p.mutable_attributes()->add_interests("music");
+  p.mutable_attributes()->add_interests("football");
+  *p.mutable_last_active() = google::protobuf::Timestamp();
+  // last_active 2026-05-16 12:00 UTC; as_of 2026-06-15 00:00: 29.5 days,
+  // floor = 29 days.
+  p.mutable_last_active()->set_seconds(
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 5, 16, 12, 0, 0),
+                                          absl::UTCTimeZone())));
+  AddInterval(p.mutable_availability(), v1::MONDAY, "09:00", "10:00");
+  Put(p);
+  v1::SearchRequest request = BaseRequest();
+  request.add_nice_to_have_skills("shopping");
+  request.add_nice_to_have_skills("laundry");
+  request.add_interests("music");
+  request.add_interests("walking");
+  request.add_interests("films");
+  request.add_interests("football");
+  AddInterval(request.mutable_schedule(), v1::MONDAY, "09:00", "11:00");
+  request.add_preferred_genders(v1::GENDER_MALE);
+  request.add_preferred_languages("en");
+  request.set_explain(true);
+  // skills 1/2, schedule 2/4, distance 1 (0 km), interests 2/4,
+  // preferences (0 + 1)/2, trust 1/4, recency 0.5^(29/30); no training.
+  const double recency = std::pow(0.5, 29.0 / 30.0);
+  const double expected =
+      (0.30 * 0.5 + 0.25 * 0.5 + 0.15 * 1 + 0.10 * 0.5 + 0.10 * 0.5 +
+       0.05 * 0.25 + 0.05 * recency) /
+      (0.30 + 0.25 + 0.15 + 0.10 + 0.10 + 0.05 + 0.05);
+  v1::SearchResponse response = Run(request);
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_DOUBLE_EQ(response.results(0).score(),
+                   std::round(expected * 1e6) / 1e6);
+  const v1::Explanation& e = response.results(0).explanation();
+  ASSERT_EQ(e.components_size(), 7);
+  EXPECT_EQ(e.components(0).name(), "skills");
+  EXPECT_EQ(e.components(6).name(), "recency");
+  EXPECT_DOUBLE_EQ(e.components(6).value(), recency);
+  ASSERT_EQ(e.matched_skills_size(), 1);
+  EXPECT_EQ(e.matched_skills(0), "shopping");
+  EXPECT_EQ(e.missing_skills(0), "laundry");
+  ASSERT_EQ(e.shared_interests_size(), 2);
+  EXPECT_EQ(e.covered_slots(), 2);
+  EXPECT_EQ(e.needed_slots(), 4);
+}
+
+TEST_F(RulesTest, ZeroWeightsGiveZeroScores) {
+  Put(BaseProfile("a"));
+  v1::SearchRequest request = BaseRequest();
+  v1::Weights* w = request.mutable_weights();
+  w->set_distance(0);
+  w->set_trust(0);
+  w->set_recency(0);
+  const v1::SearchResponse response = Run(request);
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(response.results(0).score(), 0);
+  w->set_recency(-1);
+  EXPECT_EQ(SearchStatus(request).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RulesTest, TiesAreOrderedByDistanceThenIdAndPagingIsExact) {
+  // Ten clones: same score; five at 0 km, five 1.11 km north.
+  for (int i = 0; i < 10; ++i) {
+    v1::Profile p = BaseProfile("clone-" + std::to_string(9 - i));
+    if (i % 2 == 0) p.mutable_location()->set_lat(testing::kNewcastleLat + 0.01);
+    Put(p);
+  }
+  v1::SearchRequest request = BaseRequest();
+  request.mutable_weights()->set_distance(0);  // make the scores tie
+  request.set_page_size(3);
+  std::vector<std::string> all;
+  for (int page = 0; page < 10; ++page) {
+    v1::SearchResponse response = Run(request);
+    EXPECT_EQ(response.total_matches(), 10);
+    for (const auto& r : response.results()) all.push_back(r.id());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(all, (Strings{"clone-0", "clone-2", "clone-4", "clone-6",
+                          "clone-8", "clone-1", "clone-3", "clone-5",
+                          "clone-7", "clone-9"}));
+}
+
+TEST_F(RulesTest, PageTokenOfAnotherRequestIsRejected) {
+  for (int i = 0; i < 3; ++i) Put(BaseProfile("p" + std::to_string(i)));
+  v1::SearchRequest request = BaseRequest();
+  request.set_page_size(1);
+  v1::SearchResponse first = Run(request);
+  ASSERT_FALSE(first.next_page_token().empty());
+  request.set_requires_car(true);
+  request.set_page_token(first.next_page_token());
+  absl::Status status = SearchStatus(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("page_token"), std::string::npos);
+}
+
+TEST_F(RulesTest, ExcludedIdsAreNeverReturned) {
+  Put(BaseProfile("keep"));
+  Put(BaseProfile("drop"));
+  v1::SearchRequest request = BaseRequest();
+  request.add_exclude_ids("drop");
+  EXPECT_EQ(Ids(request), Strings{"keep"});
+}
+
+TEST_F(RulesTest, PolicyIsStricterOfRequestAndPolicy) {
+  v1::Profile trained = BaseProfile("trained");
+  trained.add_training()->set_code("safeguarding_adults");
+  Put(trained);
+  Put(BaseProfile("untrained"));
+  v1::Policy policy;
+  policy.set_local_authority("E08000021");
+  policy.add_required_training("safeguarding_adults");
+  ASSERT_TRUE(engine_->SetPolicy(policy, testing::SomeNow()).ok());
+  v1::SearchRequest request = BaseRequest();
+  EXPECT_EQ(Run(request).total_matches(), 2);  // no local_authority given
+  request.set_local_authority("E08000021");
+  v1::SearchResponse response = Run(request);
+  EXPECT_EQ(response.applied_policy(), "E08000021");
+  EXPECT_EQ(Ids(request), Strings{"trained"});
+  request.set_local_authority("E08000024");  // Sunderland: no policy
+  EXPECT_EQ(Run(request).applied_policy(), "");
+  EXPECT_EQ(Run(request).total_matches(), 2);
+}
+
+TEST_F(RulesTest, StaleVersionsAreRejectedAndZeroMeansNext) {
+  v1::Profile p = BaseProfile("v");
+  p.set_version(10);
+  Put(p);
+  p.set_version(10);
+  EXPECT_EQ(engine_->Upsert(p).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  p.set_version(9);
+  EXPECT_EQ(engine_->Upsert(p).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  p.set_version(0);
+  auto result = engine_->Upsert(p);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->version(), 11);
+  EXPECT_FALSE(result->created());
+}
+
+TEST_F(RulesTest, InvalidProfilesNameTheFieldAndStoreNothing) {
+  struct Case {
+    std::function<void(v1::Profile&)> mutate;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::Profile& p) { p.set_id("has space"); }, "id"},
+      {[](v1::Profile& p) { p.mutable_location()->set_lat(99); }, "location.lat"},
+      {[](v1::Profile& p) { p.mutable_location()->set_lon(NAN); }, "location.lon"},
+      {[](v1::Profile& p) { p.set_local_authority("E99"); }, "local_authority"},
+      {[](v1::Profile& p) { p.set_max_travel_km(0); }, "max_travel_km"},
+      {[](v1::Profile& p) { p.set_max_travel_km(201); }, "max_travel_km"},
+      {[](v1::Profile& p) { p.add_skills("juggling"); }, "skills[0]"},
+      {[](v1::Profile& p) { p.add_training()->set_code("x"); }, "training[0].code"},
+      {[](v1::Profile& p) {
+         auto* t = p.add_training();
+         t->set_code("first_aid");
+         t->set_expires_on("2025-02-30");
+       }, "training[0].expires_on"},
+      {[](v1::Profile& p) { p.mutable_attributes()->add_languages("xx"); },
+       "attributes.languages[1]"},
+      {[](v1::Profile& p) {
+         AddInterval(p.mutable_availability(), v1::MONDAY, "10:00", "09:00");
+       }, "availability[0].end"},
+      {[](v1::Profile& p) {
+         AddInterval(p.mutable_availability(), v1::MONDAY, "10:15", "11:00");
+       }, "availability[0].start"},
+      {[](v1::Profile& p) { p.set_version(-1); }, "version"},
+      {[](v1::Profile& p) {
+         p.GetReflection()->MutableUnknownFields(&p)->AddVarint(99, 1);
+       }, "unknown field"},
+  };
+  for (const Case& c : cases) {
+    v1::Profile p = BaseProfile("bad");
+    c.mutate(p);
+    absl::Status status = engine_->Upsert(p).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_NE(status.message().find(c.field), std::string::npos)
+        << status.message() << " should name " << c.field;
+  }
+  EXPECT_EQ(engine_->size(), 0);
+  EXPECT_EQ(engine_->GetProfile("bad").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(RulesTest, DeleteRemovesEverywhere) {
+  Put(BaseProfile("gone"));
+  ASSERT_TRUE(engine_->DeleteProfile("gone").ok());
+  EXPECT_EQ(engine_->GetProfile("gone").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Run(BaseRequest()).total_matches(), 0);
+  EXPECT_EQ(engine_->DeleteProfile("gone").code(), absl::StatusCode::kNotFound);
+}
+
+TEST(PersistenceTest, AcknowledgedWritesSurviveReopen) {
+  testing::TempDir dir;
+  {
+    auto engine = testing::OpenEngine(dir.path(), /*sync=*/true);
+    v1::Profile kept = BaseProfile("kept");
+    kept.set_version(5);
+    ASSERT_TRUE(engine->Upsert(kept).ok());
+    ASSERT_TRUE(engine->Upsert(BaseProfile("deleted")).ok());
+    ASSERT_TRUE(engine->DeleteProfile("deleted").ok());
+    v1::Policy policy;
+    policy.set_local_authority("E06000057");
+    policy.set_min_register_level(2);
+    ASSERT_TRUE(engine->SetPolicy(policy, testing::SomeNow()).ok());
+  }
+  auto engine = testing::OpenEngine(dir.path(), true);
+  EXPECT_EQ(engine->size(), 1);
+  EXPECT_EQ(engine->GetProfile("kept")->profile().version(), 5);
+  EXPECT_EQ(engine->GetProfile("deleted").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(engine->GetPolicy("E06000057")->min_register_level(), 2);
+  v1::Profile stale = BaseProfile("kept");
+  stale.set_version(5);
+  EXPECT_EQ(engine->Upsert(stale).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace pamatch

@@ -1,0 +1,238 @@
+// Unit tests of the pa-match CLI's output: the exact human-readable tables
+// (search with and without explain, policies, stats), JSON printing options,
+// and the import bookkeeping (progress line, summary, rejection mapping).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/format.h"
+#include "cli/import_tally.h"
+#include "google/protobuf/text_format.h"
+
+namespace pamatch::cli {
+namespace {
+
+template <typename Message>
+Message FromText(const std::string& text) {
+  Message message;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message))
+      << text;
+  return message;
+}
+
+const char kSearchResponse[] = R"pb(
+  total_matches: 57
+  applied_policy: "E08000021"
+  as_of: "2025-03-01"
+  next_page_token: "CgRwYS0y"
+  results {
+    id: "pa-newcastle-17"
+    score: 0.912345
+    distance_km: 1.2345
+    register_level: 3
+    explanation {
+      components { name: "skills" value: 0.5 weight: 0.3 }
+      components { name: "distance" value: 0.899 weight: 0.15 }
+      components { name: "trust" value: 0.75 weight: 0.05 }
+      matched_skills: "cooking"
+      missing_skills: [ "gardening", "shopping" ]
+      distance_km: 1.235
+      covered_slots: 10
+      needed_slots: 12
+      register_level: 3
+    }
+  }
+  results {
+    id: "pa-2"
+    score: 0.5
+    distance_km: 12.0
+    register_level: 0
+    explanation {
+      components { name: "interests" value: 0 weight: 0.1 }
+      components { name: "preferences" value: 1 weight: 0.125 }
+    }
+  }
+)pb";
+
+TEST(SearchFormat, Table) {
+  auto response = FromText<pamatch::v1::SearchResponse>(kSearchResponse);
+  EXPECT_EQ(FormatSearchResponse(response, /*explain=*/false),
+            "57 matches (policy: E08000021) as of 2025-03-01\n"
+            "rank  id                  score  distance_km  level\n"
+            "   1  pa-newcastle-17  0.912345         1.23      3\n"
+            "   2  pa-2             0.500000        12.00      0\n"
+            "next page token: CgRwYS0y\n");
+}
+
+TEST(SearchFormat, Explain) {
+  auto response = FromText<pamatch::v1::SearchResponse>(kSearchResponse);
+  EXPECT_EQ(FormatSearchResponse(response, /*explain=*/true),
+            "57 matches (policy: E08000021) as of 2025-03-01\n"
+            "rank  id                  score  distance_km  level\n"
+            "   1  pa-newcastle-17  0.912345         1.23      3\n"
+            "      skills       0.500000×0.3\n"
+            "      distance     0.899000×0.15\n"
+            "      trust        0.750000×0.05\n"
+            "      skills matched: cooking; missing: gardening, shopping\n"
+            "      slots covered: 10/12\n"
+            "   2  pa-2             0.500000        12.00      0\n"
+            "      interests    0.000000×0.1\n"
+            "      preferences  1.000000×0.125\n"
+            "      shared interests: -\n"
+            "next page token: CgRwYS0y\n");
+}
+
+TEST(SearchFormat, NoResultsNoPolicy) {
+  auto response =
+      FromText<pamatch::v1::SearchResponse>(R"pb(total_matches: 0
+                                                 as_of: "2025-03-01")pb");
+  EXPECT_EQ(FormatSearchResponse(response, false),
+            "0 matches (policy: none) as of 2025-03-01\n");
+}
+
+TEST(TableFormat, AlignmentAndShortRows) {
+  EXPECT_EQ(RenderTable({"a", "bbb", "c"}, {{"xx", "1", "long"}, {"y"}},
+                        {false, true, false}),
+            "a   bbb  c\n"
+            "xx    1  long\n"
+            "y        \n");
+}
+
+TEST(PolicyFormat, SingleAndList) {
+  auto policy = FromText<pamatch::v1::Policy>(R"pb(
+    local_authority: "E08000021"
+    min_dbs_level: DBS_ENHANCED
+    min_register_level: 2
+    required_training: [ "pa_induction", "first_aid" ]
+    updated_at { seconds: 1740823200 }
+  )pb");
+  EXPECT_EQ(FormatPolicy(policy),
+            "local_authority:    E08000021\n"
+            "min_dbs_level:      enhanced\n"
+            "min_register_level: 2\n"
+            "required_training:  pa_induction, first_aid\n"
+            "updated_at:         2025-03-01T10:00:00Z\n");
+  pamatch::v1::ListPoliciesResponse list;
+  *list.add_policies() = policy;
+  list.add_policies()->set_local_authority("E06000047");
+  EXPECT_EQ(FormatPolicyList(list),
+            "local_authority  min_dbs   min_level  required_training        "
+            "updated_at\n"
+            "E08000021        enhanced          2  pa_induction, first_aid  "
+            "2025-03-01T10:00:00Z\n"
+            "E06000047        none              0  -                        "
+            "-\n");
+  EXPECT_EQ(FormatPolicyList(pamatch::v1::ListPoliciesResponse()),
+            "no policies\n");
+}
+
+TEST(StatsFormat, KeyValuesAndAuthorities) {
+  auto stats = FromText<pamatch::v1::GetStatsResponse>(R"pb(
+    profiles: 120000
+    active_profiles: 119000
+    paused_profiles: 1000
+    policies: 2
+    profiles_by_local_authority { key: "E08000021" value: 70000 }
+    profiles_by_local_authority { key: "E06000047" value: 50000 }
+    uptime_seconds: 3600
+    data_dir: "/var/lib/pa-match"
+    version: "0.1.0"
+    taxonomy_skills: 40
+    taxonomy_training: 25
+  )pb");
+  EXPECT_EQ(FormatStats(stats),
+            "profiles:          120000\n"
+            "active_profiles:   119000\n"
+            "paused_profiles:   1000\n"
+            "policies:          2\n"
+            "uptime_seconds:    3600\n"
+            "data_dir:          /var/lib/pa-match\n"
+            "version:           0.1.0\n"
+            "taxonomy_skills:   40\n"
+            "taxonomy_training: 25\n"
+            "\n"
+            "local_authority  profiles\n"
+            "E06000047           50000\n"
+            "E08000021           70000\n");
+}
+
+TEST(UpsertFormat, Lines) {
+  auto response = FromText<pamatch::v1::UpsertProfileResponse>(
+      R"pb(id: "pa-1" version: 7 created: true)pb");
+  EXPECT_EQ(FormatUpsert(response), "id: pa-1\nversion: 7\ncreated: true\n");
+}
+
+TEST(JsonFormat, ProtoNamesAndPrimitiveFields) {
+  auto response = FromText<pamatch::v1::UpsertProfileResponse>(
+      R"pb(id: "pa-1" version: 7)pb");
+  EXPECT_EQ(ToJson(response), R"({"id":"pa-1","version":"7","created":false})");
+  pamatch::v1::GetProfileResponse get;
+  get.mutable_profile()->set_id("pa-1");
+  get.set_register_level(2);
+  EXPECT_NE(ToJson(get).find("\"register_level\":2"), std::string::npos);
+  EXPECT_NE(ToJson(get).find("\"max_travel_km\":0"), std::string::npos);
+  EXPECT_NE(ToJson(get, /*pretty=*/true).find("\n"), std::string::npos);
+}
+
+// ---- import bookkeeping ----------------------------------------------------
+
+TEST(ImportTally, MapsResultsToLines) {
+  ImportTally tally;
+  for (int i = 0; i < 5; ++i) tally.LineRead();
+  tally.RejectLocal(2, "invalid Profile JSON: unexpected end");
+  auto response = FromText<pamatch::v1::BulkUpsertProfilesResponse>(R"pb(
+    accepted: 2
+    rejected: 2
+    results { index: 0 id: "pa-1" code: 0 version: 1 }
+    results { index: 1 id: "pa-3" code: 3 error: "location.lat: 70 outside UK" }
+    results { index: 2 id: "pa-4" code: 9 error: "stale version 1 <= 4" }
+    results { index: 3 id: "pa-5" code: 0 version: 2 }
+  )pb");
+  tally.AddChunk(response, {1, 3, 4, 6});
+  EXPECT_EQ(tally.accepted(), 2);
+  EXPECT_EQ(tally.rejected(), 3);
+  EXPECT_EQ(tally.ProgressLine(2.0), "imported 5 lines, 3/s, 3 rejected");
+  EXPECT_EQ(tally.Summary(),
+            "accepted 2, rejected 3\n"
+            "first 3 rejections:\n"
+            "  line 2: invalid Profile JSON: unexpected end\n"
+            "  line 3 (pa-3): INVALID_ARGUMENT: location.lat: 70 outside UK\n"
+            "  line 4 (pa-4): FAILED_PRECONDITION: stale version 1 <= 4\n");
+}
+
+TEST(ImportTally, KeepsFirstRejectionsByLine) {
+  ImportTally tally(/*keep=*/3);
+  // A chunk's server results arrive after later local rejections.
+  tally.RejectLocal(9, "bad 9");
+  tally.RejectLocal(12, "bad 12");
+  tally.RejectLocal(15, "bad 15");
+  auto response = FromText<pamatch::v1::BulkUpsertProfilesResponse>(R"pb(
+    rejected: 1
+    results { index: 1 id: "p" code: 3 error: "x" }
+  )pb");
+  tally.AddChunk(response, {4, 5});
+  tally.RejectLocal(20, "bad 20");
+  tally.AddUnconfirmed(7);
+  EXPECT_EQ(tally.rejected(), 5);
+  EXPECT_EQ(tally.Summary(),
+            "accepted 0, rejected 5, unconfirmed 7\n"
+            "first 3 rejections:\n"
+            "  line 5 (p): INVALID_ARGUMENT: x\n"
+            "  line 9: bad 9\n"
+            "  line 12: bad 12\n");
+}
+
+TEST(ImportTally, AllAccepted) {
+  ImportTally tally;
+  tally.LineRead();
+  auto response = FromText<pamatch::v1::BulkUpsertProfilesResponse>(
+      R"pb(accepted: 1
+           results { index: 0 id: "a" })pb");
+  tally.AddChunk(response, {1});
+  EXPECT_EQ(tally.Summary(), "accepted 1, rejected 0\n");
+  EXPECT_EQ(tally.ProgressLine(0), "imported 1 lines, 0/s, 0 rejected");
+}
+
+}  // namespace
+}  // namespace pamatch::cli

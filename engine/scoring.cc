@@ -9,7 +9,9 @@
 namespace pamatch {
 namespace {
 
-double Radians(double degrees) { return degrees * std::numbers::pi / 180.0; }
+// One multiplication by a precomputed constant, as C's and Python's
+// math.radians do, so that independent implementations agree to the bit.
+double Radians(double degrees) { return degrees * (std::numbers::pi / 180.0); }
 
 bool HasAll(const std::vector<CodeId>& held, const std::vector<CodeId>& wanted) {
   return std::includes(held.begin(), held.end(), wanted.begin(), wanted.end());
@@ -59,11 +61,15 @@ bool Contains(const std::vector<T>& sorted, T value) {
 }  // namespace
 
 double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
+  // Differences are taken in degrees, then converted: mirror-image points
+  // (lon0 - d, lon0 + d) get bit-identical distances when d is exact, so
+  // their order falls to the id as the contract intends. Evaluation order
+  // is that of the textbook formula (sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)).
   const double phi1 = Radians(lat1), phi2 = Radians(lat2);
-  const double dphi = phi2 - phi1;
-  const double dlambda = Radians(lon2) - Radians(lon1);
+  const double dphi = Radians(lat2 - lat1);
+  const double dlambda = Radians(lon2 - lon1);
   const double s1 = std::sin(dphi / 2), s2 = std::sin(dlambda / 2);
-  const double a = s1 * s1 + std::cos(phi1) * std::cos(phi2) * s2 * s2;
+  const double a = s1 * s1 + std::cos(phi1) * std::cos(phi2) * (s2 * s2);
   return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(a)));
 }
 

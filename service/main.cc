@@ -1,0 +1,282 @@
+// pa-matchd: the pa-match gRPC server.
+//
+//   pa-matchd [--listen 127.0.0.1:50051] [--data_dir ./data] [--taxonomy F]
+//             [--keys_file F] [--demo_profiles 2000] [--demo_seed 42] ...
+//   pa-matchd keygen --name NAME --scopes search,write [--keys_file F]
+//
+// On the first start (no keys file) it creates the keys file with one admin
+// key, prints the key once on stdout and saves it to <data_dir>/admin.key
+// (mode 0600). SIGINT/SIGTERM shut down gracefully; SIGHUP reloads the keys
+// file. Log lines go to stderr; secrets are never logged.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/engine.h"
+#include "service/api_keys.h"
+#include "service/matcher_service.h"
+#include "service/server.h"
+
+#if __has_include("engine/demo_data.h")
+#include "engine/demo_data.h"
+#define PA_MATCH_HAVE_DEMO_DATA 1
+#endif
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "host:port to listen on (port 0 picks a free port)");
+ABSL_FLAG(std::string, data_dir, "./data",
+          "directory of the database, keys file and admin.key; created if "
+          "missing");
+ABSL_FLAG(std::string, taxonomy, "taxonomy/north_east.json",
+          "taxonomy (vocabulary) JSON file");
+ABSL_FLAG(std::string, keys_file, "",
+          "API keys file (name<TAB>scopes<TAB>sha256-hex); default "
+          "<data_dir>/api_keys.txt");
+ABSL_FLAG(int, demo_profiles, 2000,
+          "when the store is empty at start, load this many generated demo "
+          "profiles (0: none)");
+ABSL_FLAG(uint64_t, demo_seed, 42, "seed of the demo profile generator");
+ABSL_FLAG(int, max_message_bytes, 4 << 20,
+          "largest request message accepted, bytes");
+ABSL_FLAG(int, memory_quota_mb, 1024,
+          "memory the gRPC layer may use for calls in flight, MiB");
+ABSL_FLAG(int, shutdown_grace_seconds, 10,
+          "on SIGINT/SIGTERM, how long calls in flight may take to finish");
+ABSL_FLAG(std::string, name, "", "keygen: name of the new key");
+ABSL_FLAG(std::string, scopes, "",
+          "keygen: scopes of the new key, e.g. "
+          "search,write");
+
+namespace pamatch {
+namespace {
+
+template <typename... Args>
+void Log(const absl::FormatSpec<Args...>& format, const Args&... args) {
+  std::string line = absl::StrFormat(format, args...);
+  absl::FPrintF(stderr, "%s pa-matchd: %s\n",
+                absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                 absl::UTCTimeZone()),
+                line);
+}
+
+std::string KeysPath() {
+  std::string path = absl::GetFlag(FLAGS_keys_file);
+  if (!path.empty()) return path;
+  return (std::filesystem::path(absl::GetFlag(FLAGS_data_dir)) / "api_keys.txt")
+      .string();
+}
+
+// `pa-matchd keygen`: appends a key and prints its plaintext once.
+int RunKeygen() {
+  absl::StatusOr<uint32_t> scopes = ParseScopes(absl::GetFlag(FLAGS_scopes));
+  if (absl::GetFlag(FLAGS_name).empty() || !scopes.ok()) {
+    absl::FPrintF(stderr,
+                  "usage: pa-matchd keygen --name NAME --scopes "
+                  "search[,write][,admin] [--keys_file F | --data_dir D]\n%s\n",
+                  scopes.ok() ? "" : scopes.status().message());
+    return 2;
+  }
+  const std::string path = KeysPath();
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(),
+                                      ignored);
+  absl::StatusOr<std::string> key =
+      AppendApiKey(path, absl::GetFlag(FLAGS_name), *scopes);
+  if (!key.ok()) {
+    Log("keygen failed: %s", key.status().ToString());
+    return 1;
+  }
+  absl::PrintF(
+      "Added key \"%s\" (scopes %s) to %s.\n"
+      "API key (shown only this once; a running pa-matchd picks it up on "
+      "SIGHUP or restart):\n%s\n",
+      absl::GetFlag(FLAGS_name), FormatScopes(*scopes), path, *key);
+  return 0;
+}
+
+// Loads generated demo profiles into an empty store.
+void LoadDemoProfiles(Engine& engine) {
+  const int count = absl::GetFlag(FLAGS_demo_profiles);
+  if (count <= 0 || engine.size() > 0) return;
+#ifdef PA_MATCH_HAVE_DEMO_DATA
+  DemoOptions options;
+  options.seed = absl::GetFlag(FLAGS_demo_seed);
+  options.count = count;
+  options.now = absl::Now();
+  std::vector<v1::Profile> profiles = GenerateDemoProfiles(options);
+  int64_t accepted = 0, rejected = 0;
+  for (size_t begin = 0; begin < profiles.size(); begin += kBulkBatchSize) {
+    const size_t end = std::min(profiles.size(), begin + kBulkBatchSize);
+    std::vector<v1::Profile> batch(profiles.begin() + begin,
+                                   profiles.begin() + end);
+    for (const auto& outcome : engine.BulkUpsert(batch)) {
+      if (outcome.ok()) {
+        ++accepted;
+      } else if (rejected++ == 0) {
+        Log("demo profile rejected: %s", outcome.status().ToString());
+      }
+    }
+  }
+  Log("loaded %d demo profiles (seed %d), %d rejected", accepted, options.seed,
+      rejected);
+#else
+  // TODO: engine/demo_data.h (GenerateDemoProfiles) is not written yet.
+  Log("demo profiles requested but this build has no demo data generator");
+#endif
+}
+
+// Host part of host:port, to log the port actually chosen.
+std::string WithPort(const std::string& address, int port) {
+  const size_t colon = address.rfind(':');
+  return absl::StrFormat("%s:%d", address.substr(0, colon), port);
+}
+
+int RunServer() {
+  // Signals are taken by one thread with sigwait; block them everywhere
+  // else before gRPC starts its threads (they inherit the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (error) {
+    Log("cannot create data dir %s: %s", data_dir, error.message());
+    return 1;
+  }
+  Log("starting: data_dir %s, taxonomy %s", data_dir,
+      absl::GetFlag(FLAGS_taxonomy));
+
+  const std::string keys_path = KeysPath();
+  const std::string admin_key_path =
+      (std::filesystem::path(data_dir) / "admin.key").string();
+  absl::StatusOr<std::optional<std::string>> created =
+      CreateKeysFileIfMissing(keys_path, admin_key_path);
+  if (!created.ok()) {
+    Log("cannot create keys file: %s", created.status().ToString());
+    return 1;
+  }
+  if (created->has_value()) {
+    // The only time the key is shown; stdout, never the log.
+    absl::PrintF(
+        "Created API keys file %s with one admin key.\n"
+        "Admin API key (shown only this once; also saved to %s, mode 0600):\n"
+        "%s\n",
+        keys_path, admin_key_path, **created);
+    std::fflush(stdout);
+  }
+  absl::StatusOr<std::unique_ptr<ApiKeyStore>> opened =
+      ApiKeyStore::Open(keys_path);
+  if (!opened.ok()) {
+    Log("refusing to start: %s", opened.status().ToString());
+    return 1;
+  }
+  // Shared with the detached signal thread, which may outlive this frame.
+  std::shared_ptr<ApiKeyStore> keys = *std::move(opened);
+  Log("%d API key(s) loaded from %s", keys->size(), keys_path);
+
+  auto stop = std::make_shared<std::promise<int>>();
+  std::future<int> stopped = stop->get_future();
+  std::thread([signals, stop, keys] {
+    for (;;) {
+      int signal = 0;
+      if (sigwait(&signals, &signal) != 0) continue;
+      if (signal == SIGHUP) {
+        absl::Status status = keys->Reload();
+        if (status.ok()) {
+          Log("SIGHUP: %d API key(s) reloaded", keys->size());
+        } else {
+          Log("SIGHUP: keeping the old keys: %s", status.ToString());
+        }
+        continue;
+      }
+      stop->set_value(signal);
+      return;
+    }
+  }).detach();
+
+  MatcherService service(keys.get());
+  ServerOptions server_options;
+  server_options.listen_address = absl::GetFlag(FLAGS_listen);
+  server_options.max_receive_message_bytes =
+      absl::GetFlag(FLAGS_max_message_bytes);
+  server_options.memory_quota_bytes =
+      int64_t{absl::GetFlag(FLAGS_memory_quota_mb)} << 20;
+  absl::StatusOr<StartedServer> server = StartServer(server_options, &service);
+  if (!server.ok()) {
+    Log("%s", server.status().ToString());
+    return 1;
+  }
+  Log("listening on %s (health NOT_SERVING until ready)",
+      WithPort(server_options.listen_address, server->port));
+
+  EngineOptions engine_options;
+  // The database lives in its own subdirectory so that a backup or a copy
+  // of it never carries the keys file or admin.key beside it.
+  engine_options.data_dir = (std::filesystem::path(data_dir) / "db").string();
+  engine_options.taxonomy_path = absl::GetFlag(FLAGS_taxonomy);
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
+  if (!engine.ok()) {
+    Log("cannot open the engine: %s", engine.status().ToString());
+    server->server->Shutdown();
+    return 1;
+  }
+  LoadDemoProfiles(**engine);
+  service.SetEngine(engine->get());
+  SetServing(*server->server, true);
+  Log("serving: %d profiles", (*engine)->size());
+
+  const int signal = stopped.get();
+  const int grace_s = absl::GetFlag(FLAGS_shutdown_grace_seconds);
+  Log("signal %d: shutting down (up to %d s for calls in flight)", signal,
+      grace_s);
+  SetServing(*server->server, false);
+  server->server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::seconds(grace_s));
+  server->server->Wait();
+  server->server.reset();
+  service.SetEngine(nullptr);
+  engine->reset();
+  Log("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace pamatch
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "pa-match gRPC server.\n"
+      "  pa-matchd [flags]                      serve\n"
+      "  pa-matchd keygen --name N --scopes S   add an API key and print it");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() == 2 && std::string(args[1]) == "keygen") {
+    return pamatch::RunKeygen();
+  }
+  if (args.size() > 1) {
+    absl::FPrintF(stderr, "pa-matchd: unknown command \"%s\" (try --help)\n",
+                  args[1]);
+    return 2;
+  }
+  return pamatch::RunServer();
+}

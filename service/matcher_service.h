@@ -1,0 +1,98 @@
+// The pamatch.v1.Matcher gRPC service: the edge between the network and the
+// engine. Each RPC checks the caller's API key and scope, rejects unknown
+// fields on the request wrapper, forwards to pamatch::Engine and maps the
+// engine's absl::Status to a gRPC status (ToGrpcStatus). Validation of the
+// profiles, searches and policies themselves is the engine's.
+#ifndef PA_MATCH_SERVICE_MATCHER_SERVICE_H_
+#define PA_MATCH_SERVICE_MATCHER_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstddef>
+
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+#include "pamatch/v1/matcher.grpc.pb.h"
+#include "service/api_keys.h"
+
+namespace pamatch {
+
+// Items of one BulkUpsertProfiles stream handed to Engine::BulkUpsert at once.
+inline constexpr size_t kBulkBatchSize = 512;
+
+// Callback-API implementation of pamatch.v1.Matcher (one reactor per call,
+// no thread per request).
+//
+// Lifecycle: construct with the key store, register with a server, then
+// attach the engine with SetEngine once it is open; until then every RPC
+// fails with UNAVAILABLE. The key store and the engine must outlive the
+// server's last call (shut the server down before destroying them).
+// Thread-safety: gRPC calls the methods concurrently from its threads; the
+// service keeps no shared mutable state besides the atomic engine pointer,
+// and the engine and key store are themselves thread-safe. Engine calls run
+// inline on the gRPC callback thread (writes wait for their fsync there).
+class MatcherService final : public v1::Matcher::CallbackService {
+ public:
+  explicit MatcherService(const ApiKeyStore* keys);
+
+  // Makes the service answer with `engine` (nullptr: UNAVAILABLE again).
+  void SetEngine(Engine* engine);
+
+  grpc::ServerUnaryReactor* UpsertProfile(
+      grpc::CallbackServerContext* context,
+      const v1::UpsertProfileRequest* request,
+      v1::UpsertProfileResponse* response) override;
+  grpc::ServerReadReactor<v1::UpsertProfileRequest>* BulkUpsertProfiles(
+      grpc::CallbackServerContext* context,
+      v1::BulkUpsertProfilesResponse* response) override;
+  grpc::ServerUnaryReactor* GetProfile(
+      grpc::CallbackServerContext* context,
+      const v1::GetProfileRequest* request,
+      v1::GetProfileResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteProfile(
+      grpc::CallbackServerContext* context,
+      const v1::DeleteProfileRequest* request,
+      v1::DeleteProfileResponse* response) override;
+  grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
+                                   const v1::SearchRequest* request,
+                                   v1::SearchResponse* response) override;
+  grpc::ServerUnaryReactor* SetPolicy(grpc::CallbackServerContext* context,
+                                      const v1::SetPolicyRequest* request,
+                                      v1::Policy* response) override;
+  grpc::ServerUnaryReactor* GetPolicy(grpc::CallbackServerContext* context,
+                                      const v1::GetPolicyRequest* request,
+                                      v1::Policy* response) override;
+  grpc::ServerUnaryReactor* ListPolicies(
+      grpc::CallbackServerContext* context,
+      const v1::ListPoliciesRequest* request,
+      v1::ListPoliciesResponse* response) override;
+  grpc::ServerUnaryReactor* DeletePolicy(
+      grpc::CallbackServerContext* context,
+      const v1::DeletePolicyRequest* request,
+      v1::DeletePolicyResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const v1::GetStatsRequest* request,
+                                     v1::GetStatsResponse* response) override;
+
+ private:
+  // Authenticates the call for `scope`, rejects unknown fields on `request`
+  // (if given) and returns the engine, or the error to answer with.
+  absl::StatusOr<Engine*> Admit(grpc::CallbackServerContext* context,
+                                Scope scope,
+                                const google::protobuf::Message* request) const;
+
+  // Runs `handler(Engine&) -> absl::Status` after Admit and finishes the call.
+  template <typename Handler>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  Scope scope,
+                                  const google::protobuf::Message& request,
+                                  Handler handler);
+
+  const ApiKeyStore* const keys_;
+  std::atomic<Engine*> engine_{nullptr};
+};
+
+}  // namespace pamatch
+
+#endif  // PA_MATCH_SERVICE_MATCHER_SERVICE_H_

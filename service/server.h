@@ -1,0 +1,45 @@
+// Builds the pa-matchd gRPC server: the Matcher service, the standard
+// grpc.health.v1.Health service and server reflection, on one port.
+#ifndef PA_MATCH_SERVICE_SERVER_H_
+#define PA_MATCH_SERVICE_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace pamatch {
+
+// Plain settings of the listening server; defaults are pa-matchd's.
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port.
+  std::string listen_address = "127.0.0.1:50051";
+  // Largest request message accepted, bytes (a bulk stream's limit applies
+  // per item).
+  int max_receive_message_bytes = 4 << 20;
+  // Memory the gRPC layer may use for calls in flight, bytes.
+  int64_t memory_quota_bytes = int64_t{1} << 30;
+};
+
+// A started server and the port it listens on.
+struct StartedServer {
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+
+// Starts a server (insecure credentials: put TLS in front of it when it
+// leaves the host) with `matcher` (not owned; must outlive the server),
+// health and reflection. Health reports NOT_SERVING for "" and
+// "pamatch.v1.Matcher" until SetServing(true).
+absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
+                                          grpc::Service* matcher);
+
+// Sets the health status of "" and "pamatch.v1.Matcher". Thread-safe.
+void SetServing(grpc::Server& server, bool serving);
+
+}  // namespace pamatch
+
+#endif  // PA_MATCH_SERVICE_SERVER_H_

@@ -104,12 +104,15 @@ v1::SearchRequest Query(const std::string& kind) {
   return r;
 }
 
-void BM_ReferenceSearch(benchmark::State& state, const std::string& kind) {
+// Index (the serving path) and reference scan, same engine, same request.
+void RunSearch(benchmark::State& state, const std::string& kind,
+               bool reference) {
   Engine& engine = SharedEngine();
   const v1::SearchRequest request = Query(kind);
   int64_t matches = 0;
   for (auto _ : state) {
-    auto response = engine.Search(request, kNow);
+    auto response = reference ? engine.ReferenceSearch(request, kNow)
+                              : engine.Search(request, kNow);
     matches = response->total_matches();
     benchmark::DoNotOptimize(response);
   }
@@ -117,17 +120,27 @@ void BM_ReferenceSearch(benchmark::State& state, const std::string& kind) {
   state.counters["matches"] = static_cast<double>(matches);
 }
 
-BENCHMARK_CAPTURE(BM_ReferenceSearch, dense_city, std::string("dense_city"))
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ReferenceSearch, broad, std::string("broad"))
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ReferenceSearch, rural, std::string("rural"))
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ReferenceSearch, narrow, std::string("narrow"))
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_ReferenceSearch, short_notice,
-                  std::string("short_notice"))
-    ->Unit(benchmark::kMicrosecond);
+void BM_IndexSearch(benchmark::State& state, const std::string& kind) {
+  RunSearch(state, kind, false);
+}
+void BM_ReferenceSearch(benchmark::State& state, const std::string& kind) {
+  RunSearch(state, kind, true);
+}
+
+#define PA_MATCH_QUERY_MIX(bench)                                           \
+  BENCHMARK_CAPTURE(bench, dense_city, std::string("dense_city"))           \
+      ->Unit(benchmark::kMicrosecond);                                      \
+  BENCHMARK_CAPTURE(bench, broad, std::string("broad"))                     \
+      ->Unit(benchmark::kMicrosecond);                                      \
+  BENCHMARK_CAPTURE(bench, rural, std::string("rural"))                     \
+      ->Unit(benchmark::kMicrosecond);                                      \
+  BENCHMARK_CAPTURE(bench, narrow, std::string("narrow"))                   \
+      ->Unit(benchmark::kMicrosecond);                                      \
+  BENCHMARK_CAPTURE(bench, short_notice, std::string("short_notice"))       \
+      ->Unit(benchmark::kMicrosecond)
+
+PA_MATCH_QUERY_MIX(BM_IndexSearch);
+PA_MATCH_QUERY_MIX(BM_ReferenceSearch);
 
 }  // namespace
 }  // namespace pamatch

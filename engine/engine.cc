@@ -2,12 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/profile.h"
+#include "engine/profile_index.h"
 #include "engine/query.h"
 #include "engine/scoring.h"
 #include "engine/storage.h"
@@ -41,9 +47,9 @@ class EngineState {
   std::array<std::mutex, kStripes> write_stripes;
 
   mutable std::shared_mutex profiles_mu;
-  // GUARDED_BY(profiles_mu)
-  absl::flat_hash_map<std::string, std::unique_ptr<const CompiledProfile>>
-      profiles;
+  // GUARDED_BY(profiles_mu). Built in the constructor body, once the
+  // taxonomy it refers to is loaded.
+  std::unique_ptr<ProfileIndex> index;
 
   std::mutex policy_write_mu;
   mutable std::shared_mutex policies_mu;
@@ -53,18 +59,24 @@ class EngineState {
   size_t StripeOf(absl::string_view id) const {
     return absl::HashOf(id) % kStripes;
   }
+  // A copy of the policy of `local_authority`, or nullopt.
+  std::optional<v1::Policy> FindPolicy(absl::string_view local_authority) const {
+    if (local_authority.empty()) return std::nullopt;
+    std::shared_lock lock(policies_mu);
+    auto it = policies.find(local_authority);
+    if (it == policies.end()) return std::nullopt;
+    return it->second;
+  }
   // The stored version of `id`, or 0 if absent.
   int64_t CurrentVersion(absl::string_view id) const {
     std::shared_lock lock(profiles_mu);
-    auto it = profiles.find(id);
-    return it == profiles.end() ? 0 : it->second->version;
+    const CompiledProfile* profile = index->Find(id);
+    return profile == nullptr ? 0 : profile->version;
   }
   void Apply(std::vector<CompiledProfile>& compiled) {
     std::unique_lock lock(profiles_mu);
     for (CompiledProfile& profile : compiled) {
-      std::string id = profile.id;
-      profiles[std::move(id)] =
-          std::make_unique<const CompiledProfile>(std::move(profile));
+      index->Put(std::make_unique<const CompiledProfile>(std::move(profile)));
     }
   }
 };
@@ -78,21 +90,119 @@ absl::Status StaleVersion(absl::string_view id, int64_t version,
       " of profile \"", id, "\" (stale upsert rejected)"));
 }
 
-absl::Status LoadProfiles(EngineState& state) {
-  return state.store->ForEachProfile([&](v1::Profile& stored) {
-    absl::StatusOr<CompiledProfile> compiled =
-        CompileProfile(state.taxonomy, stored);
-    if (!compiled.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "stored profile \"", stored.id(),
-          "\" no longer validates (taxonomy changed?): ",
-          compiled.status().message()));
+// Rebuilds the index from the store: this thread scans RocksDB (sequential,
+// with read-ahead) and hands batches of raw values to kLoadWorkers threads
+// that parse, validate and compile them and Apply() them batch by batch.
+// Reports progress about once a second. The first error stops everything.
+absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
+  constexpr int kLoadWorkers = 2;
+  constexpr size_t kBatch = 1024;
+  constexpr size_t kMaxQueued = 16;  // batches; bounds the memory in flight
+  struct Batch {
+    std::string bytes;             // values back to back
+    std::vector<size_t> ends;      // end offset of each value
+  };
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<Batch> queue;       // GUARDED_BY(mu)
+  bool scan_done = false;        // GUARDED_BY(mu)
+  absl::Status failure;          // GUARDED_BY(mu)
+  std::atomic<int64_t> loaded{0};
+  auto fail = [&](absl::Status status) {
+    std::lock_guard lock(mu);
+    if (failure.ok()) failure = std::move(status);
+    changed.notify_all();
+  };
+  auto work = [&] {
+    v1::Profile stored;
+    std::vector<CompiledProfile> compiled;
+    for (;;) {
+      Batch batch;
+      {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] {
+          return !queue.empty() || scan_done || !failure.ok();
+        });
+        if (!failure.ok() || queue.empty()) return;
+        batch = std::move(queue.front());
+        queue.pop_front();
+      }
+      changed.notify_all();
+      compiled.clear();
+      size_t begin = 0;
+      for (size_t end : batch.ends) {
+        stored.Clear();
+        if (!stored.ParseFromArray(batch.bytes.data() + begin,
+                                   static_cast<int>(end - begin))) {
+          return fail(absl::DataLossError(absl::StrCat(
+              "a stored profile does not parse (after ",
+              compiled.empty() ? std::string("the batch start")
+                               : compiled.back().id,
+              ")")));
+        }
+        begin = end;
+        absl::StatusOr<CompiledProfile> one =
+            CompileProfile(state.taxonomy, stored);
+        if (!one.ok()) {
+          return fail(absl::FailedPreconditionError(absl::StrCat(
+              "stored profile \"", stored.id(),
+              "\" no longer validates (taxonomy changed?): ",
+              one.status().message())));
+        }
+        compiled.push_back(*std::move(one));
+      }
+      state.Apply(compiled);
+      loaded.fetch_add(static_cast<int64_t>(batch.ends.size()),
+                       std::memory_order_relaxed);
     }
-    std::string id = stored.id();
-    state.profiles[std::move(id)] =
-        std::make_unique<const CompiledProfile>(*std::move(compiled));
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < kLoadWorkers; ++i) workers.emplace_back(work);
+
+  LoadProgress progress;
+  progress.estimated_total = state.store->EstimateProfiles();
+  const absl::Time start = absl::Now();
+  absl::Time next_report = start + absl::Seconds(1);
+  auto report = [&](bool done) {
+    if (!options.on_progress) return;
+    progress.loaded = loaded.load(std::memory_order_relaxed);
+    progress.elapsed = absl::Now() - start;
+    progress.done = done;
+    options.on_progress(progress);
+  };
+  Batch batch;
+  auto hand_over = [&]() -> absl::Status {
+    std::unique_lock lock(mu);
+    changed.wait(lock,
+                 [&] { return queue.size() < kMaxQueued || !failure.ok(); });
+    if (!failure.ok()) return failure;
+    queue.push_back(std::move(batch));
+    batch = Batch();
+    lock.unlock();
+    changed.notify_all();
+    if (absl::Now() >= next_report) {
+      report(false);
+      next_report = absl::Now() + absl::Seconds(1);
+    }
     return absl::OkStatus();
-  });
+  };
+  absl::Status scanned = state.store->ForEachProfileValue(
+      [&](absl::string_view, absl::string_view value) -> absl::Status {
+        batch.bytes.append(value.data(), value.size());
+        batch.ends.push_back(batch.bytes.size());
+        return batch.ends.size() >= kBatch ? hand_over() : absl::OkStatus();
+      });
+  if (scanned.ok() && !batch.ends.empty()) scanned = hand_over();
+  if (!scanned.ok()) fail(scanned);
+  {
+    std::lock_guard lock(mu);
+    scan_done = true;
+  }
+  changed.notify_all();
+  for (std::thread& worker : workers) worker.join();
+  if (!failure.ok()) return failure;
+  report(true);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Policy> ValidatePolicy(const Taxonomy& taxonomy,
@@ -139,11 +249,16 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   absl::StatusOr<Taxonomy> taxonomy = Taxonomy::Load(options.taxonomy_path);
   if (!taxonomy.ok()) return taxonomy.status();
   state->taxonomy = *std::move(taxonomy);
+  state->index = std::make_unique<ProfileIndex>(state->taxonomy);
+  StoreOptions store_options;
+  store_options.sync = options.sync_writes;
+  store_options.create_if_missing = options.create_if_missing;
+  store_options.purge_delay = options.erasure_delay;
   absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(options.data_dir, options.sync_writes);
+      Store::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   state->store = *std::move(store);
-  absl::Status status = LoadProfiles(*state);
+  absl::Status status = LoadProfiles(*state, options);
   if (!status.ok()) return status;
   status = state->store->ForEachPolicy([&](v1::Policy& policy) {
     state->policies[policy.local_authority()] = policy;
@@ -249,25 +364,38 @@ absl::Status Engine::DeleteProfile(absl::string_view id) {
   status = s.store->DeleteProfile(id);
   if (!status.ok()) return status;
   std::unique_lock lock(s.profiles_mu);
-  s.profiles.erase(id);
+  s.index->Erase(id);
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::SearchResponse> Engine::Search(
     const v1::SearchRequest& request, absl::Time now) const {
   const EngineState& s = *state_;
-  std::optional<v1::Policy> policy;
-  if (!request.local_authority().empty()) {
-    std::shared_lock lock(s.policies_mu);
-    auto it = s.policies.find(request.local_authority());
-    if (it != s.policies.end()) policy = it->second;
-  }
+  const std::optional<v1::Policy> policy =
+      s.FindPolicy(request.local_authority());
   absl::StatusOr<CompiledQuery> query = CompileQuery(
       s.taxonomy, request, policy ? &*policy : nullptr, now);
   if (!query.ok()) return query.status();
   SearchCollector collector(*query, s.taxonomy);
   std::shared_lock lock(s.profiles_mu);
-  for (const auto& [id, profile] : s.profiles) collector.Consider(*profile);
+  s.index->ForEachCandidate(*query, [&](const CompiledProfile& profile) {
+    collector.Consider(profile);
+  });
+  return collector.Finish();
+}
+
+absl::StatusOr<v1::SearchResponse> Engine::ReferenceSearch(
+    const v1::SearchRequest& request, absl::Time now) const {
+  const EngineState& s = *state_;
+  const std::optional<v1::Policy> policy =
+      s.FindPolicy(request.local_authority());
+  absl::StatusOr<CompiledQuery> query = CompileQuery(
+      s.taxonomy, request, policy ? &*policy : nullptr, now);
+  if (!query.ok()) return query.status();
+  SearchCollector collector(*query, s.taxonomy);
+  std::shared_lock lock(s.profiles_mu);
+  s.index->ForEach(
+      [&](const CompiledProfile& profile) { collector.Consider(profile); });
   return collector.Finish();
 }
 
@@ -333,13 +461,13 @@ v1::GetStatsResponse Engine::Stats() const {
   v1::GetStatsResponse stats;
   {
     std::shared_lock lock(s.profiles_mu);
-    stats.set_profiles(static_cast<int64_t>(s.profiles.size()));
+    stats.set_profiles(static_cast<int64_t>(s.index->size()));
     int64_t active = 0;
     auto& by_la = *stats.mutable_profiles_by_local_authority();
-    for (const auto& [id, profile] : s.profiles) {
-      active += profile->active ? 1 : 0;
-      ++by_la[s.taxonomy.local_authority(profile->local_authority).code];
-    }
+    s.index->ForEach([&](const CompiledProfile& profile) {
+      active += profile.active ? 1 : 0;
+      ++by_la[s.taxonomy.local_authority(profile.local_authority).code];
+    });
     stats.set_active_profiles(active);
     stats.set_paused_profiles(stats.profiles() - active);
   }
@@ -358,7 +486,48 @@ v1::GetStatsResponse Engine::Stats() const {
 
 int64_t Engine::size() const {
   std::shared_lock lock(state_->profiles_mu);
-  return static_cast<int64_t>(state_->profiles.size());
+  return static_cast<int64_t>(state_->index->size());
 }
+
+absl::StatusOr<v1::BackupResponse> Engine::Backup(
+    const std::string& destination_dir, absl::Time now) const {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  std::string dest = destination_dir;
+  if (dest.empty()) {
+    fs::path base = fs::path(state_->store->dir()).parent_path() / "backups";
+    fs::create_directories(base, error);
+    if (error) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot create backup dir ", base.string(), ": ", error.message()));
+    }
+    dest = (base / absl::FormatTime("%Y%m%dT%H%M%E3SZ", now,
+                                    absl::UTCTimeZone()))
+               .string();
+  }
+  if (fs::exists(dest, error)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("backup destination ", dest, " already exists"));
+  }
+  const fs::path parent = fs::path(dest).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "backup destination's parent ", parent.string(), " does not exist"));
+  }
+  absl::Status status = state_->store->Checkpoint(dest);
+  if (!status.ok()) return status;
+  absl::StatusOr<Store::Counts> counts = Store::VerifyCheckpoint(dest);
+  if (!counts.ok()) return counts.status();
+  v1::BackupResponse response;
+  response.set_path(fs::absolute(dest, error).string());
+  response.set_profiles(counts->profiles);
+  response.set_policies(counts->policies);
+  *response.mutable_created_at() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          absl::ToUnixSeconds(now));
+  return response;
+}
+
+absl::Status Engine::PurgeDeleted() { return state_->store->PurgeDeleted(); }
 
 }  // namespace pamatch

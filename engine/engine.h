@@ -23,6 +23,7 @@
 #define PA_MATCH_ENGINE_ENGINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -35,6 +36,14 @@
 
 namespace pamatch {
 
+// Progress of the index rebuild at start.
+struct LoadProgress {
+  int64_t loaded = 0;
+  int64_t estimated_total = 0;  // RocksDB's estimate; may be off either way
+  absl::Duration elapsed;
+  bool done = false;
+};
+
 struct EngineOptions {
   // Directory of the RocksDB database; created if missing (its parent must
   // exist).
@@ -44,6 +53,17 @@ struct EngineOptions {
   // fsync the WAL before acknowledging each write. Only tests of pure
   // in-memory behaviour should turn this off.
   bool sync_writes = true;
+  // Create the database when options.data_dir holds none. pa-matchd turns
+  // this off for an existing install (keys file present) so that a vanished
+  // database is an error, never a silent empty start.
+  bool create_if_missing = true;
+  // A deleted profile's bytes leave the RocksDB files (SSTs and WAL) within
+  // this long after the delete, plus the time of one flush and compaction
+  // of the deleted range (docs/STORAGE.md "Erasure").
+  absl::Duration erasure_delay = absl::Seconds(60);
+  // Called during Open's rebuild of the index, about once a second and once
+  // at the end (done = true). From Open's thread only.
+  std::function<void(const LoadProgress&)> on_progress;
 };
 
 class EngineState;  // defined in engine.cc
@@ -77,12 +97,31 @@ class Engine {
   absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request,
                                             absl::Time now) const;
 
+  // The same search answered by the reference scan: every profile checked
+  // against every hard filter, no index. Slow; kept as the oracle the index
+  // is tested and benchmarked against.
+  absl::StatusOr<v1::SearchResponse> ReferenceSearch(
+      const v1::SearchRequest& request, absl::Time now) const;
+
   absl::StatusOr<v1::Policy> SetPolicy(const v1::Policy& policy, absl::Time now);
   absl::StatusOr<v1::Policy> GetPolicy(absl::string_view local_authority) const;
   std::vector<v1::Policy> ListPolicies() const;
   absl::Status DeletePolicy(absl::string_view local_authority);
 
   v1::GetStatsResponse Stats() const;
+
+  // Online, consistent backup: a RocksDB checkpoint of the database in
+  // `destination_dir` (must not exist; its parent must), or, if empty, in
+  // <parent of data_dir>/backups/<UTC timestamp>. Writes may continue
+  // meanwhile; the backup holds each of them entirely or not at all. The
+  // response counts the profiles and policies in the backup as read back
+  // from it. Restore: docs/STORAGE.md.
+  absl::StatusOr<v1::BackupResponse> Backup(const std::string& destination_dir,
+                                            absl::Time now) const;
+
+  // Purges deleted profiles from the files now instead of after
+  // erasure_delay; blocks until done (tests, shutdown).
+  absl::Status PurgeDeleted();
 
   // Number of stored profiles.
   int64_t size() const;

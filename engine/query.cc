@@ -35,6 +35,7 @@ uint64_t Fingerprint(const v1::SearchRequest& request) {
   v1::SearchRequest copy = request;
   copy.clear_page_token();
   copy.clear_page_size();
+  copy.clear_explain();
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -129,6 +130,21 @@ absl::Status CompileCodes(const Taxonomy& taxonomy,
     if (!ids.ok()) return ids.status();
     *list.out = *std::move(ids);
   }
+  auto in_request_order = [](const Vocabulary& vocabulary,
+                             const google::protobuf::RepeatedPtrField<std::string>& codes) {
+    std::vector<CodeId> ordered;
+    for (const std::string& code : codes) {
+      const CodeId id = static_cast<CodeId>(vocabulary.Find(code));
+      if (std::find(ordered.begin(), ordered.end(), id) == ordered.end()) {
+        ordered.push_back(id);
+      }
+    }
+    return ordered;
+  };
+  q->nice_to_have_skills_in_request_order =
+      in_request_order(taxonomy.skills(), request.nice_to_have_skills());
+  q->interests_in_request_order =
+      in_request_order(taxonomy.interests(), request.interests());
   auto genders = ResolveEnums<v1::Gender>(
       request.preferred_genders(), v1::Gender_IsValid, v1::GENDER_UNSPECIFIED,
       v1::GENDER_UNDISCLOSED, "preferred_genders");

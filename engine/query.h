@@ -68,6 +68,10 @@ struct CompiledQuery {
   std::vector<v1::AgeBand> preferred_age_bands;   // sorted, unique
   std::optional<v1::Gender> required_gender;
   std::vector<CodeId> interests;
+  // The same sets in the order the request first names each code, which
+  // is the order explanations list matched/missing skills and interests in.
+  std::vector<CodeId> nice_to_have_skills_in_request_order;
+  std::vector<CodeId> interests_in_request_order;
   WeekSlots schedule;
   int needed_slots = 0;
   double min_schedule_coverage = 0;

@@ -191,7 +191,16 @@ void SearchCollector::Consider(const CompiledProfile& profile) {
       return;
     }
   }
-  after_cursor_.push_back(match);
+  // Keep the best page_size + 1 (the extra one tells whether a next page
+  // exists) in a heap whose top is the worst kept match.
+  const size_t keep = static_cast<size_t>(query_.page_size) + 1;
+  if (best_.size() == keep && !ComesBefore(match, best_.front())) return;
+  best_.push_back(match);
+  std::push_heap(best_.begin(), best_.end(), ComesBefore);
+  if (best_.size() > keep) {
+    std::pop_heap(best_.begin(), best_.end(), ComesBefore);
+    best_.pop_back();
+  }
 }
 
 v1::SearchResponse SearchCollector::Finish() {
@@ -199,11 +208,10 @@ v1::SearchResponse SearchCollector::Finish() {
   response.set_total_matches(total_matches_);
   response.set_applied_policy(query_.applied_policy);
   response.set_as_of(FormatDate(query_.as_of));
-  const size_t page = std::min<size_t>(query_.page_size, after_cursor_.size());
-  std::partial_sort(after_cursor_.begin(), after_cursor_.begin() + page,
-                    after_cursor_.end(), ComesBefore);
+  std::sort_heap(best_.begin(), best_.end(), ComesBefore);
+  const size_t page = std::min<size_t>(query_.page_size, best_.size());
   for (size_t i = 0; i < page; ++i) {
-    const Match& match = after_cursor_[i];
+    const Match& match = best_[i];
     v1::SearchResult* result = response.add_results();
     result->set_id(match.profile->id);
     result->set_score(match.score);
@@ -211,8 +219,8 @@ v1::SearchResponse SearchCollector::Finish() {
     result->set_register_level(match.profile->register_level);
     if (query_.explain) FillExplanation(match, result->mutable_explanation());
   }
-  if (after_cursor_.size() > page && page > 0) {
-    const Match& last = after_cursor_[page - 1];
+  if (best_.size() > page && page > 0) {
+    const Match& last = best_[page - 1];
     response.set_next_page_token(EncodePageToken(
         query_, PageCursor{last.score, last.distance_km, last.profile->id}));
   }
@@ -230,14 +238,14 @@ void SearchCollector::FillExplanation(const Match& match,
     component->set_value(values[c]);
     component->set_weight(query_.weights[c]);
   }
-  for (CodeId id : query_.nice_to_have_skills) {
+  for (CodeId id : query_.nice_to_have_skills_in_request_order) {
     if (ContainsId(p.skills, id)) {
       out->add_matched_skills(taxonomy_.skills().code(id));
     } else {
       out->add_missing_skills(taxonomy_.skills().code(id));
     }
   }
-  for (CodeId id : query_.interests) {
+  for (CodeId id : query_.interests_in_request_order) {
     if (ContainsId(p.interests, id)) {
       out->add_shared_interests(taxonomy_.interests().code(id));
     }

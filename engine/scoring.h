@@ -65,7 +65,9 @@ class SearchCollector {
   const CompiledQuery& query_;
   const Taxonomy& taxonomy_;
   int64_t total_matches_ = 0;
-  std::vector<Match> after_cursor_;
+  // The best page_size + 1 matches after the cursor, as a heap whose front
+  // is the one that comes last.
+  std::vector<Match> best_;
 };
 
 }  // namespace pamatch

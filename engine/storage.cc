@@ -1,43 +1,110 @@
 #include "engine/storage.h"
 
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace pamatch {
 namespace {
 
 constexpr char kSchemaKey[] = "schema_version";
+constexpr char kPurgeKey[] = "purge_pending";
 
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
   const std::string message = absl::StrCat(what, ": ", status.ToString());
   if (status.IsCorruption()) return absl::DataLossError(message);
-  if (status.IsNoSpace() || status.IsIOError()) {
-    return absl::UnavailableError(message);
-  }
+  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  if (status.IsIOError()) return absl::UnavailableError(message);
   if (status.IsInvalidArgument()) return absl::FailedPreconditionError(message);
   return absl::InternalError(message);
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
 
+// Checks what is in `dir` before RocksDB sees it, so that no case of a
+// vanished or damaged database can turn into a fresh empty one.
+absl::Status CheckDir(const std::string& dir, bool create_if_missing) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::path path(dir);
+  const fs::path parent = path.parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot open data dir ", dir, ": its parent directory ",
+        parent.string(), " does not exist"));
+  }
+  if (!fs::exists(path, error)) {
+    if (create_if_missing) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir ", dir,
+        " does not exist, but this is an existing install (keys file "
+        "present): refusing to start with an empty database; restore a "
+        "backup (--restore_from) or pass --allow_new_db"));
+  }
+  if (!fs::is_directory(path, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data dir ", dir, " is not a directory"));
+  }
+  if (fs::exists(path / "CURRENT", error)) return absl::OkStatus();
+  bool has_files = false;
+  for (const auto& entry : fs::directory_iterator(path, error)) {
+    const std::string name = entry.path().filename().string();
+    if (absl::StartsWith(name, "MANIFEST-") || absl::EndsWith(name, ".sst") ||
+        absl::EndsWith(name, ".log")) {
+      has_files = true;
+    }
+  }
+  if (has_files) {
+    return absl::DataLossError(absl::StrCat(
+        "data dir ", dir,
+        " has database files but no CURRENT file (damaged or partly "
+        "copied); refusing to start with an empty database"));
+  }
+  if (!create_if_missing) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir ", dir,
+        " holds no database, but this is an existing install (keys file "
+        "present): refusing to start with an empty database; restore a "
+        "backup (--restore_from) or pass --allow_new_db"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
-                                                   bool sync) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const std::string& dir, const StoreOptions& store_options) {
+  absl::Status checked = CheckDir(dir, store_options.create_if_missing);
+  if (!checked.ok()) return checked;
   std::unique_ptr<Store> store(new Store());
   store->dir_ = dir;
-  store->sync_ = sync;
+  store->options_ = store_options;
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
   options.IncreaseParallelism(2);
-  options.keep_log_file_num = 5;
+  options.keep_log_file_num = 5;  // info LOG files; they hold no values
+  // Erasure: a WAL that held a deleted profile is deleted as soon as it is
+  // obsolete: never archived, never recycled.
+  options.WAL_ttl_seconds = 0;
+  options.WAL_size_limit_MB = 0;
+  options.recycle_log_file_num = 0;
+  // Erasure: every version edit (flush, compaction) starts a new MANIFEST
+  // holding only the live files, whose boundary keys are live keys; the old
+  // MANIFEST, which may name a deleted id as a boundary key, is deleted.
+  // Cheap: the snapshot is one line per live SST.
+  options.max_manifest_file_size = 1;
+  options.compaction_readahead_size = 2 << 20;
   rocksdb::ColumnFamilyOptions family_options;
   rocksdb::BlockBasedTableOptions table;
   family_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -64,9 +131,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     write.sync = true;
     status = db->Put(write, store->meta_, kSchemaKey,
                      std::to_string(kSchemaVersion));
-    if (!status.ok()) return FromRocks(status, "cannot write schema version");
+    if (!status.ok()) {
+      return FromRocks(status, absl::StrCat("data dir ", dir,
+                                            ": cannot write schema version"));
+    }
   } else if (!status.ok()) {
-    return FromRocks(status, "cannot read schema version");
+    return FromRocks(status, absl::StrCat("data dir ", dir,
+                                          ": cannot read schema version"));
   } else {
     int version = 0;
     if (!absl::SimpleAtoi(schema, &version)) {
@@ -80,10 +151,28 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
           "); run a newer pa-matchd"));
     }
   }
+  std::string marker;
+  status = db->Get(rocksdb::ReadOptions(), store->meta_, kPurgeKey, &marker);
+  if (status.ok()) {
+    // A purge was due when the last process ended: redo it over everything.
+    store->pending_ = true;
+    store->full_range_ = true;
+    store->pending_since_ = absl::Now();
+  } else if (!status.IsNotFound()) {
+    return FromRocks(status, absl::StrCat("data dir ", dir,
+                                          ": cannot read the purge marker"));
+  }
+  store->purge_thread_ = std::thread([s = store.get()] { s->PurgeLoop(); });
   return store;
 }
 
 Store::~Store() {
+  {
+    std::lock_guard lock(purge_mu_);
+    stop_ = true;
+  }
+  purge_cv_.notify_all();
+  if (purge_thread_.joinable()) purge_thread_.join();
   if (db_) {
     for (rocksdb::ColumnFamilyHandle* handle : handles_) {
       db_->DestroyColumnFamilyHandle(handle);
@@ -101,15 +190,175 @@ absl::Status Store::PutProfiles(
     batch.Put(profiles_, profile->id(), value);
   }
   rocksdb::WriteOptions write;
-  write.sync = sync_;
+  write.sync = options_.sync;
   return FromRocks(db_->Write(write, &batch), "cannot store profiles");
 }
 
 absl::Status Store::DeleteProfile(absl::string_view id) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(profiles_, ToSlice(id));
+  batch.Put(meta_, kPurgeKey, "1");
   rocksdb::WriteOptions write;
-  write.sync = sync_;
-  return FromRocks(db_->Delete(write, profiles_, ToSlice(id)),
-                   "cannot delete profile");
+  write.sync = options_.sync;
+  std::shared_lock marker(marker_mu_);
+  absl::Status status =
+      FromRocks(db_->Write(write, &batch), "cannot delete profile");
+  if (status.ok()) NotePending(id);
+  return status;
+}
+
+void Store::NotePending(absl::string_view id) {
+  {
+    std::lock_guard lock(purge_mu_);
+    if (!pending_) {
+      pending_ = true;
+      pending_since_ = absl::Now();
+      pending_min_ = pending_max_ = std::string(id);
+    } else {
+      if (id < pending_min_) pending_min_ = std::string(id);
+      if (id > pending_max_) pending_max_ = std::string(id);
+    }
+  }
+  purge_cv_.notify_all();
+}
+
+void Store::PurgeLoop() {
+  std::unique_lock lock(purge_mu_);
+  while (!stop_) {
+    if (!pending_) {
+      purge_cv_.wait(lock);
+      continue;
+    }
+    const absl::Duration wait =
+        pending_since_ + options_.purge_delay - absl::Now();
+    if (wait > absl::ZeroDuration()) {
+      purge_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait));
+      continue;
+    }
+    lock.unlock();
+    // On failure the range is pending again and is retried after the delay.
+    PurgeDeleted().IgnoreError();
+    lock.lock();
+  }
+}
+
+absl::Status Store::PurgeDeleted() {
+  std::lock_guard run(purge_run_mu_);
+  bool full = false;
+  std::string min, max;
+  {
+    std::lock_guard lock(purge_mu_);
+    if (!pending_) return absl::OkStatus();
+    full = full_range_;
+    min = pending_min_;
+    max = pending_max_;
+    pending_ = false;
+    full_range_ = false;
+  }
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  flush.allow_write_stall = true;
+  // Every family: a WAL is deleted only when no family still needs it.
+  rocksdb::Status status = db_->Flush(flush, handles_);
+  if (status.ok()) {
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction =
+        rocksdb::BottommostLevelCompaction::kForce;
+    const rocksdb::Slice begin(min), end(max);
+    status = db_->CompactRange(compact, profiles_, full ? nullptr : &begin,
+                               full ? nullptr : &end);
+  }
+  if (!status.ok()) {
+    std::lock_guard lock(purge_mu_);
+    if (!pending_) {
+      pending_ = true;
+      pending_min_ = min;
+      pending_max_ = max;
+    } else {
+      if (min < pending_min_) pending_min_ = min;
+      if (max > pending_max_) pending_max_ = max;
+    }
+    full_range_ = full_range_ || full;
+    pending_since_ = absl::Now();
+    return FromRocks(status, "cannot purge deleted profiles");
+  }
+  bool still_pending = false;
+  {
+    std::unique_lock marker(marker_mu_);
+    {
+      std::lock_guard lock(purge_mu_);
+      still_pending = pending_;  // a newer delete keeps the marker
+    }
+    rocksdb::WriteOptions write;
+    write.sync = options_.sync;
+    status = still_pending ? db_->Put(write, meta_, kPurgeKey, "1")
+                           : db_->Delete(write, meta_, kPurgeKey);
+  }
+  // One more version edit after the compaction: it starts a new MANIFEST
+  // (max_manifest_file_size) that names only live files, so a deleted id
+  // that was an old SST's boundary key leaves the MANIFEST too.
+  if (status.ok()) status = db_->Flush(flush, meta_);
+  if (!status.ok()) return FromRocks(status, "cannot finish the purge");
+  std::lock_guard lock(purge_mu_);
+  ++purges_;
+  return absl::OkStatus();
+}
+
+int64_t Store::purges() const {
+  std::lock_guard lock(purge_mu_);
+  return purges_;
+}
+
+absl::Status Store::Checkpoint(const std::string& dest) {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status status = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (status.ok()) {
+    // log_size_for_flush 0: always flush first, so the copy is all SSTs.
+    status = checkpoint->CreateCheckpoint(dest, /*log_size_for_flush=*/0);
+  }
+  return FromRocks(status, absl::StrCat("cannot write backup to ", dest));
+}
+
+absl::StatusOr<Store::Counts> Store::VerifyCheckpoint(const std::string& dir) {
+  rocksdb::Options options;
+  options.paranoid_checks = true;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, options},
+      {"profiles", options},
+      {"policies", options},
+      {"meta", options}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(options), dir, families, &handles, &raw);
+  if (!status.ok()) {
+    return FromRocks(status, absl::StrCat("cannot read back backup ", dir));
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  Counts counts;
+  for (int family : {1, 2}) {
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;
+    read.verify_checksums = true;
+    read.readahead_size = 4 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(read, handles[family]));
+    int64_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    if (!it->status().ok()) {
+      status = it->status();
+      break;
+    }
+    (family == 1 ? counts.profiles : counts.policies) = n;
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    db->DestroyColumnFamilyHandle(handle);
+  }
+  if (!status.ok()) {
+    return FromRocks(status, absl::StrCat("backup ", dir, " does not verify"));
+  }
+  return counts;
 }
 
 absl::StatusOr<std::optional<v1::Profile>> Store::GetProfile(
@@ -133,6 +382,8 @@ absl::Status Store::ForEach(
     const {
   rocksdb::ReadOptions read;
   read.fill_cache = false;
+  read.verify_checksums = true;
+  read.readahead_size = 4 << 20;  // one sequential pass over the files
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, family));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     absl::Status status =
@@ -140,7 +391,22 @@ absl::Status Store::ForEach(
               absl::string_view(it->value().data(), it->value().size()));
     if (!status.ok()) return status;
   }
-  return FromRocks(it->status(), "cannot scan the data dir");
+  return FromRocks(it->status(),
+                   absl::StrCat("cannot scan the data dir ", dir_));
+}
+
+absl::Status Store::ForEachProfileValue(
+    absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> visit)
+    const {
+  return ForEach(profiles_, visit);
+}
+
+int64_t Store::EstimateProfiles() const {
+  uint64_t keys = 0;
+  if (!db_->GetIntProperty(profiles_, "rocksdb.estimate-num-keys", &keys)) {
+    return 0;
+  }
+  return static_cast<int64_t>(keys);
 }
 
 absl::Status Store::ForEachProfile(
@@ -158,7 +424,7 @@ absl::Status Store::ForEachProfile(
 
 absl::Status Store::PutPolicy(const v1::Policy& policy) {
   rocksdb::WriteOptions write;
-  write.sync = sync_;
+  write.sync = options_.sync;
   return FromRocks(db_->Put(write, policies_, policy.local_authority(),
                             policy.SerializeAsString()),
                    "cannot store policy");
@@ -166,7 +432,7 @@ absl::Status Store::PutPolicy(const v1::Policy& policy) {
 
 absl::Status Store::DeletePolicy(absl::string_view local_authority) {
   rocksdb::WriteOptions write;
-  write.sync = sync_;
+  write.sync = options_.sync;
   return FromRocks(db_->Delete(write, policies_, ToSlice(local_authority)),
                    "cannot delete policy");
 }

@@ -5,26 +5,45 @@
 //       pamatch.v1.Profile as protobuf binary, version resolved.
 //   column family "policies": key = local authority code, value = the
 //       pamatch.v1.Policy as protobuf binary.
-//   column family "meta": key "schema_version" = decimal ASCII, currently 1.
+//   column family "meta": key "schema_version" = decimal ASCII, currently 1;
+//       key "purge_pending" = "1" while a deleted profile may still have
+//       bytes in the files (see erasure below).
 // Everything in memory (the compiled profiles, the policies map) is rebuilt
 // from these at start; nothing derived is stored.
 //
 // Durability: with `sync` every write returns only after the WAL is fsynced;
 // RocksDB's write thread groups concurrent writers behind one fsync.
+//
+// Erasure: a background thread purges deleted profiles from the files within
+// `purge_delay` (plus the time of the purge itself) of the first delete not
+// yet purged: it flushes every memtable (so the WAL holding the deleted bytes
+// becomes obsolete and is deleted; no WAL archive is kept and log files are
+// never recycled) and compacts the deleted key range of "profiles" down to
+// and including the bottommost level, which drops the old values and the
+// tombstones. The "purge_pending" marker is written in the same batch as the
+// delete and removed after a purge, so a purge interrupted by a crash is
+// redone after the next Open.
+//
 // Thread-safety: all methods are safe to call from any thread (RocksDB
 // handles concurrency); ordering between writes to one key is the caller's.
 #ifndef PA_MATCH_ENGINE_STORAGE_H_
 #define PA_MATCH_ENGINE_STORAGE_H_
 
+#include <condition_variable>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <thread>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "pamatch/v1/matcher.pb.h"
 
 namespace rocksdb {
@@ -36,16 +55,29 @@ namespace pamatch {
 
 inline constexpr int kSchemaVersion = 1;
 
+struct StoreOptions {
+  // fsync the WAL before a write returns.
+  bool sync = true;
+  // Create the database if `dir` holds none. When false, a missing database
+  // is an error (FAILED_PRECONDITION) instead of a silent empty start.
+  bool create_if_missing = true;
+  // Deleted profiles are purged from the files this long after the first
+  // delete that is not purged yet (deletes in that window share one purge).
+  absl::Duration purge_delay = absl::Seconds(60);
+};
+
 class Store {
  public:
-  // Opens or creates the database in `dir`. Fails (never opens empty) on a
-  // newer schema, corruption, or an unusable directory.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
-                                                     bool sync);
+  // Opens or creates the database in `dir` (its parent must exist). Fails
+  // (never opens empty) on a newer schema, corruption, or an unusable
+  // directory, with a message naming the directory and the cause.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const std::string& dir, const StoreOptions& options);
   ~Store();
 
   // Writes all profiles in one atomic batch (one fsync).
   absl::Status PutProfiles(const std::vector<const v1::Profile*>& profiles);
+  // Deletes the profile and schedules its purge from the files.
   absl::Status DeleteProfile(absl::string_view id);
   // nullopt if absent.
   absl::StatusOr<std::optional<v1::Profile>> GetProfile(
@@ -54,11 +86,38 @@ class Store {
   // error, which it returns.
   absl::Status ForEachProfile(
       absl::FunctionRef<absl::Status(v1::Profile&)> visit) const;
+  // As ForEachProfile, with the undecoded value (bulk scan with read-ahead;
+  // the views are valid only during the call).
+  absl::Status ForEachProfileValue(
+      absl::FunctionRef<absl::Status(absl::string_view key,
+                                     absl::string_view value)>
+          visit) const;
+  // RocksDB's estimate of the number of stored profiles (for progress).
+  int64_t EstimateProfiles() const;
 
   absl::Status PutPolicy(const v1::Policy& policy);
   absl::Status DeletePolicy(absl::string_view local_authority);
   absl::Status ForEachPolicy(
       absl::FunctionRef<absl::Status(v1::Policy&)> visit) const;
+
+  // Purges deleted profiles from the files now (see the header comment);
+  // blocks until done. The background thread calls this on its own.
+  absl::Status PurgeDeleted();
+  // Number of purges completed since Open (for tests and logs).
+  int64_t purges() const;
+
+  // Writes a consistent checkpoint of the whole database to `dest` (must not
+  // exist; its parent must): hard links to the immutable files where the
+  // file system allows, after a flush, so it needs no WAL replay.
+  absl::Status Checkpoint(const std::string& dest);
+
+  // Opens the checkpoint in `dir` read-only (changing nothing in it), reads
+  // every record (checksums verified) and counts profiles and policies.
+  struct Counts {
+    int64_t profiles = 0;
+    int64_t policies = 0;
+  };
+  static absl::StatusOr<Counts> VerifyCheckpoint(const std::string& dir);
 
   const std::string& dir() const { return dir_; }
 
@@ -68,14 +127,33 @@ class Store {
                        absl::FunctionRef<absl::Status(absl::string_view key,
                                                       absl::string_view value)>
                            visit) const;
+  void NotePending(absl::string_view id);
+  void PurgeLoop();
 
   std::string dir_;
-  bool sync_ = true;
+  StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned by db_
   rocksdb::ColumnFamilyHandle* profiles_ = nullptr;
   rocksdb::ColumnFamilyHandle* policies_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+
+  // Deleters hold it shared across their write and NotePending; a purge
+  // holds it exclusively to decide whether to clear the marker, so a delete
+  // whose marker it would clear is always seen as pending.
+  std::shared_mutex marker_mu_;
+  // Serialises PurgeDeleted callers.
+  std::mutex purge_run_mu_;
+  mutable std::mutex purge_mu_;
+  std::condition_variable purge_cv_;
+  // GUARDED_BY(purge_mu_): the pending purge, if any.
+  bool pending_ = false;
+  bool full_range_ = false;  // purge everything (marker found at Open)
+  std::string pending_min_, pending_max_;
+  absl::Time pending_since_;
+  bool stop_ = false;
+  int64_t purges_ = 0;
+  std::thread purge_thread_;
 };
 
 }  // namespace pamatch

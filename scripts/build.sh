@@ -6,4 +6,7 @@ bash scripts/setup.sh
 build_dir="${1:-build}"
 shift || true
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+# PA_MATCH_BUILD_TARGETS (space-separated) limits the build to those targets.
+targets=()
+for t in ${PA_MATCH_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j"$(nproc)" "${targets[@]}"

@@ -1,0 +1,97 @@
+// ProfileIndex on its own: replacement, deletion, document id reuse, and
+// candidate sets that never miss a match.
+#include "engine/profile_index.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/query.h"
+#include "gtest/gtest.h"
+#include "tests/engine_test_util.h"
+
+namespace pamatch {
+namespace {
+
+class ProfileIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto taxonomy = Taxonomy::Load(testing::TaxonomyPath());
+    ASSERT_TRUE(taxonomy.ok()) << taxonomy.status();
+    taxonomy_ = std::make_unique<Taxonomy>(*std::move(taxonomy));
+    index_ = std::make_unique<ProfileIndex>(*taxonomy_);
+  }
+  void Put(const v1::Profile& p) {
+    auto compiled = CompileProfile(*taxonomy_, p);
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    index_->Put(std::make_unique<const CompiledProfile>(*std::move(compiled)));
+  }
+  std::vector<std::string> Candidates(const v1::SearchRequest& request) {
+    auto query = CompileQuery(*taxonomy_, request, nullptr, testing::SomeNow());
+    EXPECT_TRUE(query.ok()) << query.status();
+    std::vector<std::string> ids;
+    index_->ForEachCandidate(*query, [&](const CompiledProfile& p) {
+      ids.push_back(p.id);
+    });
+    return ids;
+  }
+
+  std::unique_ptr<Taxonomy> taxonomy_;
+  std::unique_ptr<ProfileIndex> index_;
+};
+
+TEST_F(ProfileIndexTest, ReplacingAProfileMovesItsPostings) {
+  v1::Profile p = testing::BaseProfile("a");
+  p.add_skills("hoist_use");
+  Put(p);
+  v1::SearchRequest request = testing::BaseRequest();
+  request.add_must_have_skills("hoist_use");
+  EXPECT_EQ(Candidates(request), std::vector<std::string>{"a"});
+  p.clear_skills();
+  p.add_skills("shopping");
+  p.set_version(2);
+  Put(p);
+  EXPECT_EQ(index_->size(), 1u);
+  EXPECT_TRUE(Candidates(request).empty());
+  EXPECT_EQ(index_->Find("a")->version, 2);
+}
+
+TEST_F(ProfileIndexTest, DeletedDocumentIdsAreReused) {
+  for (int i = 0; i < 100; ++i) Put(testing::BaseProfile(absl::StrCat("p", i)));
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(index_->Erase(absl::StrCat("p", i)));
+    }
+    for (int i = 0; i < 50; ++i) Put(testing::BaseProfile(absl::StrCat("p", i)));
+  }
+  EXPECT_EQ(index_->size(), 100u);
+  EXPECT_EQ(index_->document_slots(), 100u);
+  EXPECT_FALSE(index_->Erase("missing"));
+}
+
+TEST_F(ProfileIndexTest, GeoCellsNeverDropAPaJustInsideTheRadius) {
+  // PAs on a ring of radius 9.99 km around the query, at many bearings,
+  // across cell boundaries: all are candidates for a 10 km search; PAs at
+  // 10.5 km are not needed but allowed (candidates are a superset).
+  const double lat0 = 54.97, lon0 = -1.61;
+  int n = 0;
+  for (double bearing = 0; bearing < 360; bearing += 7.5, ++n) {
+    const double rad = bearing * M_PI / 180;
+    v1::Profile p = testing::BaseProfile(absl::StrCat("ring", n));
+    p.mutable_location()->set_lat(lat0 + 9.99 / 111.195 * std::cos(rad));
+    p.mutable_location()->set_lon(
+        lon0 + 9.99 / (111.195 * std::cos(lat0 * M_PI / 180)) * std::sin(rad));
+    Put(p);
+  }
+  v1::SearchRequest request = testing::BaseRequest();
+  request.mutable_location()->set_lat(lat0);
+  request.mutable_location()->set_lon(lon0);
+  request.set_max_distance_km(10);
+  EXPECT_EQ(Candidates(request).size(), static_cast<size_t>(n));
+  request.set_max_distance_km(2);
+  EXPECT_TRUE(Candidates(request).empty());
+}
+
+}  // namespace
+}  // namespace pamatch

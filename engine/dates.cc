@@ -66,4 +66,12 @@ DayNumber AddMonthsClamped(DayNumber day, int months) {
   return static_cast<DayNumber>(result - kEpochDay);
 }
 
+DayNumber EarliestFreshIssue(DayNumber as_of, int months) {
+  // Going back `months` months lands within a few days of the answer
+  // (clamping can only move it later); walk forward to the first fresh day.
+  DayNumber day = AddMonthsClamped(as_of, -months) - 4;
+  while (AddMonthsClamped(day, months) < as_of) ++day;
+  return day;
+}
+
 }  // namespace pamatch

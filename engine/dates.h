@@ -43,6 +43,11 @@ inline int64_t StartOfDaySeconds(DayNumber day) {
 // 2023-08-31 + 1 month = 2023-09-30).
 DayNumber AddMonthsClamped(DayNumber day, int months);
 
+// The earliest issue day whose `months`-month validity reaches `as_of`: the
+// smallest d with AddMonthsClamped(d, months) >= as_of. AddMonthsClamped is
+// non-decreasing in d, so "fresh" is then one comparison per profile.
+DayNumber EarliestFreshIssue(DayNumber as_of, int months);
+
 }  // namespace pamatch
 
 #endif  // PA_MATCH_ENGINE_DATES_H_

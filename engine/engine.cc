@@ -379,7 +379,7 @@ absl::StatusOr<v1::SearchResponse> Engine::Search(
   SearchCollector collector(*query, s.taxonomy);
   std::shared_lock lock(s.profiles_mu);
   s.index->ForEachCandidate(*query, [&](const CompiledProfile& profile) {
-    collector.Consider(profile);
+    collector.ConsiderCandidate(profile);
   });
   return collector.Finish();
 }

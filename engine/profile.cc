@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "engine/scoring.h"
 #include "engine/validation.h"
 
 namespace pamatch {
@@ -135,6 +136,7 @@ absl::Status CompileScalars(const Taxonomy& taxonomy,
   if (!status.ok()) return status;
   out->lat = profile.location().lat();
   out->lon = profile.location().lon();
+  out->cos_lat = CosLat(out->lat);
   const int la = taxonomy.local_authorities().Find(profile.local_authority());
   if (la < 0) {
     return absl::InvalidArgumentError(absl::StrCat(

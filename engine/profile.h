@@ -39,6 +39,7 @@ struct CompiledProfile {
   int64_t version = 0;
   bool active = true;
   double lat = 0, lon = 0;
+  double cos_lat = 1;  // CosLat(lat), for the haversine
   CodeId local_authority = 0;
   double max_travel_km = 0;
   std::vector<CodeId> skills;          // sorted, unique

@@ -82,8 +82,13 @@ void ProfileIndex::Put(std::unique_ptr<const CompiledProfile> profile) {
   } else {
     doc = static_cast<uint32_t>(docs_.size());
     docs_.emplace_back();
+    reach_.emplace_back();
   }
   docs_[doc] = std::move(profile);
+  const CompiledProfile& p = *docs_[doc];
+  reach_[doc] = {static_cast<float>(p.lat), static_cast<float>(p.lon),
+                 static_cast<float>(p.cos_lat),
+                 static_cast<float>(p.max_travel_km)};
   AddPostings(doc, *docs_[doc], /*add=*/true);
   doc_of_id_.emplace(absl::string_view(docs_[doc]->id), doc);
 }
@@ -182,7 +187,20 @@ void ProfileIndex::ForEachCandidate(
     candidates &= *filters[i];
   }
   if (!candidates.isEmpty()) candidates &= GeoCandidates(q);
-  for (uint32_t doc : candidates) visit(*docs_[doc]);
+  // A flat-earth lower bound on the distance, with the smaller cos(lat) of
+  // the two points, shrunk by 2% and 0.1 km for float rounding and the
+  // sphere's curvature: never above the haversine distance for any two UK
+  // points, so a doc rejected here is truly out of reach.
+  const double limit = q.max_distance_km.value_or(kMaxTravelKm);
+  for (uint32_t doc : candidates) {
+    const Reach& r = reach_[doc];
+    const double dy = (r.lat - q.lat) * kKmPerDegree;
+    const double dx =
+        (r.lon - q.lon) * kKmPerDegree * std::min<double>(r.cos_lat, q.cos_lat);
+    const double lower_bound_km = std::sqrt(dx * dx + dy * dy) * 0.98 - 0.1;
+    if (lower_bound_km > std::min<double>(limit, r.max_travel_km)) continue;
+    visit(*docs_[doc]);
+  }
 }
 
 size_t ProfileIndex::PostingBytes() const {

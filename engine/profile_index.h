@@ -57,8 +57,9 @@ class ProfileIndex {
   // Every stored profile, in document order.
   void ForEach(absl::FunctionRef<void(const CompiledProfile&)> visit) const;
 
-  // Every profile that may pass `query`'s hard filters (a superset of the
-  // matches, never missing one), in document order.
+  // Every profile that passes `query`'s set filters (PassesSetFilters in
+  // scoring.h) and may be within reach: a superset of the matches, never
+  // missing one, in document order.
   void ForEachCandidate(
       const CompiledQuery& query,
       absl::FunctionRef<void(const CompiledProfile&)> visit) const;
@@ -77,6 +78,13 @@ class ProfileIndex {
   std::vector<uint32_t> free_docs_;
   // Keys view the id inside the profile they map to.
   absl::flat_hash_map<absl::string_view, uint32_t> doc_of_id_;
+
+  // Per-document columns read before touching the profile itself, so that
+  // candidates clearly out of reach are dropped without a cache miss.
+  struct Reach {
+    float lat, lon, cos_lat, max_travel_km;
+  };
+  std::vector<Reach> reach_;
 
   Roaring active_;
   std::vector<Roaring> skills_, training_, languages_;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/scoring.h"
 #include "engine/validation.h"
 #include "pamatch/internal/internal.pb.h"
 
@@ -348,6 +349,8 @@ absl::StatusOr<CompiledQuery> CompileQuery(const Taxonomy& taxonomy,
     status = ApplyPolicy(taxonomy, *policy, &q);
   }
   if (!status.ok()) return status;
+  q.dbs_fresh_since = EarliestFreshIssue(q.as_of, q.dbs_max_age_months);
+  q.cos_lat = CosLat(q.lat);
   q.explain = request.explain();
   return q;
 }

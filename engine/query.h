@@ -55,11 +55,14 @@ struct PageCursor {
 
 struct CompiledQuery {
   double lat = 0, lon = 0;
+  double cos_lat = 1;  // CosLat(lat)
   std::optional<double> max_distance_km;
   std::vector<CodeId> must_have_skills, nice_to_have_skills;
   std::vector<CodeId> required_training, preferred_training;
   v1::DbsLevel min_dbs_level = v1::DBS_NONE;  // never UNSPECIFIED
   int dbs_max_age_months = kDefaultDbsMaxAgeMonths;
+  // A DBS check issued on or after this day is fresh on as_of.
+  DayNumber dbs_fresh_since = 0;
   int min_register_level = 0;
   bool requires_driver = false, requires_car = false, has_pets = false,
        requires_non_smoker = false;

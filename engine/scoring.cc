@@ -31,8 +31,8 @@ bool Unexpired(const CompiledProfile& profile, CodeId code, DayNumber as_of) {
 bool DbsFresh(const CompiledQuery& query, const CompiledProfile& profile) {
   if (profile.dbs_update_service) return true;
   if (profile.dbs_issued_on == kNoDate) return false;
-  return AddMonthsClamped(profile.dbs_issued_on, query.dbs_max_age_months) >=
-         query.as_of;
+  // Same as AddMonthsClamped(issued_on, months) >= as_of (dates.h).
+  return profile.dbs_issued_on >= query.dbs_fresh_since;
 }
 
 int CoveredSlots(const CompiledQuery& query, const CompiledProfile& profile) {
@@ -60,31 +60,32 @@ bool Contains(const std::vector<T>& sorted, T value) {
 
 }  // namespace
 
+double CosLat(double lat) { return std::cos(Radians(lat)); }
+
 double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
+  return HaversineKm(lat1, lon1, CosLat(lat1), lat2, lon2, CosLat(lat2));
+}
+
+double HaversineKm(double lat1, double lon1, double cos_lat1, double lat2,
+                   double lon2, double cos_lat2) {
   // Differences are taken in degrees, then converted: mirror-image points
   // (lon0 - d, lon0 + d) get bit-identical distances when d is exact, so
   // their order falls to the id as the contract intends. Evaluation order
   // is that of the textbook formula (sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)).
-  const double phi1 = Radians(lat1), phi2 = Radians(lat2);
   const double dphi = Radians(lat2 - lat1);
   const double dlambda = Radians(lon2 - lon1);
   const double s1 = std::sin(dphi / 2), s2 = std::sin(dlambda / 2);
-  const double a = s1 * s1 + std::cos(phi1) * std::cos(phi2) * (s2 * s2);
+  const double a = s1 * s1 + cos_lat1 * cos_lat2 * (s2 * s2);
   return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(a)));
 }
 
-bool PassesHardFilters(const CompiledQuery& q, const CompiledProfile& p,
-                       double distance_km) {
+bool PassesSetFilters(const CompiledQuery& q, const CompiledProfile& p) {
   if (!p.active) return false;
-  if (distance_km > p.max_travel_km) return false;
-  if (q.max_distance_km && distance_km > *q.max_distance_km) return false;
-  if (!q.exclude_ids.empty() && q.exclude_ids.contains(p.id)) return false;
   if (!HasAll(p.skills, q.must_have_skills)) return false;
   for (CodeId code : q.required_training) {
-    if (!Unexpired(p, code, q.as_of)) return false;
+    if (p.TrainingExpiry(code) == kNoDate) return false;
   }
   if (p.dbs_level < q.min_dbs_level) return false;
-  if (q.min_dbs_level > v1::DBS_NONE && !DbsFresh(q, p)) return false;
   if (p.register_level < q.min_register_level) return false;
   if (q.requires_driver && !p.driving_licence) return false;
   if (q.requires_car && !p.has_car) return false;
@@ -92,17 +93,34 @@ bool PassesHardFilters(const CompiledQuery& q, const CompiledProfile& p,
   if (q.requires_non_smoker && !p.non_smoker) return false;
   if (!HasAll(p.languages, q.required_languages)) return false;
   if (q.required_gender && p.gender != *q.required_gender) return false;
+  if (q.short_notice && !p.short_notice_cover) return false;
+  return true;
+}
+
+bool PassesResidualFilters(const CompiledQuery& q, const CompiledProfile& p,
+                           double distance_km) {
+  if (distance_km > p.max_travel_km) return false;
+  if (q.max_distance_km && distance_km > *q.max_distance_km) return false;
+  if (!q.exclude_ids.empty() && q.exclude_ids.contains(p.id)) return false;
+  for (CodeId code : q.required_training) {
+    if (!Unexpired(p, code, q.as_of)) return false;
+  }
+  if (q.min_dbs_level > v1::DBS_NONE && !DbsFresh(q, p)) return false;
   if (q.needed_slots > 0 &&
       static_cast<double>(CoveredSlots(q, p)) / q.needed_slots <
           q.min_schedule_coverage) {
     return false;
   }
-  if (q.short_notice && !p.short_notice_cover) return false;
   if (q.max_hourly_rate_pence > 0 &&
       p.min_hourly_rate_pence > q.max_hourly_rate_pence) {
     return false;
   }
   return true;
+}
+
+bool PassesHardFilters(const CompiledQuery& q, const CompiledProfile& p,
+                       double distance_km) {
+  return PassesSetFilters(q, p) && PassesResidualFilters(q, p, distance_km);
 }
 
 std::array<double, kComponentCount> ComponentValues(const CompiledQuery& q,
@@ -174,9 +192,14 @@ SearchCollector::SearchCollector(const CompiledQuery& query,
     : query_(query), taxonomy_(taxonomy) {}
 
 void SearchCollector::Consider(const CompiledProfile& profile) {
+  if (PassesSetFilters(query_, profile)) ConsiderCandidate(profile);
+}
+
+void SearchCollector::ConsiderCandidate(const CompiledProfile& profile) {
   const double distance =
-      HaversineKm(query_.lat, query_.lon, profile.lat, profile.lon);
-  if (!PassesHardFilters(query_, profile, distance)) return;
+      HaversineKm(query_.lat, query_.lon, query_.cos_lat, profile.lat,
+                  profile.lon, profile.cos_lat);
+  if (!PassesResidualFilters(query_, profile, distance)) return;
   ++total_matches_;
   const Match match{Score(query_, ComponentValues(query_, profile, distance)),
                     distance, &profile};

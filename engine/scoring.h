@@ -22,11 +22,27 @@ inline constexpr double kEarthRadiusKm = 6371.0088;
 
 // Haversine great-circle distance in km between two WGS84 points (degrees).
 double HaversineKm(double lat1, double lon1, double lat2, double lon2);
+// The same, bit for bit, given cos(lat) of both points precomputed
+// (CosLat), which saves two of the five transcendental calls per pair.
+double HaversineKm(double lat1, double lon1, double cos_lat1, double lat2,
+                   double lon2, double cos_lat2);
+double CosLat(double lat);
 
 // Whether `profile`, at `distance_km` from the query's location, passes
-// every hard filter of `query`.
+// every hard filter of `query`: the set filters and the residual ones.
 bool PassesHardFilters(const CompiledQuery& query,
                        const CompiledProfile& profile, double distance_km);
+
+// The hard filters an inverted index answers with set intersections: ACTIVE,
+// must-have skills, required training held (any expiry), required
+// languages, DBS level, register level, gender and the boolean flags.
+bool PassesSetFilters(const CompiledQuery& query,
+                      const CompiledProfile& profile);
+
+// The rest, judged per profile: distance, exclusions, training expiry, DBS
+// freshness, schedule coverage and the hourly rate.
+bool PassesResidualFilters(const CompiledQuery& query,
+                           const CompiledProfile& profile, double distance_km);
 
 // Each component's s_c in [0, 1] (only meaningful where query.applies[c]).
 std::array<double, kComponentCount> ComponentValues(
@@ -55,6 +71,9 @@ class SearchCollector {
 
   // Applies the hard filters to one profile and, if it passes, scores it.
   void Consider(const CompiledProfile& profile);
+  // The same for a profile already known to pass PassesSetFilters (an index
+  // candidate): only the residual filters are applied.
+  void ConsiderCandidate(const CompiledProfile& profile);
 
   // The page after the query's cursor, total_matches and next_page_token.
   v1::SearchResponse Finish();

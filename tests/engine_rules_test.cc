@@ -68,6 +68,19 @@ TEST(DatesTest, AddMonthsClampsToMonthEnd) {
   EXPECT_EQ(add("2023-12-15", 1), "2024-01-15");
 }
 
+TEST(DatesTest, EarliestFreshIssueIsTheExactThreshold) {
+  // For every as_of over four years and several ages, the threshold is
+  // fresh and the day before it is not.
+  const DayNumber start = *ParseDate("2023-01-01", "f");
+  for (int months : {1, 12, 36, 37}) {
+    for (DayNumber as_of = start; as_of < start + 4 * 366; ++as_of) {
+      const DayNumber t = EarliestFreshIssue(as_of, months);
+      ASSERT_GE(AddMonthsClamped(t, months), as_of) << FormatDate(as_of);
+      ASSERT_LT(AddMonthsClamped(t - 1, months), as_of) << FormatDate(as_of);
+    }
+  }
+}
+
 TEST(GeoTest, HaversineMatchesKnownDistance) {
   // Newcastle (54.9783, -1.6178) to Sunderland (54.9069, -1.3838):
   // 16.923462 km on a sphere of radius 6371.0088 km (computed

@@ -8,6 +8,9 @@
 //   short_notice   short-notice cover for one 4-hour block
 // Run: build/bench/search_bench [--benchmark_filter=...]
 // PA_MATCH_BENCH_PROFILES sets the population (default 100000).
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -24,7 +27,25 @@ namespace {
 const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 6, 15, 12, 0, 0),
                                         absl::UTCTimeZone());
 
-// One engine for the whole run, loaded once.
+// Resident memory of this process, bytes (from /proc/self/statm).
+double ResidentBytes() {
+  long pages_total = 0, pages_resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) {
+      pages_resident = 0;
+    }
+    std::fclose(f);
+  }
+  return static_cast<double>(pages_resident) * sysconf(_SC_PAGESIZE);
+}
+
+// Set once the shared engine is loaded: resident bytes the engine added
+// per profile, and seconds to reopen (rebuild the index from RocksDB).
+double g_bytes_per_profile = 0;
+double g_reopen_seconds = 0;
+
+// One engine for the whole run, loaded once, then reopened so the index is
+// rebuilt from RocksDB as at a restart.
 Engine& SharedEngine() {
   static Engine* engine = [] {
     const char* count_env = std::getenv("PA_MATCH_BENCH_PROFILES");
@@ -35,6 +56,7 @@ Engine& SharedEngine() {
     options.data_dir = dir;
     options.taxonomy_path = PA_MATCH_TAXONOMY;
     options.sync_writes = false;
+    const double rss_before = ResidentBytes();
     Engine* opened = Engine::Open(options).value().release();
     constexpr int kBatch = 5000;
     for (int start = 0; start < count; start += kBatch) {
@@ -44,6 +66,11 @@ Engine& SharedEngine() {
       }
       opened->BulkUpsert(batch);
     }
+    delete opened;
+    const absl::Time reopen_start = absl::Now();
+    opened = Engine::Open(options).value().release();
+    g_reopen_seconds = absl::ToDoubleSeconds(absl::Now() - reopen_start);
+    g_bytes_per_profile = (ResidentBytes() - rss_before) / std::max(1, count);
     std::atexit([] { std::filesystem::remove_all(
         "/tmp/pa-match-bench-" + std::to_string(getpid())); });
     return opened;
@@ -118,6 +145,8 @@ void RunSearch(benchmark::State& state, const std::string& kind,
   }
   state.counters["profiles"] = static_cast<double>(engine.size());
   state.counters["matches"] = static_cast<double>(matches);
+  state.counters["rss_B_per_profile"] = g_bytes_per_profile;
+  state.counters["reopen_s"] = g_reopen_seconds;
 }
 
 void BM_IndexSearch(benchmark::State& state, const std::string& kind) {

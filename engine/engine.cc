@@ -67,6 +67,13 @@ class EngineState {
     if (it == policies.end()) return std::nullopt;
     return it->second;
   }
+  // `request` compiled with its local authority's policy, if any.
+  absl::StatusOr<CompiledQuery> CompileSearch(const v1::SearchRequest& request,
+                                              absl::Time now) const {
+    const std::optional<v1::Policy> policy =
+        FindPolicy(request.local_authority());
+    return CompileQuery(taxonomy, request, policy ? &*policy : nullptr, now);
+  }
   // The stored version of `id`, or 0 if absent.
   int64_t CurrentVersion(absl::string_view id) const {
     std::shared_lock lock(profiles_mu);
@@ -371,10 +378,7 @@ absl::Status Engine::DeleteProfile(absl::string_view id) {
 absl::StatusOr<v1::SearchResponse> Engine::Search(
     const v1::SearchRequest& request, absl::Time now) const {
   const EngineState& s = *state_;
-  const std::optional<v1::Policy> policy =
-      s.FindPolicy(request.local_authority());
-  absl::StatusOr<CompiledQuery> query = CompileQuery(
-      s.taxonomy, request, policy ? &*policy : nullptr, now);
+  absl::StatusOr<CompiledQuery> query = s.CompileSearch(request, now);
   if (!query.ok()) return query.status();
   SearchCollector collector(*query, s.taxonomy);
   std::shared_lock lock(s.profiles_mu);
@@ -387,10 +391,7 @@ absl::StatusOr<v1::SearchResponse> Engine::Search(
 absl::StatusOr<v1::SearchResponse> Engine::ReferenceSearch(
     const v1::SearchRequest& request, absl::Time now) const {
   const EngineState& s = *state_;
-  const std::optional<v1::Policy> policy =
-      s.FindPolicy(request.local_authority());
-  absl::StatusOr<CompiledQuery> query = CompileQuery(
-      s.taxonomy, request, policy ? &*policy : nullptr, now);
+  absl::StatusOr<CompiledQuery> query = s.CompileSearch(request, now);
   if (!query.ok()) return query.status();
   SearchCollector collector(*query, s.taxonomy);
   std::shared_lock lock(s.profiles_mu);

@@ -53,7 +53,7 @@ std::vector<Command> SearchCommands();   // search
 std::vector<Command> ProfileCommands();  // upsert, get, delete
 std::vector<Command> ImportCommands();   // import
 std::vector<Command> PolicyCommands();   // policy set/get/list/delete
-std::vector<Command> AdminCommands();    // stats, health
+std::vector<Command> AdminCommands();    // stats, health, backup
 
 // A channel and stub for the configured server.
 class Rpc {

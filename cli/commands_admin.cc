@@ -1,4 +1,4 @@
-// `pa-match stats` and `pa-match health`.
+// `pa-match stats`, `pa-match health` and `pa-match backup`.
 //
 // The health check calls grpc.health.v1.Health/Check through a generic stub,
 // because the generated health stubs are not installed: the request
@@ -23,6 +23,20 @@ int RunStats(const Invocation& inv) {
   return CallUnary<pamatch::v1::GetStatsRequest, pamatch::v1::GetStatsResponse>(
       inv, &Matcher::Stub::GetStats, pamatch::v1::GetStatsRequest(),
       FormatStats);
+}
+
+// `pa-match backup [--dest DIR]`: an online checkpoint, written by the
+// server on the server's file system.
+int RunBackup(const Invocation& inv) {
+  pamatch::v1::BackupRequest request;
+  request.set_destination_dir(inv.flags.Get("dest"));
+  return CallUnary<pamatch::v1::BackupRequest, pamatch::v1::BackupResponse>(
+      inv, &Matcher::Stub::Backup, request,
+      [](const pamatch::v1::BackupResponse& response) {
+        return absl::StrCat("backup written to ", response.path(), " (",
+                            response.profiles(), " profiles, ",
+                            response.policies(), " policies)\n");
+      });
 }
 
 std::string EncodeHealthRequest(const std::string& service) {
@@ -105,6 +119,16 @@ std::vector<Command> AdminCommands() {
        0,
        0,
        RunHealth},
+      {"backup",
+       "",
+       "online consistent backup of the database on the server (admin "
+       "scope)",
+       {{"dest", true, "DIR",
+         "server-side directory to create (default "
+         "<data_dir>/backups/<UTC time>)"}},
+       0,
+       0,
+       RunBackup},
   };
 }
 

@@ -1,5 +1,8 @@
 #include "engine/storage.h"
 
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
@@ -30,6 +33,23 @@ absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
 
 rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
 
+// RocksDB's own log, warnings and errors only, to stderr (pa-matchd's log)
+// instead of a LOG file in the data dir: on a full disk the file logger
+// itself fails and, in Debian's RocksDB 7.8 build, aborts the process on an
+// assertion when the error is logged.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof(line), format, ap);
+    int end = std::min<int>(n, sizeof(line) - 1);
+    while (end > 0 && line[end - 1] == '\n') --end;
+    std::fprintf(stderr, "rocksdb: %.*s\n", end, line);
+  }
+};
+
 // Checks what is in `dir` before RocksDB sees it, so that no case of a
 // vanished or damaged database can turn into a fresh empty one.
 absl::Status CheckDir(const std::string& dir, bool create_if_missing) {
@@ -43,7 +63,10 @@ absl::Status CheckDir(const std::string& dir, bool create_if_missing) {
         parent.string(), " does not exist"));
   }
   if (!fs::exists(path, error)) {
-    if (create_if_missing) return absl::OkStatus();
+    if (create_if_missing) {
+      fs::create_directory(path, error);  // RocksDB reports the rest
+      return absl::OkStatus();
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir ", dir,
         " does not exist, but this is an existing install (keys file "
@@ -93,7 +116,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
   options.IncreaseParallelism(2);
-  options.keep_log_file_num = 5;  // info LOG files; they hold no values
+  options.info_log = std::make_shared<StderrLogger>();
   // Erasure: a WAL that held a deleted profile is deleted as soon as it is
   // obsolete: never archived, never recycled.
   options.WAL_ttl_seconds = 0;

@@ -1,7 +1,9 @@
 // pa-matchd: the pa-match gRPC server.
 //
 //   pa-matchd [--listen 127.0.0.1:50051] [--data_dir ./data] [--taxonomy F]
-//             [--keys_file F] [--demo_profiles 2000] [--demo_seed 42] ...
+//             [--keys_file F] [--demo_profiles 2000] [--demo_seed 42]
+//             [--restore_from BACKUP] [--allow_new_db]
+//             [--erasure_delay_seconds 60] ...
 //   pa-matchd keygen --name NAME --scopes search,write [--keys_file F]
 //
 // On the first start (no keys file) it creates the keys file with one admin
@@ -58,6 +60,15 @@ ABSL_FLAG(int, memory_quota_mb, 1024,
           "memory the gRPC layer may use for calls in flight, MiB");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "on SIGINT/SIGTERM, how long calls in flight may take to finish");
+ABSL_FLAG(bool, allow_new_db, false,
+          "start with a new empty database even though the data dir is an "
+          "existing install (keys file present) whose database is missing");
+ABSL_FLAG(std::string, restore_from, "",
+          "before opening, copy this backup (a checkpoint written by "
+          "`pa-match backup`) to <data_dir>/db, which must not exist");
+ABSL_FLAG(int, erasure_delay_seconds, 60,
+          "deleted profiles are purged from the database files this long "
+          "after a delete (plus one flush and compaction)");
 ABSL_FLAG(std::string, name, "", "keygen: name of the new key");
 ABSL_FLAG(std::string, scopes, "",
           "keygen: scopes of the new key, e.g. "
@@ -141,6 +152,32 @@ void LoadDemoProfiles(Engine& engine) {
 #endif
 }
 
+// --restore_from: copies the backup to `db_dir`, which must not exist.
+bool RestoreBackup(const std::string& from, const std::string& db_dir) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (!fs::exists(fs::path(from) / "CURRENT", error)) {
+    Log("cannot restore: %s is not a backup (no CURRENT file)", from);
+    return false;
+  }
+  if (fs::exists(db_dir, error)) {
+    Log("cannot restore: %s already exists; restore into a new data dir or "
+        "move it away first",
+        db_dir);
+    return false;
+  }
+  const std::string partial = db_dir + ".restoring";
+  fs::remove_all(partial, error);
+  fs::copy(from, partial, fs::copy_options::recursive, error);
+  if (!error) fs::rename(partial, db_dir, error);
+  if (error) {
+    Log("cannot restore %s to %s: %s", from, db_dir, error.message());
+    return false;
+  }
+  Log("restored backup %s to %s", from, db_dir);
+  return true;
+}
+
 // Host part of host:port, to log the port actually chosen.
 std::string WithPort(const std::string& address, int port) {
   const size_t colon = address.rfind(':');
@@ -170,6 +207,20 @@ int RunServer() {
   const std::string keys_path = KeysPath();
   const std::string admin_key_path =
       (std::filesystem::path(data_dir) / "admin.key").string();
+  // An install that has keys had a database: if it is gone, refuse to start
+  // empty (Engine::Open says so) unless told otherwise.
+  // (admin.key alone is what a first start that crashed before writing the
+  // keys file leaves; it never had a database.)
+  const bool existing_install =
+      std::filesystem::exists(
+          std::filesystem::path(data_dir) / "api_keys.txt", error) ||
+      (std::filesystem::exists(admin_key_path, error) &&
+       std::filesystem::exists(keys_path, error));
+  const std::string db_dir = (std::filesystem::path(data_dir) / "db").string();
+  if (!absl::GetFlag(FLAGS_restore_from).empty() &&
+      !RestoreBackup(absl::GetFlag(FLAGS_restore_from), db_dir)) {
+    return 1;
+  }
   absl::StatusOr<std::optional<std::string>> created =
       CreateKeysFileIfMissing(keys_path, admin_key_path);
   if (!created.ok()) {
@@ -233,8 +284,24 @@ int RunServer() {
   EngineOptions engine_options;
   // The database lives in its own subdirectory so that a backup or a copy
   // of it never carries the keys file or admin.key beside it.
-  engine_options.data_dir = (std::filesystem::path(data_dir) / "db").string();
+  engine_options.data_dir = db_dir;
   engine_options.taxonomy_path = absl::GetFlag(FLAGS_taxonomy);
+  engine_options.create_if_missing =
+      !existing_install || absl::GetFlag(FLAGS_allow_new_db);
+  engine_options.erasure_delay =
+      absl::Seconds(absl::GetFlag(FLAGS_erasure_delay_seconds));
+  engine_options.on_progress = [](const LoadProgress& p) {
+    const double seconds = absl::ToDoubleSeconds(p.elapsed);
+    const double rate = seconds > 0 ? p.loaded / seconds : 0;
+    if (p.done) {
+      Log("index rebuilt: %d profiles in %.1f s (%.0f/s)", p.loaded, seconds,
+          rate);
+      return;
+    }
+    const int64_t left = std::max<int64_t>(0, p.estimated_total - p.loaded);
+    Log("rebuilding index: %d of ~%d profiles, %.0f/s, ETA %.0f s", p.loaded,
+        p.estimated_total, rate, rate > 0 ? left / rate : 0.0);
+  };
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
   if (!engine.ok()) {
     Log("cannot open the engine: %s", engine.status().ToString());

@@ -181,13 +181,32 @@ grpc::ServerUnaryReactor* MatcherService::Serve(
   return reactor;
 }
 
+template <typename Handler>
+grpc::ServerUnaryReactor* MatcherService::ServeBlocking(
+    grpc::CallbackServerContext* context, Scope scope,
+    const google::protobuf::Message& request, Handler handler) {
+  absl::StatusOr<Engine*> engine = Admit(context, scope, &request);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!engine.ok()) {
+    reactor->Finish(ToGrpcStatus(engine.status()));
+    return reactor;
+  }
+  // The request and response live until Finish; so does the engine (the
+  // server is shut down before it is detached).
+  write_pool_.Run([reactor, handler, e = *engine]() mutable {
+    reactor->Finish(ToGrpcStatus(handler(*e)));
+  });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
     grpc::CallbackServerContext* context,
     const v1::UpsertProfileRequest* request,
     v1::UpsertProfileResponse* response) {
-  return Serve(context, Scope::kWrite, *request, [&](Engine& engine) {
-    return StoreResult(engine.Upsert(request->profile()), response);
-  });
+  return ServeBlocking(
+      context, Scope::kWrite, *request, [request, response](Engine& engine) {
+        return StoreResult(engine.Upsert(request->profile()), response);
+      });
 }
 
 grpc::ServerReadReactor<v1::UpsertProfileRequest>*
@@ -208,9 +227,10 @@ grpc::ServerUnaryReactor* MatcherService::GetProfile(
 grpc::ServerUnaryReactor* MatcherService::DeleteProfile(
     grpc::CallbackServerContext* context,
     const v1::DeleteProfileRequest* request, v1::DeleteProfileResponse*) {
-  return Serve(context, Scope::kWrite, *request, [&](Engine& engine) {
-    return engine.DeleteProfile(request->id());
-  });
+  return ServeBlocking(context, Scope::kWrite, *request,
+                       [request](Engine& engine) {
+                         return engine.DeleteProfile(request->id());
+                       });
 }
 
 grpc::ServerUnaryReactor* MatcherService::Search(
@@ -264,6 +284,15 @@ grpc::ServerUnaryReactor* MatcherService::GetStats(
   return Serve(context, Scope::kAdmin, *request, [&](Engine& engine) {
     *response = engine.Stats();
     return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* MatcherService::Backup(
+    grpc::CallbackServerContext* context, const v1::BackupRequest* request,
+    v1::BackupResponse* response) {
+  return Serve(context, Scope::kAdmin, *request, [&](Engine& engine) {
+    return StoreResult(engine.Backup(request->destination_dir(), absl::Now()),
+                       response);
   });
 }
 

@@ -15,11 +15,14 @@
 #include "engine/engine.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 #include "service/api_keys.h"
+#include "service/blocking_pool.h"
 
 namespace pamatch {
 
 // Items of one BulkUpsertProfiles stream handed to Engine::BulkUpsert at once.
 inline constexpr size_t kBulkBatchSize = 512;
+// Threads that run single writes; bounds the writers sharing one fsync.
+inline constexpr int kWriteThreads = 32;
 
 // Callback-API implementation of pamatch.v1.Matcher (one reactor per call,
 // no thread per request).
@@ -30,8 +33,10 @@ inline constexpr size_t kBulkBatchSize = 512;
 // server's last call (shut the server down before destroying them).
 // Thread-safety: gRPC calls the methods concurrently from its threads; the
 // service keeps no shared mutable state besides the atomic engine pointer,
-// and the engine and key store are themselves thread-safe. Engine calls run
-// inline on the gRPC callback thread (writes wait for their fsync there).
+// and the engine and key store are themselves thread-safe. Reads run inline
+// on the gRPC callback thread; single writes (UpsertProfile, DeleteProfile)
+// run on a pool of kWriteThreads threads so that many can share one WAL
+// fsync (see blocking_pool.h).
 class MatcherService final : public v1::Matcher::CallbackService {
  public:
   explicit MatcherService(const ApiKeyStore* keys);
@@ -74,6 +79,11 @@ class MatcherService final : public v1::Matcher::CallbackService {
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const v1::GetStatsRequest* request,
                                      v1::GetStatsResponse* response) override;
+  // Online consistent backup (Engine::Backup); admin scope. Runs on the
+  // callback thread: it flushes, hard-links and reads the backup back.
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* context,
+                                   const v1::BackupRequest* request,
+                                   v1::BackupResponse* response) override;
 
  private:
   // Authenticates the call for `scope`, rejects unknown fields on `request`
@@ -89,8 +99,15 @@ class MatcherService final : public v1::Matcher::CallbackService {
                                   const google::protobuf::Message& request,
                                   Handler handler);
 
+  // As Serve, but runs `handler` on write_pool_; it must capture by value.
+  template <typename Handler>
+  grpc::ServerUnaryReactor* ServeBlocking(
+      grpc::CallbackServerContext* context, Scope scope,
+      const google::protobuf::Message& request, Handler handler);
+
   const ApiKeyStore* const keys_;
   std::atomic<Engine*> engine_{nullptr};
+  BlockingPool write_pool_{kWriteThreads};  // last: joined first
 };
 
 }  // namespace pamatch

@@ -377,26 +377,31 @@ absl::Status Engine::DeleteProfile(absl::string_view id) {
 
 absl::StatusOr<v1::SearchResponse> Engine::Search(
     const v1::SearchRequest& request, absl::Time now) const {
-  const EngineState& s = *state_;
-  absl::StatusOr<CompiledQuery> query = s.CompileSearch(request, now);
-  if (!query.ok()) return query.status();
-  SearchCollector collector(*query, s.taxonomy);
-  std::shared_lock lock(s.profiles_mu);
-  s.index->ForEachCandidate(*query, [&](const CompiledProfile& profile) {
-    collector.ConsiderCandidate(profile);
-  });
-  return collector.Finish();
+  return RunSearch(request, now, /*use_index=*/true);
 }
 
 absl::StatusOr<v1::SearchResponse> Engine::ReferenceSearch(
     const v1::SearchRequest& request, absl::Time now) const {
+  return RunSearch(request, now, /*use_index=*/false);
+}
+
+// The index and the reference scan differ only in which profiles reach the
+// collector: index candidates (set filters already answered) or every one.
+absl::StatusOr<v1::SearchResponse> Engine::RunSearch(
+    const v1::SearchRequest& request, absl::Time now, bool use_index) const {
   const EngineState& s = *state_;
   absl::StatusOr<CompiledQuery> query = s.CompileSearch(request, now);
   if (!query.ok()) return query.status();
   SearchCollector collector(*query, s.taxonomy);
   std::shared_lock lock(s.profiles_mu);
-  s.index->ForEach(
-      [&](const CompiledProfile& profile) { collector.Consider(profile); });
+  if (use_index) {
+    s.index->ForEachCandidate(*query, [&](const CompiledProfile& profile) {
+      collector.ConsiderCandidate(profile);
+    });
+  } else {
+    s.index->ForEach(
+        [&](const CompiledProfile& profile) { collector.Consider(profile); });
+  }
   return collector.Finish();
 }
 

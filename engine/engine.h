@@ -128,6 +128,9 @@ class Engine {
 
  private:
   explicit Engine(std::unique_ptr<EngineState> state);
+  absl::StatusOr<v1::SearchResponse> RunSearch(const v1::SearchRequest& request,
+                                               absl::Time now,
+                                               bool use_index) const;
   std::unique_ptr<EngineState> state_;
 };
 

@@ -1,11 +1,5 @@
-// Search latency of the engine over generated North East profiles, for the
-// standard query mix (docs/PERFORMANCE.md):
-//   dense_city     Newcastle, 15 km, 2 must-have skills, a 20-slot schedule,
-//                  enhanced DBS
-//   broad          30 km, no must-have skills
-//   rural          Northumberland, 40 km
-//   narrow         rare skills plus a language
-//   short_notice   short-notice cover for one 4-hour block
+// Search latency of the engine over generated profiles, for the standard
+// query mix (bench/query_mix.h, docs/PERFORMANCE.md).
 // Run: build/bench/search_bench [--benchmark_filter=...]
 // PA_MATCH_BENCH_PROFILES sets the population (default 100000).
 #include <unistd.h>
@@ -21,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
+#include "bench/query_mix.h"
 #include "engine/demo_data.h"
 #include "engine/engine.h"
 
@@ -81,59 +76,6 @@ Engine& SharedEngine() {
   return *engine;
 }
 
-void AddBlock(v1::SearchRequest* r, v1::DayOfWeek day, const char* start,
-              const char* end) {
-  v1::TimeInterval* interval = r->add_schedule();
-  interval->set_day(day);
-  interval->set_start(start);
-  interval->set_end(end);
-}
-
-v1::SearchRequest Query(const std::string& kind) {
-  v1::SearchRequest r;
-  r.set_as_of("2026-06-15");
-  r.set_page_size(20);
-  auto at = [&](double lat, double lon) {
-    r.mutable_location()->set_lat(lat);
-    r.mutable_location()->set_lon(lon);
-  };
-  if (kind == "dense_city") {
-    at(54.9783, -1.6178);
-    r.set_max_distance_km(15);
-    r.add_must_have_skills("personal_care");
-    r.add_must_have_skills("meal_preparation");
-    r.set_min_dbs_level(v1::DBS_ENHANCED);
-    // 20 slots: Monday to Friday 08:00-10:00.
-    for (auto day : {v1::MONDAY, v1::TUESDAY, v1::WEDNESDAY, v1::THURSDAY,
-                     v1::FRIDAY}) {
-      AddBlock(&r, day, "08:00", "10:00");
-    }
-    r.add_nice_to_have_skills("shopping");
-    r.add_interests("music");
-  } else if (kind == "broad") {
-    at(54.90, -1.50);
-    r.set_max_distance_km(30);
-    r.add_nice_to_have_skills("domestic_cleaning");
-  } else if (kind == "rural") {
-    at(55.23, -2.0);
-    r.set_local_authority("E06000057");
-    r.set_max_distance_km(40);
-    r.add_must_have_skills("personal_care");
-  } else if (kind == "narrow") {
-    at(54.9783, -1.6178);
-    r.set_max_distance_km(25);
-    r.add_must_have_skills("peg_feeding");
-    r.add_required_languages("pl");
-  } else {  // short_notice
-    at(54.88, -1.43);
-    r.set_max_distance_km(20);
-    r.set_short_notice(true);
-    AddBlock(&r, v1::SATURDAY, "10:00", "14:00");
-    r.set_min_schedule_coverage(1.0);
-  }
-  return r;
-}
-
 // The q-quantile (0..1) of `samples` (sorted in place), nearest rank.
 double Quantile(std::vector<double>& samples, double q) {
   if (samples.empty()) return 0;
@@ -146,20 +88,14 @@ double Quantile(std::vector<double>& samples, double q) {
 // Each iteration moves the query's location by up to about 3 km (a fixed
 // sequence, the same for both), so p50/p99 are over a spread of requests of
 // one type rather than one request repeated.
-void RunSearch(benchmark::State& state, const std::string& kind,
+void RunSearch(benchmark::State& state, bench::QueryKind kind,
                bool reference) {
   Engine& engine = SharedEngine();
-  const v1::SearchRequest base = Query(kind);
   std::vector<double> latencies_us;
   int64_t matches = 0;
   uint64_t step = 0;
   for (auto _ : state) {
-    v1::SearchRequest request = base;
-    ++step;
-    request.mutable_location()->set_lat(base.location().lat() +
-                                        0.025 * std::sin(step * 0.7));
-    request.mutable_location()->set_lon(base.location().lon() +
-                                        0.04 * std::cos(step * 1.3));
+    const v1::SearchRequest request = bench::StandardQuery(kind, ++step);
     const auto start = std::chrono::steady_clock::now();
     auto response = reference ? engine.ReferenceSearch(request, kNow)
                               : engine.Search(request, kNow);
@@ -177,23 +113,23 @@ void RunSearch(benchmark::State& state, const std::string& kind,
   state.counters["reopen_s"] = g_reopen_seconds;
 }
 
-void BM_IndexSearch(benchmark::State& state, const std::string& kind) {
+void BM_IndexSearch(benchmark::State& state, bench::QueryKind kind) {
   RunSearch(state, kind, false);
 }
-void BM_ReferenceSearch(benchmark::State& state, const std::string& kind) {
+void BM_ReferenceSearch(benchmark::State& state, bench::QueryKind kind) {
   RunSearch(state, kind, true);
 }
 
-#define PA_MATCH_QUERY_MIX(bench)                                           \
-  BENCHMARK_CAPTURE(bench, dense_city, std::string("dense_city"))           \
+#define PA_MATCH_QUERY_MIX(fn)                                           \
+  BENCHMARK_CAPTURE(fn, dense_city, bench::QueryKind::kDenseCity)           \
       ->Unit(benchmark::kMicrosecond);                                      \
-  BENCHMARK_CAPTURE(bench, broad, std::string("broad"))                     \
+  BENCHMARK_CAPTURE(fn, broad, bench::QueryKind::kBroad)                     \
       ->Unit(benchmark::kMicrosecond);                                      \
-  BENCHMARK_CAPTURE(bench, rural, std::string("rural"))                     \
+  BENCHMARK_CAPTURE(fn, rural, bench::QueryKind::kRural)                     \
       ->Unit(benchmark::kMicrosecond);                                      \
-  BENCHMARK_CAPTURE(bench, narrow, std::string("narrow"))                   \
+  BENCHMARK_CAPTURE(fn, narrow, bench::QueryKind::kNarrow)                   \
       ->Unit(benchmark::kMicrosecond);                                      \
-  BENCHMARK_CAPTURE(bench, short_notice, std::string("short_notice"))       \
+  BENCHMARK_CAPTURE(fn, short_notice, bench::QueryKind::kShortNotice)       \
       ->Unit(benchmark::kMicrosecond)
 
 PA_MATCH_QUERY_MIX(BM_IndexSearch);

@@ -99,7 +99,8 @@ absl::Status StaleVersion(absl::string_view id, int64_t version,
 
 // Rebuilds the index from the store: this thread scans RocksDB (sequential,
 // with read-ahead) and hands batches of raw values to kLoadWorkers threads
-// that parse, validate and compile them and Apply() them batch by batch.
+// that parse, validate and compile them; the index is then built in one
+// BulkLoad (documents in geographic order).
 // Reports progress about once a second. The first error stops everything.
 absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
   constexpr int kLoadWorkers = 2;
@@ -115,6 +116,7 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
   bool scan_done = false;        // GUARDED_BY(mu)
   absl::Status failure;          // GUARDED_BY(mu)
   std::atomic<int64_t> loaded{0};
+  std::vector<std::unique_ptr<const CompiledProfile>> all;  // GUARDED_BY(mu)
   auto fail = [&](absl::Status status) {
     std::lock_guard lock(mu);
     if (failure.ok()) failure = std::move(status);
@@ -122,7 +124,7 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
   };
   auto work = [&] {
     v1::Profile stored;
-    std::vector<CompiledProfile> compiled;
+    std::vector<std::unique_ptr<const CompiledProfile>> compiled;
     for (;;) {
       Batch batch;
       {
@@ -144,7 +146,7 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
           return fail(absl::DataLossError(absl::StrCat(
               "a stored profile does not parse (after ",
               compiled.empty() ? std::string("the batch start")
-                               : compiled.back().id,
+                               : compiled.back()->id,
               ")")));
         }
         begin = end;
@@ -156,9 +158,13 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
               "\" no longer validates (taxonomy changed?): ",
               one.status().message())));
         }
-        compiled.push_back(*std::move(one));
+        compiled.push_back(
+            std::make_unique<const CompiledProfile>(*std::move(one)));
       }
-      state.Apply(compiled);
+      {
+        std::lock_guard lock(mu);
+        for (auto& profile : compiled) all.push_back(std::move(profile));
+      }
       loaded.fetch_add(static_cast<int64_t>(batch.ends.size()),
                        std::memory_order_relaxed);
     }
@@ -208,6 +214,10 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
   changed.notify_all();
   for (std::thread& worker : workers) worker.join();
   if (!failure.ok()) return failure;
+  {
+    std::unique_lock lock(state.profiles_mu);
+    state.index->BulkLoad(std::move(all));
+  }
   report(true);
   return absl::OkStatus();
 }
@@ -395,9 +405,7 @@ absl::StatusOr<v1::SearchResponse> Engine::RunSearch(
   SearchCollector collector(*query, s.taxonomy);
   std::shared_lock lock(s.profiles_mu);
   if (use_index) {
-    s.index->ForEachCandidate(*query, [&](const CompiledProfile& profile) {
-      collector.ConsiderCandidate(profile);
-    });
+    s.index->Search(*query, collector);
   } else {
     s.index->ForEach(
         [&](const CompiledProfile& profile) { collector.Consider(profile); });

@@ -4,20 +4,32 @@
 // after a delete, so memory does not grow under churn. Postings: one CRoaring
 // bitmap per skill, training code (held, any expiry), language, gender,
 // boolean check/flag, "DBS level at least L" and "register level at least
-// L", plus ACTIVE status. Geography: a grid of cells 0.05 degrees of latitude
+// L", "travels at least B km" for a few bands, plus ACTIVE status. Geography: a grid of cells 0.05 degrees of latitude
 // by 0.08 of longitude (about 5.6 x 5.1 km at 55 N), each a bitmap.
 //
-// ForEachCandidate turns a query into a candidate set: the union of the grid
-// cells that can hold a PA within reach, intersected with every bitmap a
-// hard filter maps onto (smallest first). The candidates are a superset of
-// the matches; the caller applies the exact hard filters (distance, expiry
-// dates, DBS age, schedule coverage, rates, exclusions) to each. Taken
+// Columns: everything the residual filters and the score read is also kept
+// per document in flat arrays (struct of arrays: a 64-byte record of
+// location, travel, dates, levels and flags; the 336-slot week; skills,
+// interests and languages as bit masks), so a search reads one or two cache
+// lines per candidate and never chases a pointer, except for the rare
+// training filters, the id of a result and explanations.
+//
+// Search turns a query into a candidate set: every bitmap a hard filter maps
+// onto (smallest first), intersected with the union of the grid cells that
+// can hold a PA within reach. It then applies the exact residual filters
+// (distance, expiry dates, DBS age, schedule coverage, rates, exclusions) to
+// each candidate from the columns, counts it, and scores it only if its
+// score's upper bound could still enter the page being collected. Taken
 // together, that returns exactly what the reference scan returns, which
 // tests/index_differential_test.cc checks on random data.
 //
+// Document order: BulkLoad (the rebuild at start) numbers documents by grid
+// cell, so the candidates of one search sit close together in the columns
+// and the cell bitmaps are runs. Later upserts take free or new slots.
+//
 // Thread-safety: none inside. The Engine guards an index with a
-// std::shared_mutex: any number of readers (ForEachCandidate, Find, ForEach)
-// or one writer (Put, Erase).
+// std::shared_mutex: any number of readers (Search, ForEachCandidate, Find,
+// ForEach) or one writer (Put, Erase, BulkLoad).
 #ifndef PA_MATCH_ENGINE_PROFILE_INDEX_H_
 #define PA_MATCH_ENGINE_PROFILE_INDEX_H_
 
@@ -31,6 +43,7 @@
 #include "absl/strings/string_view.h"
 #include "engine/profile.h"
 #include "engine/query.h"
+#include "engine/scoring.h"
 #include "engine/taxonomy.h"
 #include "roaring/roaring.hh"
 
@@ -44,6 +57,9 @@ class ProfileIndex {
 
   // Adds `profile`, replacing the stored profile with the same id if any.
   void Put(std::unique_ptr<const CompiledProfile> profile);
+  // Replaces the contents of an empty index with `profiles` (unique ids),
+  // numbering documents in grid-cell order. Much faster than Put one by one.
+  void BulkLoad(std::vector<std::unique_ptr<const CompiledProfile>> profiles);
   // Removes the profile `id`; false if there was none.
   bool Erase(absl::string_view id);
 
@@ -64,6 +80,11 @@ class ProfileIndex {
       const CompiledQuery& query,
       absl::FunctionRef<void(const CompiledProfile&)> visit) const;
 
+  // The index search: feeds `collector` exactly the matches the reference
+  // scan would (SearchCollector::Consider on every profile), counting every
+  // one and offering for the page those that may enter it.
+  void Search(const CompiledQuery& query, SearchCollector& collector) const;
+
   // Approximate heap bytes of the postings and grid (not the profiles).
   size_t PostingBytes() const;
 
@@ -71,7 +92,11 @@ class ProfileIndex {
   using Cell = int64_t;
   static Cell CellOf(double lat, double lon);
   void AddPostings(uint32_t doc, const CompiledProfile& p, bool add);
-  Roaring GeoCandidates(const CompiledQuery& query) const;
+  uint32_t NewDocument();
+  // The documents of `filtered` in the grid cells within reach of `query`,
+  // each cell cut to the PAs who travel far enough to reach the query.
+  Roaring GeoCandidates(const CompiledQuery& query,
+                        const Roaring& filtered) const;
 
   const Taxonomy& taxonomy_;
   std::vector<std::unique_ptr<const CompiledProfile>> docs_;
@@ -79,12 +104,24 @@ class ProfileIndex {
   // Keys view the id inside the profile they map to.
   absl::flat_hash_map<absl::string_view, uint32_t> doc_of_id_;
 
-  // Per-document columns read before touching the profile itself, so that
-  // candidates clearly out of reach are dropped without a cache miss.
-  struct Reach {
-    float lat, lon, cos_lat, max_travel_km;
+  // The fixed-size column record of a document (see "Columns" above).
+  struct alignas(64) Hot {
+    double lat, lon, cos_lat, max_travel_km;
+    int64_t last_active_seconds;
+    int32_t last_active_nanos;
+    DayNumber dbs_issued_on;
+    int32_t min_hourly_rate_pence;  // <= kMaxRatePence
+    uint8_t register_level, gender, age_band, flags;
   };
-  std::vector<Reach> reach_;
+  static constexpr uint8_t kHasLastActive = 1, kDbsUpdateService = 2;
+  void SetColumns(uint32_t doc, const CompiledProfile& p);
+  Roaring SetFilterCandidates(const CompiledQuery& query) const;
+
+  std::vector<Hot> hot_;
+  std::vector<WeekSlots> availability_;
+  // Bit masks, words_*_ 64-bit words per document, bit i = code id i.
+  size_t skill_words_, interest_words_, language_words_;
+  std::vector<uint64_t> skill_bits_, interest_bits_, language_bits_;
 
   Roaring active_;
   std::vector<Roaring> skills_, training_, languages_;
@@ -93,6 +130,7 @@ class ProfileIndex {
   std::array<Roaring, 5> gender_;          // by v1::Gender (1..4 used)
   Roaring driving_licence_, has_car_, ok_with_pets_, non_smoker_,
       short_notice_cover_;
+  std::array<Roaring, 16> travel_at_least_;  // by band, see profile_index.cc
   absl::flat_hash_map<Cell, Roaring> cells_;
 };
 

@@ -39,26 +39,35 @@ int CoveredSlots(const CompiledQuery& query, const CompiledProfile& profile) {
   return static_cast<int>((query.schedule & profile.availability).count());
 }
 
-// days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)).
-int64_t DaysSinceActive(const CompiledQuery& query,
-                        const CompiledProfile& profile) {
-  const __int128 diff_ns =
-      static_cast<__int128>(query.as_of_start_seconds -
-                            profile.last_active_seconds) *
-          1000000000 -
-      profile.last_active_nanos;
-  const __int128 day_ns = static_cast<__int128>(86400) * 1000000000;
-  __int128 days = diff_ns / day_ns;
-  if (diff_ns % day_ns != 0 && diff_ns < 0) --days;  // floor, not truncate
-  return days < 0 ? 0 : static_cast<int64_t>(days);
-}
-
 template <typename T>
 bool Contains(const std::vector<T>& sorted, T value) {
   return std::binary_search(sorted.begin(), sorted.end(), value);
 }
 
 }  // namespace
+
+int64_t DaysSinceActive(int64_t as_of_start_seconds, int64_t seconds,
+                        int32_t nanos) {
+  // days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)), in
+  // 128-bit nanoseconds so no timestamp the API accepts can overflow.
+  const __int128 diff_ns =
+      static_cast<__int128>(as_of_start_seconds - seconds) * 1000000000 -
+      nanos;
+  const __int128 day_ns = static_cast<__int128>(86400) * 1000000000;
+  __int128 days = diff_ns / day_ns;
+  if (diff_ns % day_ns != 0 && diff_ns < 0) --days;  // floor, not truncate
+  return days < 0 ? 0 : static_cast<int64_t>(days);
+}
+
+double RecencyValue(int64_t days) {
+  constexpr int64_t kTableDays = 2048;
+  static const std::array<double, kTableDays> table = [] {
+    std::array<double, kTableDays> values;
+    for (int64_t d = 0; d < kTableDays; ++d) values[d] = std::pow(0.5, d / 30.0);
+    return values;
+  }();
+  return days < kTableDays ? table[days] : std::pow(0.5, days / 30.0);
+}
 
 double CosLat(double lat) { return std::cos(Radians(lat)); }
 
@@ -164,13 +173,15 @@ std::array<double, kComponentCount> ComponentValues(const CompiledQuery& q,
   }
   s[kTrust] = p.register_level / 4.0;
   s[kRecency] = p.has_last_active
-                    ? std::pow(0.5, DaysSinceActive(q, p) / 30.0)
+                    ? RecencyValue(DaysSinceActive(q.as_of_start_seconds,
+                                                   p.last_active_seconds,
+                                                   p.last_active_nanos))
                     : 0.0;
   return s;
 }
 
-double Score(const CompiledQuery& q,
-             const std::array<double, kComponentCount>& values) {
+double WeightedScore(const CompiledQuery& q,
+                     const std::array<double, kComponentCount>& values) {
   double weighted = 0, total_weight = 0;
   for (int c = 0; c < kComponentCount; ++c) {
     if (!q.applies[c]) continue;
@@ -178,7 +189,12 @@ double Score(const CompiledQuery& q,
     total_weight += q.weights[c];
   }
   if (total_weight == 0) return 0;
-  return std::round(weighted / total_weight * 1e6) / 1e6;
+  return weighted / total_weight;
+}
+
+double Score(const CompiledQuery& q,
+             const std::array<double, kComponentCount>& values) {
+  return std::round(WeightedScore(q, values) * 1e6) / 1e6;
 }
 
 bool ComesBefore(const Match& a, const Match& b) {
@@ -201,8 +217,11 @@ void SearchCollector::ConsiderCandidate(const CompiledProfile& profile) {
                   profile.lon, profile.cos_lat);
   if (!PassesResidualFilters(query_, profile, distance)) return;
   ++total_matches_;
-  const Match match{Score(query_, ComponentValues(query_, profile, distance)),
-                    distance, &profile};
+  Offer({Score(query_, ComponentValues(query_, profile, distance)), distance,
+         &profile});
+}
+
+void SearchCollector::Offer(const Match& match) {
   if (query_.cursor) {
     const PageCursor& c = *query_.cursor;
     // Strictly after the cursor in the result order.
@@ -210,7 +229,7 @@ void SearchCollector::ConsiderCandidate(const CompiledProfile& profile) {
       if (match.score > c.score) return;
     } else if (match.distance_km != c.distance_km) {
       if (match.distance_km < c.distance_km) return;
-    } else if (profile.id <= c.id) {
+    } else if (match.profile->id <= c.id) {
       return;
     }
   }

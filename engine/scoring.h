@@ -49,9 +49,24 @@ std::array<double, kComponentCount> ComponentValues(
     const CompiledQuery& query, const CompiledProfile& profile,
     double distance_km);
 
+// The weighted mean of the applied components, before rounding (0 when
+// their weights sum to 0). Monotone in each value: an upper bound on each
+// value gives an upper bound on the score.
+double WeightedScore(const CompiledQuery& query,
+                     const std::array<double, kComponentCount>& values);
+
 // The score rounded to 6 decimal places.
 double Score(const CompiledQuery& query,
              const std::array<double, kComponentCount>& values);
+
+// Whole days from `last_active` (seconds, nanos) to 00:00 UTC of as_of,
+// floored, never negative.
+int64_t DaysSinceActive(int64_t as_of_start_seconds, int64_t seconds,
+                        int32_t nanos);
+
+// The recency component for `days` since last active: 0.5^(days/30),
+// bit-identical to std::pow(0.5, days / 30.0), from a table when small.
+double RecencyValue(int64_t days);
 
 // A profile that passed the hard filters.
 struct Match {
@@ -74,6 +89,17 @@ class SearchCollector {
   // The same for a profile already known to pass PassesSetFilters (an index
   // candidate): only the residual filters are applied.
   void ConsiderCandidate(const CompiledProfile& profile);
+
+  // The parts of ConsiderCandidate, for callers that apply the hard filters
+  // themselves (ProfileIndex::Search): count one match; offer a scored
+  // match for the page; and whether the page is full, in which case a match
+  // scoring below KeptScoreFloor() cannot enter it.
+  void CountMatch() { ++total_matches_; }
+  void Offer(const Match& match);
+  bool PageFull() const {
+    return best_.size() == static_cast<size_t>(query_.page_size) + 1;
+  }
+  double KeptScoreFloor() const { return best_.front().score; }
 
   // The page after the query's cursor, total_matches and next_page_token.
   v1::SearchResponse Finish();

@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -218,6 +220,12 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
     std::unique_lock lock(state.profiles_mu);
     state.index->BulkLoad(std::move(all));
   }
+#ifdef __GLIBC__
+  // Loading freed a lot of short-lived memory (values, protos, batches) in
+  // the workers' malloc arenas; hand it back to the system so resident
+  // memory reflects what the engine keeps.
+  malloc_trim(0);
+#endif
   report(true);
   return absl::OkStatus();
 }

@@ -160,18 +160,23 @@ void ProfileIndex::Put(std::unique_ptr<const CompiledProfile> profile) {
 
 void ProfileIndex::BulkLoad(
     std::vector<std::unique_ptr<const CompiledProfile>> profiles) {
-  // Grid-cell order, then id for a deterministic layout.
-  std::vector<std::pair<Cell, const CompiledProfile*>> order;
+  // Grid-cell order (then input order): the documents of a cell are
+  // consecutive, so a search's candidates share cache lines and pages.
+  std::vector<std::pair<Cell, uint32_t>> order;
   order.reserve(profiles.size());
-  for (const auto& p : profiles) order.emplace_back(CellOf(p->lat, p->lon), p.get());
-  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
-  });
-  absl::flat_hash_map<const CompiledProfile*, uint32_t> doc_of;
-  doc_of.reserve(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    doc_of[order[i].second] = static_cast<uint32_t>(docs_.size() + i);
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    order.emplace_back(CellOf(profiles[i]->lat, profiles[i]->lon),
+                       static_cast<uint32_t>(i));
   }
+  std::sort(order.begin(), order.end());
+  const size_t total = docs_.size() + profiles.size();
+  docs_.reserve(total);
+  hot_.reserve(total);
+  availability_.reserve(total);
+  skill_bits_.reserve(total * skill_words_);
+  interest_bits_.reserve(total * interest_words_);
+  language_bits_.reserve(total * language_words_);
+  doc_of_id_.reserve(total);
   // Postings are appended in ascending document order into plain arrays,
   // then each bitmap is built once from its sorted array.
   std::vector<std::vector<uint32_t>> skills(skills_.size()),
@@ -182,9 +187,11 @@ void ProfileIndex::BulkLoad(
   std::array<std::vector<uint32_t>, 5> flags;  // licence, car, pets, ns, snc
   std::array<std::vector<uint32_t>, kTravelBandKm.size()> travel;
   std::vector<std::pair<Cell, std::vector<uint32_t>>> cells;
-  for (const auto& [cell, ptr] : order) {
+  for (const auto& [cell, input] : order) {
     const uint32_t doc = NewDocument();
-    const CompiledProfile& p = *ptr;
+    docs_[doc] = std::move(profiles[input]);
+    const CompiledProfile& p = *docs_[doc];
+    doc_of_id_.emplace(absl::string_view(p.id), doc);
     SetColumns(doc, p);
     if (p.active) active.push_back(doc);
     for (CodeId id : p.skills) skills[id].push_back(doc);
@@ -221,11 +228,6 @@ void ProfileIndex::BulkLoad(
   for (int f = 0; f < 5; ++f) add(*flag_bitmaps[f], flags[f]);
   for (size_t b = 1; b < travel.size(); ++b) add(travel_at_least_[b], travel[b]);
   for (const auto& [cell, docs] : cells) add(cells_[cell], docs);
-  for (auto& p : profiles) {
-    const uint32_t doc = doc_of[p.get()];
-    docs_[doc] = std::move(p);
-    doc_of_id_.emplace(absl::string_view(docs_[doc]->id), doc);
-  }
 }
 
 bool ProfileIndex::Erase(absl::string_view id) {

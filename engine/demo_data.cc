@@ -8,6 +8,13 @@
 // integer arithmetic (no std::*_distribution, no libm); coordinates are
 // computed in integer micro-degrees and divided by 1e6 once at the end.
 //
+// Scenarios differ only in the location section: North East picks one of
+// kAuthorities; national picks a place of taxonomy/gb_places.csv
+// (engine/gb_places.h) with probability population / total population, and
+// scatters around it with the place's sigma (the CSV's sigma_km, else 350 m
+// x sqrt(population / 1000) clamped to 2..15 km, doubled for rural ones);
+// the North Sea check applies to North East coast places only.
+//
 // Distributions ("pm" = per mille, i.e. probability x 1000):
 // - local_authority: population-weighted, 2021 census (thousands): County
 //   Durham 522, Darlington 108, Gateshead 196, Hartlepool 92, Middlesbrough
@@ -62,6 +69,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
+#include "engine/gb_places.h"
 
 namespace pamatch {
 namespace {
@@ -197,18 +205,30 @@ bool InSea(int64_t lat, int64_t lon) {
   return lon > kCoast.back().lon_micro;
 }
 
-// Picks the local authority and a location scattered around its centre.
-void FillLocation(Rng rng, v1::Profile& p) {
-  static constexpr auto kWeights = Weights(kAuthorities);
-  const Authority& a = kAuthorities[rng.Pick(kWeights)];
-  int64_t lat = a.lat_micro;
-  int64_t lon = a.lon_micro;
+// Where a PA is scattered from: an authority's or a place's centre, with
+// its spread and whether the North Sea coastline applies.
+struct Centre {
+  const char* la_code;
+  int64_t lat_micro;
+  int64_t lon_micro;
+  int64_t sigma_m;
+  int64_t m_per_deg_lon;
+  bool rural;
+  bool coast_check;
+};
+
+// Sets local_authority, a location scattered around `c` (gaussian per axis,
+// redrawn up to 16 times while in the North Sea if c.coast_check) and
+// max_travel_km. Draws from `rng` in the same order for both scenarios.
+void PlaceAround(Rng& rng, const Centre& c, v1::Profile& p) {
+  int64_t lat = c.lat_micro;
+  int64_t lon = c.lon_micro;
   for (int attempt = 0; attempt < 16; ++attempt) {
     int64_t la =
-        a.lat_micro + rng.Gaussian(a.sigma_m) * 1000000 / kMetresPerDegreeLat;
+        c.lat_micro + rng.Gaussian(c.sigma_m) * 1000000 / kMetresPerDegreeLat;
     int64_t lo =
-        a.lon_micro + rng.Gaussian(a.sigma_m) * 1000000 / a.m_per_deg_lon;
-    if (!InSea(la, lo)) {
+        c.lon_micro + rng.Gaussian(c.sigma_m) * 1000000 / c.m_per_deg_lon;
+    if (!c.coast_check || !InSea(la, lo)) {
       lat = la;
       lon = lo;
       break;
@@ -216,13 +236,50 @@ void FillLocation(Rng rng, v1::Profile& p) {
   }
   lat = std::clamp<int64_t>(lat, 49800000, 60950000);
   lon = std::clamp<int64_t>(lon, -8700000, 1800000);
-  p.set_local_authority(a.code);
+  p.set_local_authority(c.la_code);
   p.mutable_location()->set_lat(static_cast<double>(lat) / 1e6);
   p.mutable_location()->set_lon(static_cast<double>(lon) / 1e6);
   const int64_t km = rng.PerMille(30)                    ? rng.Between(1, 4)
-                     : rng.PerMille(a.rural ? 250 : 120) ? rng.Between(26, 60)
+                     : rng.PerMille(c.rural ? 250 : 120) ? rng.Between(26, 60)
                                                          : rng.Between(5, 25);
   p.set_max_travel_km(static_cast<double>(km));
+}
+
+// North East: picks one of the 12 authorities, population-weighted.
+void FillLocation(Rng rng, v1::Profile& p) {
+  static constexpr auto kWeights = Weights(kAuthorities);
+  const Authority& a = kAuthorities[rng.Pick(kWeights)];
+  PlaceAround(rng,
+              {a.code, a.lat_micro, a.lon_micro, a.sigma_m, a.m_per_deg_lon,
+               a.rural, true},
+              p);
+}
+
+// True if a place's PAs can reach the North Sea coastline of kCoast: its
+// centre lies within the coastline's latitudes and east of the Pennines.
+// Elsewhere the coast is not modelled (docs/DEMO-DATA.md).
+bool OnNorthEastCoast(const GbPlace& place) {
+  return place.lat_micro >= kCoast.front().lat_micro &&
+         place.lat_micro <= kCoast.back().lat_micro &&
+         place.lon_micro > -2600000;
+}
+
+// National: picks a place of gb_places.csv, population-weighted (a uniform
+// draw below the total population, located by binary search over the
+// cumulative populations).
+void FillNationalLocation(Rng rng, v1::Profile& p) {
+  const std::span<const GbPlace> places = GbPlaces();
+  const int64_t r = static_cast<int64_t>(
+      rng.Below(static_cast<uint64_t>(GbTotalPopulation())));
+  const auto it = std::upper_bound(places.begin(), places.end(), r,
+                                   [](int64_t value, const GbPlace& place) {
+                                     return value < place.cumulative_population;
+                                   });
+  const GbPlace& g = *it;
+  PlaceAround(rng,
+              {g.la_code, g.lat_micro, g.lon_micro, g.sigma_m, g.m_per_deg_lon,
+               g.rural, OnNorthEastCoast(g)},
+              p);
 }
 
 // A taxonomy code and its per-mille probability or sampling weight.
@@ -481,8 +538,9 @@ void FillAttributes(Rng rng, v1::Profile& p) {
 }  // namespace
 
 // Builds profile `index`: each section from its own stream (see top).
-v1::Profile GenerateDemoProfile(uint64_t seed, int64_t index, absl::Time now,
-                                std::string_view id_prefix) {
+v1::Profile GenerateScenarioProfile(DemoScenario scenario, uint64_t seed,
+                                    int64_t index, absl::Time now,
+                                    std::string_view id_prefix) {
   const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
   v1::Profile p;
   // Debian's abseil has its own string_view, so no StrCat(std::string_view).
@@ -491,7 +549,11 @@ v1::Profile GenerateDemoProfile(uint64_t seed, int64_t index, absl::Time now,
   p.set_id(std::move(id));
   p.set_version(1);
 
-  FillLocation(Rng(seed, index, Stream::kLocation), p);
+  if (scenario == DemoScenario::kNational) {
+    FillNationalLocation(Rng(seed, index, Stream::kLocation), p);
+  } else {
+    FillLocation(Rng(seed, index, Stream::kLocation), p);
+  }
   FillChecks(Rng(seed, index, Stream::kChecks), today, p);
   FillAttributes(Rng(seed, index, Stream::kAttributes), p);
   const bool nights =
@@ -536,14 +598,34 @@ v1::Profile GenerateDemoProfile(uint64_t seed, int64_t index, absl::Time now,
   return p;
 }
 
-// Profiles 0..count-1, one GenerateDemoProfile call each.
+v1::Profile GenerateDemoProfile(uint64_t seed, int64_t index, absl::Time now,
+                                std::string_view id_prefix) {
+  return GenerateScenarioProfile(DemoScenario::kNorthEast, seed, index, now,
+                                 id_prefix);
+}
+
+std::string_view DemoScenarioName(DemoScenario scenario) {
+  return scenario == DemoScenario::kNational ? "national" : "north_east";
+}
+
+bool ParseDemoScenario(std::string_view name, DemoScenario* scenario) {
+  for (DemoScenario s : {DemoScenario::kNorthEast, DemoScenario::kNational}) {
+    if (name == DemoScenarioName(s)) {
+      *scenario = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Profiles 0..count-1, one GenerateScenarioProfile call each.
 std::vector<v1::Profile> GenerateDemoProfiles(const DemoOptions& options) {
   std::vector<v1::Profile> out;
   if (options.count <= 0) return out;
   out.reserve(static_cast<size_t>(options.count));
   for (int i = 0; i < options.count; ++i) {
-    out.push_back(
-        GenerateDemoProfile(options.seed, i, options.now, options.id_prefix));
+    out.push_back(GenerateScenarioProfile(options.scenario, options.seed, i,
+                                          options.now, options.id_prefix));
   }
   return out;
 }

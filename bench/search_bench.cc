@@ -1,7 +1,11 @@
 // Search latency of the engine over generated profiles, for the standard
 // query mix (bench/query_mix.h, docs/PERFORMANCE.md).
 // Run: build/bench/search_bench [--benchmark_filter=...]
-// PA_MATCH_BENCH_PROFILES sets the population (default 100000).
+// PA_MATCH_BENCH_PROFILES sets the population (default 100000);
+// PA_MATCH_BENCH_SCENARIO=national (default) spreads it over Great Britain
+// by population (taxonomy/great_britain.json), =north_east puts all of it
+// in the North East (a density stress test: 1,000,000 there is ~200 times
+// the real workforce).
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,7 +56,15 @@ Engine& SharedEngine() {
     std::filesystem::remove_all(dir);
     EngineOptions options;
     options.data_dir = dir;
-    options.taxonomy_path = PA_MATCH_TAXONOMY;
+    const char* scenario_env = std::getenv("PA_MATCH_BENCH_SCENARIO");
+    const bool north_east =
+        scenario_env != nullptr && std::string(scenario_env) == "north_east";
+    const DemoScenario scenario =
+        north_east ? DemoScenario::kNorthEast : DemoScenario::kNational;
+    options.taxonomy_path = north_east ? PA_MATCH_TAXONOMY_NORTH_EAST
+                                       : PA_MATCH_TAXONOMY_GREAT_BRITAIN;
+    std::fprintf(stderr, "search_bench: %d profiles, scenario %s\n", count,
+                 north_east ? "north_east" : "national");
     options.sync_writes = false;
     const double rss_before = ResidentBytes();
     Engine* opened = Engine::Open(options).value().release();
@@ -60,7 +72,7 @@ Engine& SharedEngine() {
     for (int start = 0; start < count; start += kBatch) {
       std::vector<v1::Profile> batch;
       for (int i = start; i < std::min(count, start + kBatch); ++i) {
-        batch.push_back(GenerateDemoProfile(42, i, kNow, "pa-"));
+        batch.push_back(GenerateScenarioProfile(scenario, 42, i, kNow, "pa-"));
       }
       opened->BulkUpsert(batch);
     }

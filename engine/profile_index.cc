@@ -189,7 +189,10 @@ void ProfileIndex::BulkLoad(
   std::vector<std::pair<Cell, std::vector<uint32_t>>> cells;
   for (const auto& [cell, input] : order) {
     const uint32_t doc = NewDocument();
-    docs_[doc] = std::move(profiles[input]);
+    // A deep copy, so profiles (and their lists) are laid out in document
+    // order too: scans in document order then read memory in order.
+    docs_[doc] = std::make_unique<const CompiledProfile>(*profiles[input]);
+    profiles[input].reset();
     const CompiledProfile& p = *docs_[doc];
     doc_of_id_.emplace(absl::string_view(p.id), doc);
     SetColumns(doc, p);

@@ -3,7 +3,7 @@
 // Determinism. Each profile section (location, checks, qualifications,
 // skills, training, attributes, availability, misc) draws from its own
 // splitmix64 stream seeded with Mix64(Mix64(Mix64(seed) ^ index) ^ stream),
-// so profile i depends only on (seed, i) and changing one section's
+// so profile i depends only on (scenario, seed, i) and changing one section's
 // distribution leaves the other sections' output unchanged. All draws are
 // integer arithmetic (no std::*_distribution, no libm); coordinates are
 // computed in integer micro-degrees and divided by 1e6 once at the end.

@@ -51,6 +51,17 @@ int RunDatagen(const std::string& dir, const std::string& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Line `index` (0-based) of JSON Lines `text` parsed as a Profile.
+v1::Profile LineAsProfile(const std::string& text, int index) {
+  std::istringstream lines(text);
+  std::string line;
+  for (int i = 0; i <= index; ++i) std::getline(lines, line);
+  v1::Profile parsed;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &parsed).ok())
+      << index << ": " << line;
+  return parsed;
+}
+
 TEST(DatagenBinary, NationalOutputIsTheSameForAnyThreadCount) {
   TempDir dir;
   const std::string common =
@@ -69,15 +80,15 @@ TEST(DatagenBinary, NationalOutputIsTheSameForAnyThreadCount) {
   const std::string one = ReadAll(dir.path() + "/one.jsonl");
   EXPECT_EQ(one, ReadAll(dir.path() + "/three.jsonl"));
   EXPECT_NE(one, ReadAll(dir.path() + "/ne.jsonl"));
-  // Line 12345 is the library's profile 12345 of the national scenario.
-  std::istringstream lines(one);
-  std::string line;
-  for (int i = 0; i <= 12345; ++i) ASSERT_TRUE(std::getline(lines, line));
-  v1::Profile parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &parsed).ok());
+  // Line i is the library's profile i of the scenario: the national one,
+  // and the North East one by default (GenerateDemoProfile, unchanged).
   EXPECT_TRUE(MessageDifferencer::Equals(
-      parsed, GenerateScenarioProfile(DemoScenario::kNational, 42, 12345, Now(),
-                                      "pa-")));
+      LineAsProfile(one, 12345),
+      GenerateScenarioProfile(DemoScenario::kNational, 42, 12345, Now(),
+                              "pa-")));
+  EXPECT_TRUE(MessageDifferencer::Equals(
+      LineAsProfile(ReadAll(dir.path() + "/ne.jsonl"), 777),
+      GenerateDemoProfile(42, 777, Now(), "pa-")));
   EXPECT_EQ(RunDatagen(dir.path(), "--scenario scotland"), 2);
 }
 

@@ -305,6 +305,14 @@ Roaring ProfileIndex::GeoCandidates(const CompiledQuery& q,
   }
   static_assert(std::tuple_size_v<decltype(travel_at_least_)> ==
                 kTravelBandKm.size());
+  // When the set filters already left fewer documents than the cells hold,
+  // cutting them by cell costs more than the column scan's own distance
+  // check (which rejects most of them on the lower bound): skip it.
+  uint64_t in_cells = 0;
+  for (const auto& band : selected) {
+    for (const Roaring* cell : band) in_cells += cell->cardinality();
+  }
+  if (filtered.cardinality() * 4 <= in_cells) return filtered;
   Roaring reachable;
   for (size_t b = 0; b < selected.size(); ++b) {
     if (selected[b].empty()) continue;

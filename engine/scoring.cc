@@ -48,8 +48,16 @@ bool Contains(const std::vector<T>& sorted, T value) {
 
 int64_t DaysSinceActive(int64_t as_of_start_seconds, int64_t seconds,
                         int32_t nanos) {
-  // days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)), in
-  // 128-bit nanoseconds so no timestamp the API accepts can overflow.
+  // days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)).
+  // With 0 <= nanos < 1e9 that is floor((D - (nanos > 0)) / 86400) for the
+  // whole seconds D: subtracting a fraction below one second moves the
+  // floor only when D is a multiple of a day, exactly as subtracting one.
+  if (nanos >= 0 && nanos < 1000000000) {
+    const int64_t d = as_of_start_seconds - seconds - (nanos > 0 ? 1 : 0);
+    if (d <= 0) return 0;
+    return d / 86400;
+  }
+  // Otherwise in 128-bit nanoseconds.
   const __int128 diff_ns =
       static_cast<__int128>(as_of_start_seconds - seconds) * 1000000000 -
       nanos;

@@ -2,6 +2,8 @@
 // loopback): closed and open loop, writes, the health comparison, the
 // JSON and HTML reports, and a wrong API key.
 #include <fcntl.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,9 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -55,7 +54,8 @@ int RunLoadgen(const std::string& dir, std::vector<std::string> args) {
                                   argv.data(), environ);
   posix_spawn_file_actions_destroy(&files);
   if (spawned != 0) return -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int status = 0;
   while (::waitpid(pid, &status, WNOHANG) != pid) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -86,10 +86,9 @@ class LoadgenBinaryTest : public ::testing::Test {
   void SetUp() override {
     daemon_ = std::make_unique<Daemon>(
         dir_.path(),
-        std::vector<std::string>{"--listen=127.0.0.1:0",
-                                 "--data_dir=" + dir_.path() + "/data",
-                                 "--taxonomy=" + testing::TaxonomyPath(),
-                                 "--demo_profiles=2000"});
+        std::vector<std::string>{
+            "--listen=127.0.0.1:0", "--data_dir=" + dir_.path() + "/data",
+            "--taxonomy=" + testing::TaxonomyPath(), "--demo_profiles=2000"});
     channel_ = daemon_->WaitServing();
     ASSERT_NE(channel_, nullptr);
     // "... listening on 127.0.0.1:PORT (health ..."
@@ -150,10 +149,9 @@ class LoadgenBinaryTest : public ::testing::Test {
 };
 
 TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
-  ASSERT_EQ(RunLoadgen(dir_.path(),
-                       Args({"--phases=health,search", "--mode=closed",
-                             "--concurrency=8", "--channels=2",
-                             "--duration_s=2"})),
+  ASSERT_EQ(RunLoadgen(dir_.path(), Args({"--phases=health,search",
+                                          "--mode=closed", "--concurrency=8",
+                                          "--channels=2", "--duration_s=2"})),
             0)
       << Log();
   const Struct report = Report();
@@ -180,9 +178,11 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
   ASSERT_GE(series.size(), 2);
   EXPECT_TRUE(Field(series[0].struct_value(), "warmup").bool_value());
   EXPECT_FALSE(Field(series[1].struct_value(), "warmup").bool_value());
-  // Measured from the end of the warm-up: at least the 2 s asked for.
+  // Measured from the end of the warm-up: at least the 2 s asked for, and
+  // at most that plus one call deadline (10 s) for the calls still in
+  // flight at the end (a loaded machine can stall a call for a second).
   EXPECT_GE(Number(search, "measured_s"), 2.0);
-  EXPECT_LT(Number(search, "measured_s"), 3.0);
+  EXPECT_LT(Number(search, "measured_s"), 12.0);
 
   const double ratio =
       Number(Object(report, "ratios"), "search_qps_over_health_qps");
@@ -206,12 +206,12 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
 }
 
 TEST_F(LoadgenBinaryTest, OpenLoopWithWritesUpsertsAndDeletes) {
-  ASSERT_EQ(RunLoadgen(dir_.path(),
-                       Args({"--phases=mixed", "--mode=open", "--rate=300",
-                             "--channels=2", "--duration_s=2",
-                             "--write_fraction=0.3", "--delete_fraction=0.3",
-                             "--id_prefix=lgtest-"})),
-            0)
+  ASSERT_EQ(
+      RunLoadgen(dir_.path(),
+                 Args({"--phases=mixed", "--mode=open", "--rate=300",
+                       "--channels=2", "--duration_s=2", "--write_fraction=0.3",
+                       "--delete_fraction=0.3", "--id_prefix=lgtest-"})),
+      0)
       << Log();
   const Struct report = Report();
   const auto& phases = Field(report, "phases").list_value().values();
@@ -250,8 +250,8 @@ TEST_F(LoadgenBinaryTest, OpenLoopWithWritesUpsertsAndDeletes) {
 }
 
 TEST_F(LoadgenBinaryTest, WrongApiKeyIsReportedAsUnauthenticated) {
-  std::vector<std::string> args = Args({"--phases=search", "--duration_s=1",
-                                        "--concurrency=4", "--channels=1"});
+  std::vector<std::string> args = Args(
+      {"--phases=search", "--duration_s=1", "--concurrency=4", "--channels=1"});
   args.push_back("--api_key=pam_not_a_real_key");
   // Exit status 3: the run finished, but calls failed.
   ASSERT_EQ(RunLoadgen(dir_.path(), args), 3) << Log();
@@ -274,6 +274,7 @@ TEST_F(LoadgenBinaryTest, UnreachableServerFailsWithoutAReport) {
   args[0] = "--server=127.0.0.1:1";  // nothing listens on port 1
   EXPECT_EQ(RunLoadgen(dir_.path(), args), 1) << Log();
   EXPECT_TRUE(absl::StrContains(Log(), "cannot connect")) << Log();
+  EXPECT_TRUE(ReadAll(json_path()).empty());  // no report of nothing
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ TEST(LoadgenSvgTest, DrawsEachLineWithItsLegendAndEscapesText) {
   chart.lines.push_back({"p99", "#654321", {{0, 2}, {1, 4}}});
   chart.shade_below_x = 1;
   const std::string svg = RenderSvg(chart);
-  EXPECT_TRUE(absl::StartsWith(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  EXPECT_TRUE(
+      absl::StartsWith(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
   EXPECT_TRUE(absl::EndsWith(svg, "</svg>\n"));
   EXPECT_TRUE(absl::StrContains(svg, "p99 &lt;search&gt; &amp; health"));
   EXPECT_TRUE(absl::StrContains(svg, "stroke=\"#123456\""));

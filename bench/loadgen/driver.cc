@@ -118,14 +118,12 @@ void LoadDriver::Phase::Start(int channel, int64_t intended_ns) {
                             &call->health_response, std::move(done));
   } else if (op == UpsertOp()) {
     call->upsert = driver_->workload_->UpsertRequestFor(call->op);
-    stubs.matcher->async()->UpsertProfile(&call->context, &call->upsert,
-                                          &call->upsert_response,
-                                          std::move(done));
+    stubs.matcher->async()->UpsertProfile(
+        &call->context, &call->upsert, &call->upsert_response, std::move(done));
   } else if (op == DeleteOp()) {
     call->remove.set_id(driver_->workload_->IdOf(call->op.index));
-    stubs.matcher->async()->DeleteProfile(&call->context, &call->remove,
-                                          &call->remove_response,
-                                          std::move(done));
+    stubs.matcher->async()->DeleteProfile(
+        &call->context, &call->remove, &call->remove_response, std::move(done));
   } else {
     call->search = driver_->workload_->SearchRequestFor(call->op);
     stubs.matcher->async()->Search(&call->context, &call->search,
@@ -179,7 +177,8 @@ void LoadDriver::Phase::RunOpenLoopSchedule() {
   for (int64_t k = 0;; ++k) {
     const int64_t intended_ns = static_cast<int64_t>(k * interval_ns);
     if (intended_ns >= end_ns_) break;
-    std::this_thread::sleep_until(start_ + std::chrono::nanoseconds(intended_ns));
+    std::this_thread::sleep_until(start_ +
+                                  std::chrono::nanoseconds(intended_ns));
     // Above the cap, wait; the wait still counts in the latency because it
     // is measured from the intended time.
     while (in_flight_.load(std::memory_order_relaxed) >= spec_.max_in_flight) {
@@ -240,9 +239,8 @@ PhaseResult LoadDriver::Phase::Run() {
   PhaseResult result;
   result.spec = spec_;
   result.channels = channels;
-  result.measured_s =
-      std::max(end_ns_, last_measured_done_ns_.load()) / 1e9 -
-      warmup_end_ns_ / 1e9;
+  result.measured_s = std::max(end_ns_, last_measured_done_ns_.load()) / 1e9 -
+                      warmup_end_ns_ / 1e9;
   result.ops = recorder_.ops();
   result.series = recorder_.series();
   std::lock_guard<std::mutex> lock(lag_mu_);

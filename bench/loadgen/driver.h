@@ -44,9 +44,9 @@ struct PhaseSpec {
   std::string name;  // "health", "search", "mixed"
   PhaseWorkload workload = PhaseWorkload::kSearch;
   LoopMode mode = LoopMode::kClosed;
-  int concurrency = 32;        // closed loop: calls in flight
-  double rate_per_s = 1000;    // open loop: calls started per second
-  int max_in_flight = 10000;   // open loop: the scheduler waits above this
+  int concurrency = 32;       // closed loop: calls in flight
+  double rate_per_s = 1000;   // open loop: calls started per second
+  int max_in_flight = 10000;  // open loop: the scheduler waits above this
   absl::Duration warmup = absl::Seconds(2);
   absl::Duration duration = absl::Seconds(10);
   absl::Duration call_timeout = absl::Seconds(10);  // each call's deadline
@@ -55,7 +55,7 @@ struct PhaseSpec {
 struct PhaseResult {
   PhaseSpec spec;
   int channels = 0;
-  double measured_s = 0;  // the throughput denominator (see above)
+  double measured_s = 0;     // the throughput denominator (see above)
   std::vector<OpStats> ops;  // indexed like OpNames()
   std::vector<SecondSample> series;
   LatencyHistogram send_lag;  // open loop: actual - intended send time

@@ -12,8 +12,7 @@ constexpr int kSubBits = 7;
 constexpr uint64_t kSubCount = uint64_t{1} << kSubBits;
 // Octave 0 holds 0..255 one value per bucket (indexes 0..255); octave k >= 1
 // holds [2^(k+7), 2^(k+8)) in 128 buckets (indexes 128*(k+1) ..).
-constexpr int kBucketCount =
-    static_cast<int>(kSubCount) * (42 - kSubBits + 2);
+constexpr int kBucketCount = static_cast<int>(kSubCount) * (42 - kSubBits + 2);
 
 }  // namespace
 

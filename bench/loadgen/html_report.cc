@@ -23,11 +23,20 @@ std::string Escape(absl::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -64,13 +73,16 @@ std::string RenderSvg(const LineChart& chart) {
   y_max = y_step * std::ceil((y_max > 0 ? y_max : 1) / y_step);
   const double plot_w = kWidth - kLeft - kRight;
   const double plot_h = kHeight - kTop - kBottom;
-  auto px = [&](double x) { return kLeft + (x - x_min) / (x_max - x_min) * plot_w; };
+  auto px = [&](double x) {
+    return kLeft + (x - x_min) / (x_max - x_min) * plot_w;
+  };
   auto py = [&](double y) { return kTop + plot_h - y / y_max * plot_h; };
 
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
       "viewBox=\"0 0 %g %g\" font-family=\"sans-serif\" font-size=\"11\">\n"
-      "<text x=\"%g\" y=\"16\" font-size=\"13\" font-weight=\"bold\">%s</text>\n",
+      "<text x=\"%g\" y=\"16\" font-size=\"13\" "
+      "font-weight=\"bold\">%s</text>\n",
       kWidth, kHeight, kWidth, kHeight, kLeft, Escape(chart.title));
   if (chart.shade_below_x > x_min) {
     const double to = std::min(chart.shade_below_x, x_max);
@@ -85,7 +97,8 @@ std::string RenderSvg(const LineChart& chart) {
   for (double y = 0; y <= y_max + y_step / 2; y += y_step) {
     absl::StrAppendFormat(
         &svg,
-        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+        "stroke=\"#ddd\"/>"
         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
         kLeft, kLeft + plot_w, py(y), py(y), kLeft - 6, py(y) + 4,
         TickLabel(y));
@@ -101,7 +114,8 @@ std::string RenderSvg(const LineChart& chart) {
   for (const auto& [x, label] : x_ticks) {
     absl::StrAppendFormat(
         &svg,
-        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
+        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+        "stroke=\"#eee\"/>"
         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
         px(x), px(x), kTop, kTop + plot_h, px(x), kTop + plot_h + 15,
         Escape(label));
@@ -131,9 +145,8 @@ std::string RenderSvg(const LineChart& chart) {
         "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
         "stroke-width=\"3\"/><text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
         line.color, absl::StrJoin(points, " "), kLeft + plot_w + 10,
-        kLeft + plot_w + 28, kTop + 10 + 16 * i, kTop + 10 + 16 * i,
-        line.color, kLeft + plot_w + 32, kTop + 14 + 16 * i,
-        Escape(line.label));
+        kLeft + plot_w + 28, kTop + 10 + 16 * i, kTop + 10 + 16 * i, line.color,
+        kLeft + plot_w + 32, kTop + 14 + 16 * i, Escape(line.label));
   }
   return svg + "</svg>\n";
 }
@@ -171,7 +184,8 @@ std::string PhaseSection(const PhaseResult& phase) {
     html += SummaryRow(OpNames()[op], Summarize(stats, phase.measured_s));
   }
   if (spec.workload != PhaseWorkload::kHealth) {
-    html += SummaryRow("(searches)", Summarize(SearchOps(phase), phase.measured_s));
+    html +=
+        SummaryRow("(searches)", Summarize(SearchOps(phase), phase.measured_s));
   }
   html += SummaryRow("(all)", Summarize(AllOps(phase), phase.measured_s));
   html += "</table>\n";
@@ -213,8 +227,8 @@ LineChart PercentileChart(const RunReport& report) {
   chart.title = "Latency by percentile (successful calls, measured)";
   chart.x_label = "percentile";
   chart.y_label = "latency, ms";
-  const char* const kTickLabels[] = {"0", "90", "99", "99.9", "99.99",
-                                     "99.999"};
+  const char* const kTickLabels[] = {"0",    "90",    "99",
+                                     "99.9", "99.99", "99.999"};
   for (int nines = 0; nines <= kMaxNines; ++nines) {
     chart.x_ticks.emplace_back(nines, kTickLabels[nines]);
   }
@@ -224,18 +238,17 @@ LineChart PercentileChart(const RunReport& report) {
                         ? AllOps(phase)
                         : SearchOps(phase);
     LineChart::Line line{
-        absl::StrCat(phase.spec.name,
-                     phase.spec.workload == PhaseWorkload::kHealth
-                         ? ""
-                         : " searches"),
+        absl::StrCat(
+            phase.spec.name,
+            phase.spec.workload == PhaseWorkload::kHealth ? "" : " searches"),
         kColors[color++ % std::size(kColors)],
         {}};
     // x = log10(1 / (1 - q)): p90 -> 1, p99 -> 2. Each bucket is a step:
     // its value holds from the previous fraction up to its own.
     double previous_x = 0;
     for (const auto& point : stats.latency.Cdf()) {
-      const double x = std::min(
-          kMaxNines, -std::log10(std::max(1e-12, 1 - point.fraction)));
+      const double x =
+          std::min(kMaxNines, -std::log10(std::max(1e-12, 1 - point.fraction)));
       const double ms = Ms(point.value_ns);
       line.points.emplace_back(previous_x, ms);
       line.points.emplace_back(x, ms);

@@ -20,7 +20,7 @@ namespace pamatch::loadgen {
 struct LineChart {
   struct Line {
     std::string label;
-    std::string color;  // CSS colour
+    std::string color;                              // CSS colour
     std::vector<std::pair<double, double>> points;  // (x, y), x ascending
   };
   std::string title;

@@ -138,8 +138,8 @@ void PrintProgress(const PhaseSpec& spec, const SecondSample& s,
 }
 
 int Run(const std::string& command_line) {
-  const std::string server =
-      Resolve(absl::GetFlag(FLAGS_server), "PA_MATCH_SERVER", "127.0.0.1:50051");
+  const std::string server = Resolve(absl::GetFlag(FLAGS_server),
+                                     "PA_MATCH_SERVER", "127.0.0.1:50051");
   std::string key = Resolve(absl::GetFlag(FLAGS_api_key), "PA_MATCH_KEY", "");
   if (key.empty()) {
     const std::string path = absl::GetFlag(FLAGS_api_key_file);
@@ -155,7 +155,8 @@ int Run(const std::string& command_line) {
 
   PhaseSpec base;
   const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode != "closed" && mode != "open") return Usage("--mode: closed or open");
+  if (mode != "closed" && mode != "open")
+    return Usage("--mode: closed or open");
   base.mode = mode == "closed" ? LoopMode::kClosed : LoopMode::kOpen;
   base.concurrency = absl::GetFlag(FLAGS_concurrency);
   base.rate_per_s = absl::GetFlag(FLAGS_rate);
@@ -168,7 +169,8 @@ int Run(const std::string& command_line) {
   if (channel_count < 1) return Usage("--channels: must be >= 1");
   if (!(base.rate_per_s > 0)) return Usage("--rate: must be > 0");
   if (base.max_in_flight < 1) return Usage("--max_in_flight: must be >= 1");
-  if (base.warmup < absl::ZeroDuration()) return Usage("--warmup_s: must be >= 0");
+  if (base.warmup < absl::ZeroDuration())
+    return Usage("--warmup_s: must be >= 0");
   if (base.duration <= absl::ZeroDuration()) {
     return Usage("--duration_s: must be > 0");
   }
@@ -222,8 +224,7 @@ int Run(const std::string& command_line) {
     auto channel = grpc::CreateCustomChannel(
         server, grpc::InsecureChannelCredentials(), args);
     if (!Connect(*channel)) {
-      absl::FPrintF(stderr, "pa-match-loadgen: cannot connect to %s\n",
-                    server);
+      absl::FPrintF(stderr, "pa-match-loadgen: cannot connect to %s\n", server);
       return 1;
     }
     channels.push_back(std::move(channel));
@@ -231,14 +232,15 @@ int Run(const std::string& command_line) {
 
   RunReport report;
   report.server = server;
-  report.started_at = absl::FormatTime(absl::RFC3339_sec, absl::Now(),
-                                       absl::UTCTimeZone());
+  report.started_at =
+      absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
   report.command_line = command_line;
   Workload workload(workload_options);
-  LoadDriver driver(channels, key, &workload,
-                    absl::GetFlag(FLAGS_progress) ? ProgressFn(PrintProgress)
-                                                  : ProgressFn());
-  for (const PhaseSpec& spec : phases) report.phases.push_back(driver.Run(spec));
+  LoadDriver driver(
+      channels, key, &workload,
+      absl::GetFlag(FLAGS_progress) ? ProgressFn(PrintProgress) : ProgressFn());
+  for (const PhaseSpec& spec : phases)
+    report.phases.push_back(driver.Run(spec));
   report.writes = workload.Tally();
 
   absl::PrintF("%s", TextReport(report));

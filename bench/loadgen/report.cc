@@ -24,10 +24,18 @@ std::string JsonString(absl::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", c);
@@ -51,7 +59,8 @@ std::string JsonSummary(const Summary& s) {
     errors.push_back(absl::StrCat(JsonString(code), ":", count));
   }
   for (const auto& [code, message] : s.error_examples) {
-    examples.push_back(absl::StrCat(JsonString(code), ":", JsonString(message)));
+    examples.push_back(
+        absl::StrCat(JsonString(code), ":", JsonString(message)));
   }
   return absl::StrFormat(
       "{\"calls\":%d,\"ok\":%d,\"failed\":%d,\"qps\":%s,\"mean_ms\":%s,"
@@ -68,26 +77,27 @@ std::string JsonPhase(const PhaseResult& phase) {
   for (int op = 0; op < OpCount(); ++op) {
     const OpStats& stats = phase.ops[op];
     if (stats.ok() + stats.failed() == 0) continue;
-    ops.push_back(absl::StrCat(JsonString(OpNames()[op]), ":",
-                               JsonSummary(Summarize(stats, phase.measured_s))));
+    ops.push_back(
+        absl::StrCat(JsonString(OpNames()[op]), ":",
+                     JsonSummary(Summarize(stats, phase.measured_s))));
   }
   std::vector<std::string> series;
   for (const SecondSample& s : phase.series) {
     series.push_back(absl::StrFormat(
         "{\"start_s\":%s,\"end_s\":%s,\"warmup\":%s,\"calls\":%d,\"errors\":%d,"
         "\"p50_ms\":%s,\"p90_ms\":%s,\"p99_ms\":%s,\"max_ms\":%s}",
-        JsonNumber(s.start_s), JsonNumber(s.end_s), s.warmup ? "true" : "false", s.calls, s.errors,
-        JsonNumber(Ms(s.p50_ns)), JsonNumber(Ms(s.p90_ns)),
+        JsonNumber(s.start_s), JsonNumber(s.end_s), s.warmup ? "true" : "false",
+        s.calls, s.errors, JsonNumber(Ms(s.p50_ns)), JsonNumber(Ms(s.p90_ns)),
         JsonNumber(Ms(s.p99_ns)), JsonNumber(Ms(s.max_ns))));
   }
   const PhaseSpec& spec = phase.spec;
   std::string send_lag = "null";
   if (spec.mode == LoopMode::kOpen) {
-    send_lag = absl::StrFormat(
-        "{\"p50_ms\":%s,\"p99_ms\":%s,\"max_ms\":%s}",
-        JsonNumber(Ms(phase.send_lag.ValueAtQuantile(0.5))),
-        JsonNumber(Ms(phase.send_lag.ValueAtQuantile(0.99))),
-        JsonNumber(Ms(phase.send_lag.max_ns())));
+    send_lag =
+        absl::StrFormat("{\"p50_ms\":%s,\"p99_ms\":%s,\"max_ms\":%s}",
+                        JsonNumber(Ms(phase.send_lag.ValueAtQuantile(0.5))),
+                        JsonNumber(Ms(phase.send_lag.ValueAtQuantile(0.99))),
+                        JsonNumber(Ms(phase.send_lag.max_ns())));
   }
   return absl::StrFormat(
       "{\"name\":%s,\"workload\":%s,\"mode\":%s,\"concurrency\":%d,"
@@ -164,7 +174,8 @@ Ratios ComputeRatios(const RunReport& report) {
         Summarize(AllOps(*health), health->measured_s).qps;
     const double search_qps =
         Summarize(SearchOps(*searching), searching->measured_s).qps;
-    if (health_qps > 0) ratios.search_qps_over_health_qps = search_qps / health_qps;
+    if (health_qps > 0)
+      ratios.search_qps_over_health_qps = search_qps / health_qps;
   }
   if (search != nullptr && mixed != nullptr) {
     const double read_only = Summarize(SearchOps(*search), 1).p99_ms;
@@ -178,7 +189,8 @@ Ratios ComputeRatios(const RunReport& report) {
 
 int64_t TotalFailures(const RunReport& report) {
   int64_t failed = 0;
-  for (const PhaseResult& phase : report.phases) failed += AllOps(phase).failed();
+  for (const PhaseResult& phase : report.phases)
+    failed += AllOps(phase).failed();
   return failed;
 }
 
@@ -188,8 +200,9 @@ std::string TextReport(const RunReport& report) {
   for (const PhaseResult& phase : report.phases) {
     const PhaseSpec& spec = phase.spec;
     absl::StrAppendFormat(
-        &out, "\nphase %s (%s, %s loop, %s, %d channels, warm-up %gs, "
-              "measured %.2fs)\n",
+        &out,
+        "\nphase %s (%s, %s loop, %s, %d channels, warm-up %gs, "
+        "measured %.2fs)\n",
         spec.name, PhaseWorkloadName(spec.workload), ModeName(spec.mode),
         spec.mode == LoopMode::kClosed
             ? absl::StrFormat("%d concurrent", spec.concurrency)
@@ -204,14 +217,17 @@ std::string TextReport(const RunReport& report) {
       out += TextRow(OpNames()[op], Summarize(stats, phase.measured_s));
     }
     if (spec.workload != PhaseWorkload::kHealth) {
-      out += TextRow("(searches)", Summarize(SearchOps(phase), phase.measured_s));
+      out +=
+          TextRow("(searches)", Summarize(SearchOps(phase), phase.measured_s));
     }
     out += TextRow("(all)", Summarize(AllOps(phase), phase.measured_s));
     if (spec.mode == LoopMode::kOpen) {
       absl::StrAppendFormat(
-          &out, "  send lag behind schedule: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+          &out,
+          "  send lag behind schedule: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
           Ms(phase.send_lag.ValueAtQuantile(0.5)),
-          Ms(phase.send_lag.ValueAtQuantile(0.99)), Ms(phase.send_lag.max_ns()));
+          Ms(phase.send_lag.ValueAtQuantile(0.99)),
+          Ms(phase.send_lag.max_ns()));
     }
     for (const auto& [code, message] : AllOps(phase).error_examples) {
       absl::StrAppendFormat(&out, "  first %s: %s\n", code, message);
@@ -253,8 +269,8 @@ std::string JsonReport(const RunReport& report) {
       "\"ratios\":{\"search_qps_over_health_qps\":%s,"
       "\"mixed_search_p99_over_search_p99\":%s},\"failed_calls\":%d}\n",
       JsonString(report.server), JsonString(report.started_at),
-      JsonString(report.command_line), absl::StrJoin(phases, ","),
-      w.upserts_ok, w.deletes_ok, w.live_ids, JsonString(w.sample_live_id),
+      JsonString(report.command_line), absl::StrJoin(phases, ","), w.upserts_ok,
+      w.deletes_ok, w.live_ids, JsonString(w.sample_live_id),
       JsonString(w.sample_deleted_id),
       ratios.search_qps_over_health_qps.has_value()
           ? JsonNumber(*ratios.search_qps_over_health_qps)

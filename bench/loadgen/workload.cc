@@ -22,9 +22,12 @@ uint64_t SplitMix64(uint64_t x) {
 
 absl::string_view PhaseWorkloadName(PhaseWorkload workload) {
   switch (workload) {
-    case PhaseWorkload::kHealth: return "health";
-    case PhaseWorkload::kSearch: return "search";
-    case PhaseWorkload::kMixed: return "mixed";
+    case PhaseWorkload::kHealth:
+      return "health";
+    case PhaseWorkload::kSearch:
+      return "search";
+    case PhaseWorkload::kMixed:
+      return "mixed";
   }
   return "?";
 }
@@ -55,13 +58,13 @@ absl::StatusOr<std::vector<double>> ParseQueryWeights(absl::string_view text) {
     std::vector<absl::string_view> parts = absl::StrSplit(item, '=');
     double weight = 1;
     if (parts.size() > 2 ||
-        (parts.size() == 2 && (!absl::SimpleAtod(parts[1], &weight) ||
-                               weight < 0))) {
+        (parts.size() == 2 &&
+         (!absl::SimpleAtod(parts[1], &weight) || weight < 0))) {
       return absl::InvalidArgumentError(
           absl::StrCat("--mix: expected kind=weight, got \"", item, "\""));
     }
-    auto kind = bench::ParseQueryKind(std::string_view(parts[0].data(),
-                                                       parts[0].size()));
+    auto kind = bench::ParseQueryKind(
+        std::string_view(parts[0].data(), parts[0].size()));
     if (!kind.has_value()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--mix: unknown query kind \"", parts[0],
@@ -121,10 +124,10 @@ PlannedOp Workload::Next(PhaseWorkload workload) {
     return planned;
   }
   const double pick = NextUniform();
-  planned.op = static_cast<int>(
-      std::upper_bound(cumulative_weights_.begin(),
-                       cumulative_weights_.end() - 1, pick) -
-      cumulative_weights_.begin());
+  planned.op =
+      static_cast<int>(std::upper_bound(cumulative_weights_.begin(),
+                                        cumulative_weights_.end() - 1, pick) -
+                       cumulative_weights_.begin());
   planned.variant = variants_.fetch_add(1, std::memory_order_relaxed);
   return planned;
 }
@@ -137,8 +140,7 @@ std::string Workload::IdOf(int64_t index) const {
   return absl::StrFormat("%s%06d", options_.id_prefix, index);
 }
 
-v1::UpsertProfileRequest Workload::UpsertRequestFor(
-    const PlannedOp& op) const {
+v1::UpsertProfileRequest Workload::UpsertRequestFor(const PlannedOp& op) const {
   v1::UpsertProfileRequest request;
   *request.mutable_profile() = GenerateDemoProfile(
       options_.seed, op.index, options_.now, options_.id_prefix);

@@ -97,9 +97,9 @@ class Workload {
   struct WriteTally {
     int64_t upserts_ok = 0;
     int64_t deletes_ok = 0;
-    int64_t live_ids = 0;              // created, not deleted, idle
-    std::string sample_live_id;        // empty if none
-    std::string sample_deleted_id;     // empty if none
+    int64_t live_ids = 0;           // created, not deleted, idle
+    std::string sample_live_id;     // empty if none
+    std::string sample_deleted_id;  // empty if none
   };
   WriteTally Tally() const;
 

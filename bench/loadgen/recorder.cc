@@ -83,6 +83,11 @@ SecondSample PhaseRecorder::TakeSecond(double end_s, bool warmup) {
   return sample;
 }
 
+int64_t PhaseRecorder::calls_since_last_sample() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return second_calls_;
+}
+
 std::vector<OpStats> PhaseRecorder::ops() const {
   std::lock_guard<std::mutex> lock(mu_);
   return ops_;

@@ -62,6 +62,9 @@ class PhaseRecorder {
   // appended to the series).
   SecondSample TakeSecond(double end_s, bool warmup);
 
+  // Calls recorded since the last TakeSecond.
+  int64_t calls_since_last_sample() const;
+
   // Copies, for the report, once the phase has finished.
   std::vector<OpStats> ops() const;
   std::vector<SecondSample> series() const;

@@ -16,8 +16,8 @@
 // A call belongs to the measurement when its intended start lies in
 // [warm-up end, phase end); no call starts after the phase end, and calls in
 // flight then are waited for (their deadline bounds the wait). Throughput is
-// measured calls / (last measured completion - warm-up end), at least the
-// measurement duration.
+// successful measured calls / measured_s, where measured_s runs from the
+// warm-up end to the last measured completion (at least the duration).
 //
 // Thread-safety: Run is called from one thread at a time.
 #ifndef PA_MATCH_BENCH_LOADGEN_DRIVER_H_

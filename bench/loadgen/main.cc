@@ -1,0 +1,272 @@
+// pa-match-loadgen: drives a running pa-matchd with many concurrent gRPC
+// calls and reports throughput and latency (docs/LOADGEN.md).
+//
+//   pa-match-loadgen [--server HOST:PORT] [--api_key_file data/admin.key]
+//       [--phases health,search,mixed] [--mode closed|open]
+//       [--concurrency 32] [--channels 4] [--rate 1000]
+//       [--warmup_s 2] [--duration_s 10] [--write_fraction 0.05]
+//       [--json_out F] [--html_out F]
+//
+// Exit status: 0 all measured calls succeeded, 3 some failed (the report
+// says which codes), 1 could not run (server unreachable, no key, bad file),
+// 2 bad flags.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "bench/loadgen/driver.h"
+#include "bench/loadgen/html_report.h"
+#include "bench/loadgen/report.h"
+#include "bench/loadgen/workload.h"
+
+ABSL_FLAG(std::string, server, "",
+          "pa-matchd address (else env PA_MATCH_SERVER, else "
+          "127.0.0.1:50051)");
+ABSL_FLAG(std::string, api_key, "",
+          "API key (else env PA_MATCH_KEY, else the contents of "
+          "--api_key_file)");
+ABSL_FLAG(std::string, api_key_file, "data/admin.key",
+          "file holding the API key: pa-matchd writes its first admin key "
+          "to <data_dir>/admin.key (the CLI's default too)");
+ABSL_FLAG(std::string, phases, "search",
+          "comma-separated phases run one after the other, each with its "
+          "own warm-up: health (grpc.health.v1.Health/Check, the no-op "
+          "baseline), search (the query mix), mixed (query mix plus "
+          "--write_fraction writes)");
+ABSL_FLAG(std::string, mode, "closed",
+          "closed (--concurrency calls always in flight) or open (--rate "
+          "calls/s, latency from the intended send time)");
+ABSL_FLAG(int, concurrency, 32, "closed loop: calls in flight");
+ABSL_FLAG(int, channels, 4,
+          "gRPC channels (separate TCP connections) the calls are spread "
+          "over");
+ABSL_FLAG(double, rate, 1000, "open loop: calls started per second");
+ABSL_FLAG(int, max_in_flight, 10000,
+          "open loop: the schedule waits while this many calls are in "
+          "flight (the wait counts in the latency)");
+ABSL_FLAG(double, warmup_s, 2, "seconds of each phase not measured");
+ABSL_FLAG(double, duration_s, 10, "measured seconds of each phase");
+ABSL_FLAG(int, timeout_ms, 10000, "deadline of each call");
+ABSL_FLAG(std::string, mix, "",
+          "query kind weights, e.g. dense_city=2,narrow=1 (unlisted: 0); "
+          "default: every kind of bench/query_mix.h equally");
+ABSL_FLAG(double, write_fraction, 0.05,
+          "mixed phases: fraction of calls that are writes");
+ABSL_FLAG(double, delete_fraction, 0.2,
+          "fraction of writes that delete an id this run created");
+ABSL_FLAG(std::string, id_prefix, "lg-",
+          "ids of the profiles the run writes: prefix + 6-digit index");
+ABSL_FLAG(uint64_t, seed, 7, "seed of the written profiles and the op mix");
+ABSL_FLAG(std::string, json_out, "", "write the report as JSON here");
+ABSL_FLAG(std::string, html_out, "", "write the HTML report here");
+ABSL_FLAG(bool, progress, true, "print a progress line each second (stderr)");
+
+namespace pamatch::loadgen {
+namespace {
+
+std::string Resolve(const std::string& flag, const char* env,
+                    const std::string& fallback) {
+  if (!flag.empty()) return flag;
+  if (const char* value = std::getenv(env); value != nullptr && *value) {
+    return value;
+  }
+  return fallback;
+}
+
+bool ReadFile(const std::string& path, std::string* content) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  *content = buffer.str();
+  return !in.bad();
+}
+
+bool WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  return out.good();
+}
+
+// Waits until `channel` is connected. Gives up at the first failed attempt
+// (the server is expected to be up already) or after 10 s.
+bool Connect(grpc::Channel& channel) {
+  const auto deadline =
+      std::chrono::system_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    const grpc_connectivity_state state = channel.GetState(true);
+    if (state == GRPC_CHANNEL_READY) return true;
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
+        state == GRPC_CHANNEL_SHUTDOWN ||
+        !channel.WaitForStateChange(state, deadline)) {
+      return false;
+    }
+  }
+}
+
+int Usage(const std::string& message) {
+  absl::FPrintF(stderr, "pa-match-loadgen: %s (try --help)\n", message);
+  return 2;
+}
+
+void PrintProgress(const PhaseSpec& spec, const SecondSample& s,
+                   int64_t in_flight) {
+  const double width_s = s.end_s - s.start_s;
+  absl::FPrintF(stderr,
+                "[%s] %5.1fs %8.0f calls/s  p50 %8.3f ms  p99 %8.3f ms  "
+                "errors %d  in flight %d%s\n",
+                spec.name, s.end_s, width_s > 0 ? s.calls / width_s : 0,
+                Ms(s.p50_ns), Ms(s.p99_ns), s.errors, in_flight,
+                s.warmup ? "  (warm-up)" : "");
+}
+
+int Run(const std::string& command_line) {
+  const std::string server = Resolve(absl::GetFlag(FLAGS_server),
+                                     "PA_MATCH_SERVER", "127.0.0.1:50051");
+  std::string key = Resolve(absl::GetFlag(FLAGS_api_key), "PA_MATCH_KEY", "");
+  if (key.empty()) {
+    const std::string path = absl::GetFlag(FLAGS_api_key_file);
+    if (!ReadFile(path, &key)) {
+      absl::FPrintF(stderr,
+                    "pa-match-loadgen: no --api_key, no PA_MATCH_KEY and "
+                    "cannot read %s\n",
+                    path);
+      return 1;
+    }
+    key = std::string(absl::StripAsciiWhitespace(key));
+  }
+
+  PhaseSpec base;
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "closed" && mode != "open")
+    return Usage("--mode: closed or open");
+  base.mode = mode == "closed" ? LoopMode::kClosed : LoopMode::kOpen;
+  base.concurrency = absl::GetFlag(FLAGS_concurrency);
+  base.rate_per_s = absl::GetFlag(FLAGS_rate);
+  base.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  base.warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_s));
+  base.duration = absl::Seconds(absl::GetFlag(FLAGS_duration_s));
+  base.call_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+  const int channel_count = absl::GetFlag(FLAGS_channels);
+  if (base.concurrency < 1) return Usage("--concurrency: must be >= 1");
+  if (channel_count < 1) return Usage("--channels: must be >= 1");
+  if (!(base.rate_per_s > 0)) return Usage("--rate: must be > 0");
+  if (base.max_in_flight < 1) return Usage("--max_in_flight: must be >= 1");
+  if (base.warmup < absl::ZeroDuration())
+    return Usage("--warmup_s: must be >= 0");
+  if (base.duration <= absl::ZeroDuration()) {
+    return Usage("--duration_s: must be > 0");
+  }
+  if (base.call_timeout <= absl::ZeroDuration()) {
+    return Usage("--timeout_ms: must be > 0");
+  }
+
+  std::vector<PhaseSpec> phases;
+  for (absl::string_view name :
+       absl::StrSplit(absl::GetFlag(FLAGS_phases), ',', absl::SkipEmpty())) {
+    PhaseSpec spec = base;
+    spec.name = std::string(name);
+    if (name == "health") {
+      spec.workload = PhaseWorkload::kHealth;
+    } else if (name == "search") {
+      spec.workload = PhaseWorkload::kSearch;
+    } else if (name == "mixed") {
+      spec.workload = PhaseWorkload::kMixed;
+    } else {
+      return Usage(absl::StrFormat(
+          "--phases: unknown phase \"%s\" (health, search, mixed)", name));
+    }
+    phases.push_back(spec);
+  }
+  if (phases.empty()) return Usage("--phases: none given");
+
+  WorkloadOptions workload_options;
+  absl::StatusOr<std::vector<double>> weights =
+      ParseQueryWeights(absl::GetFlag(FLAGS_mix));
+  if (!weights.ok()) return Usage(std::string(weights.status().message()));
+  workload_options.query_weights = *weights;
+  workload_options.write_fraction = absl::GetFlag(FLAGS_write_fraction);
+  workload_options.delete_fraction = absl::GetFlag(FLAGS_delete_fraction);
+  for (double fraction :
+       {workload_options.write_fraction, workload_options.delete_fraction}) {
+    if (!(fraction >= 0 && fraction <= 1)) {
+      return Usage("--write_fraction and --delete_fraction: 0..1");
+    }
+  }
+  workload_options.id_prefix = absl::GetFlag(FLAGS_id_prefix);
+  workload_options.seed = absl::GetFlag(FLAGS_seed);
+  workload_options.now = absl::Now();
+
+  // Separate connections: gRPC would otherwise share one subchannel (one
+  // TCP connection) between channels with equal arguments.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < channel_count; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("pa_match.loadgen_channel", i);
+    auto channel = grpc::CreateCustomChannel(
+        server, grpc::InsecureChannelCredentials(), args);
+    if (!Connect(*channel)) {
+      absl::FPrintF(stderr, "pa-match-loadgen: cannot connect to %s\n", server);
+      return 1;
+    }
+    channels.push_back(std::move(channel));
+  }
+
+  RunReport report;
+  report.server = server;
+  report.started_at =
+      absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
+  report.command_line = command_line;
+  Workload workload(workload_options);
+  LoadDriver driver(
+      channels, key, &workload,
+      absl::GetFlag(FLAGS_progress) ? ProgressFn(PrintProgress) : ProgressFn());
+  for (const PhaseSpec& spec : phases)
+    report.phases.push_back(driver.Run(spec));
+  report.writes = workload.Tally();
+
+  absl::PrintF("%s", TextReport(report));
+  int status = TotalFailures(report) > 0 ? 3 : 0;
+  if (const std::string path = absl::GetFlag(FLAGS_json_out);
+      !path.empty() && !WriteFile(path, JsonReport(report))) {
+    absl::FPrintF(stderr, "pa-match-loadgen: cannot write %s\n", path);
+    status = 1;
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_html_out);
+      !path.empty() && !WriteFile(path, HtmlReport(report))) {
+    absl::FPrintF(stderr, "pa-match-loadgen: cannot write %s\n", path);
+    status = 1;
+  }
+  return status;
+}
+
+}  // namespace
+}  // namespace pamatch::loadgen
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "load generator for pa-matchd (docs/LOADGEN.md).\n"
+      "  pa-match-loadgen --phases health,search,mixed --concurrency 32 "
+      "--channels 4 --duration_s 10 --json_out r.json --html_out r.html");
+  std::vector<std::string> words(argv, argv + argc);
+  absl::ParseCommandLine(argc, argv);
+  return pamatch::loadgen::Run(absl::StrJoin(words, " "));
+}

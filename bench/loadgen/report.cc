@@ -1,0 +1,284 @@
+#include "bench/loadgen/report.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace pamatch::loadgen {
+namespace {
+
+const char* ModeName(LoopMode mode) {
+  return mode == LoopMode::kClosed ? "closed" : "open";
+}
+
+const PhaseResult* FirstPhase(const RunReport& report, PhaseWorkload kind) {
+  for (const PhaseResult& phase : report.phases) {
+    if (phase.spec.workload == kind) return &phase;
+  }
+  return nullptr;
+}
+
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", c);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// A finite number for JSON (NaN and infinities are not JSON).
+std::string JsonNumber(double value) {
+  if (!std::isfinite(value)) return "null";
+  return absl::StrFormat("%.6g", value);
+}
+
+std::string JsonSummary(const Summary& s) {
+  std::vector<std::string> errors, examples;
+  for (const auto& [code, count] : s.errors) {
+    errors.push_back(absl::StrCat(JsonString(code), ":", count));
+  }
+  for (const auto& [code, message] : s.error_examples) {
+    examples.push_back(
+        absl::StrCat(JsonString(code), ":", JsonString(message)));
+  }
+  return absl::StrFormat(
+      "{\"calls\":%d,\"ok\":%d,\"failed\":%d,\"qps\":%s,\"mean_ms\":%s,"
+      "\"p50_ms\":%s,\"p90_ms\":%s,\"p99_ms\":%s,\"p999_ms\":%s,"
+      "\"max_ms\":%s,\"errors\":{%s},\"error_examples\":{%s}}",
+      s.calls, s.ok, s.failed, JsonNumber(s.qps), JsonNumber(s.mean_ms),
+      JsonNumber(s.p50_ms), JsonNumber(s.p90_ms), JsonNumber(s.p99_ms),
+      JsonNumber(s.p999_ms), JsonNumber(s.max_ms), absl::StrJoin(errors, ","),
+      absl::StrJoin(examples, ","));
+}
+
+std::string JsonPhase(const PhaseResult& phase) {
+  std::vector<std::string> ops;
+  for (int op = 0; op < OpCount(); ++op) {
+    const OpStats& stats = phase.ops[op];
+    if (stats.ok() + stats.failed() == 0) continue;
+    ops.push_back(
+        absl::StrCat(JsonString(OpNames()[op]), ":",
+                     JsonSummary(Summarize(stats, phase.measured_s))));
+  }
+  std::vector<std::string> series;
+  for (const SecondSample& s : phase.series) {
+    series.push_back(absl::StrFormat(
+        "{\"start_s\":%s,\"end_s\":%s,\"warmup\":%s,\"calls\":%d,\"errors\":%d,"
+        "\"p50_ms\":%s,\"p90_ms\":%s,\"p99_ms\":%s,\"max_ms\":%s}",
+        JsonNumber(s.start_s), JsonNumber(s.end_s), s.warmup ? "true" : "false",
+        s.calls, s.errors, JsonNumber(Ms(s.p50_ns)), JsonNumber(Ms(s.p90_ns)),
+        JsonNumber(Ms(s.p99_ns)), JsonNumber(Ms(s.max_ns))));
+  }
+  const PhaseSpec& spec = phase.spec;
+  std::string send_lag = "null";
+  if (spec.mode == LoopMode::kOpen) {
+    send_lag =
+        absl::StrFormat("{\"p50_ms\":%s,\"p99_ms\":%s,\"max_ms\":%s}",
+                        JsonNumber(Ms(phase.send_lag.ValueAtQuantile(0.5))),
+                        JsonNumber(Ms(phase.send_lag.ValueAtQuantile(0.99))),
+                        JsonNumber(Ms(phase.send_lag.max_ns())));
+  }
+  return absl::StrFormat(
+      "{\"name\":%s,\"workload\":%s,\"mode\":%s,\"concurrency\":%d,"
+      "\"rate_per_s\":%s,\"channels\":%d,\"warmup_s\":%s,\"duration_s\":%s,"
+      "\"measured_s\":%s,\"totals\":%s,\"searches\":%s,\"ops\":{%s},"
+      "\"send_lag\":%s,\"series\":[%s]}",
+      JsonString(spec.name), JsonString(PhaseWorkloadName(spec.workload)),
+      JsonString(ModeName(spec.mode)),
+      spec.mode == LoopMode::kClosed ? spec.concurrency : 0,
+      JsonNumber(spec.mode == LoopMode::kOpen ? spec.rate_per_s : 0),
+      phase.channels, JsonNumber(absl::ToDoubleSeconds(spec.warmup)),
+      JsonNumber(absl::ToDoubleSeconds(spec.duration)),
+      JsonNumber(phase.measured_s),
+      JsonSummary(Summarize(AllOps(phase), phase.measured_s)),
+      JsonSummary(Summarize(SearchOps(phase), phase.measured_s)),
+      absl::StrJoin(ops, ","), send_lag, absl::StrJoin(series, ","));
+}
+
+std::string TextRow(absl::string_view name, const Summary& s) {
+  std::vector<std::string> errors;
+  for (const auto& [code, count] : s.errors) {
+    errors.push_back(absl::StrCat(code, "=", count));
+  }
+  return absl::StrFormat(
+      "  %-13s %9d %10.1f %8.3f %8.3f %8.3f %8.3f %9.3f  %s\n", name, s.calls,
+      s.qps, s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms,
+      errors.empty() ? "-" : absl::StrJoin(errors, " "));
+}
+
+}  // namespace
+
+double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+Summary Summarize(const OpStats& stats, double measured_s) {
+  Summary s;
+  s.ok = stats.ok();
+  s.failed = stats.failed();
+  s.calls = s.ok + s.failed;
+  s.qps = measured_s > 0 ? s.ok / measured_s : 0;
+  const LatencyHistogram& h = stats.latency;
+  s.mean_ms = h.mean_ns() / 1e6;
+  s.p50_ms = Ms(h.ValueAtQuantile(0.50));
+  s.p90_ms = Ms(h.ValueAtQuantile(0.90));
+  s.p99_ms = Ms(h.ValueAtQuantile(0.99));
+  s.p999_ms = Ms(h.ValueAtQuantile(0.999));
+  s.max_ms = Ms(h.max_ns());
+  s.errors = stats.errors;
+  s.error_examples = stats.error_examples;
+  return s;
+}
+
+OpStats AllOps(const PhaseResult& phase) {
+  OpStats all;
+  for (const OpStats& stats : phase.ops) all.Merge(stats);
+  return all;
+}
+
+OpStats SearchOps(const PhaseResult& phase) {
+  OpStats searches;
+  for (int op = 0; op < OpCount(); ++op) {
+    if (IsSearchOp(op)) searches.Merge(phase.ops[op]);
+  }
+  return searches;
+}
+
+Ratios ComputeRatios(const RunReport& report) {
+  Ratios ratios;
+  const PhaseResult* health = FirstPhase(report, PhaseWorkload::kHealth);
+  const PhaseResult* search = FirstPhase(report, PhaseWorkload::kSearch);
+  const PhaseResult* mixed = FirstPhase(report, PhaseWorkload::kMixed);
+  const PhaseResult* searching = search != nullptr ? search : mixed;
+  if (health != nullptr && searching != nullptr) {
+    const double health_qps =
+        Summarize(AllOps(*health), health->measured_s).qps;
+    const double search_qps =
+        Summarize(SearchOps(*searching), searching->measured_s).qps;
+    if (health_qps > 0)
+      ratios.search_qps_over_health_qps = search_qps / health_qps;
+  }
+  if (search != nullptr && mixed != nullptr) {
+    const double read_only = Summarize(SearchOps(*search), 1).p99_ms;
+    const double with_writes = Summarize(SearchOps(*mixed), 1).p99_ms;
+    if (read_only > 0) {
+      ratios.mixed_search_p99_over_search_p99 = with_writes / read_only;
+    }
+  }
+  return ratios;
+}
+
+int64_t TotalFailures(const RunReport& report) {
+  int64_t failed = 0;
+  for (const PhaseResult& phase : report.phases)
+    failed += AllOps(phase).failed();
+  return failed;
+}
+
+std::string TextReport(const RunReport& report) {
+  std::string out = absl::StrFormat("pa-match-loadgen: %s, started %s\n",
+                                    report.server, report.started_at);
+  for (const PhaseResult& phase : report.phases) {
+    const PhaseSpec& spec = phase.spec;
+    absl::StrAppendFormat(
+        &out,
+        "\nphase %s (%s, %s loop, %s, %d channels, warm-up %gs, "
+        "measured %.2fs)\n",
+        spec.name, PhaseWorkloadName(spec.workload), ModeName(spec.mode),
+        spec.mode == LoopMode::kClosed
+            ? absl::StrFormat("%d concurrent", spec.concurrency)
+            : absl::StrFormat("%g calls/s", spec.rate_per_s),
+        phase.channels, absl::ToDoubleSeconds(spec.warmup), phase.measured_s);
+    absl::StrAppendFormat(&out, "  %-13s %9s %10s %8s %8s %8s %8s %9s  %s\n",
+                          "op", "calls", "qps", "p50_ms", "p90_ms", "p99_ms",
+                          "p99.9_ms", "max_ms", "errors");
+    for (int op = 0; op < OpCount(); ++op) {
+      const OpStats& stats = phase.ops[op];
+      if (stats.ok() + stats.failed() == 0) continue;
+      out += TextRow(OpNames()[op], Summarize(stats, phase.measured_s));
+    }
+    if (spec.workload != PhaseWorkload::kHealth) {
+      out +=
+          TextRow("(searches)", Summarize(SearchOps(phase), phase.measured_s));
+    }
+    out += TextRow("(all)", Summarize(AllOps(phase), phase.measured_s));
+    if (spec.mode == LoopMode::kOpen) {
+      absl::StrAppendFormat(
+          &out,
+          "  send lag behind schedule: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+          Ms(phase.send_lag.ValueAtQuantile(0.5)),
+          Ms(phase.send_lag.ValueAtQuantile(0.99)),
+          Ms(phase.send_lag.max_ns()));
+    }
+    for (const auto& [code, message] : AllOps(phase).error_examples) {
+      absl::StrAppendFormat(&out, "  first %s: %s\n", code, message);
+    }
+  }
+  const Workload::WriteTally& w = report.writes;
+  if (w.upserts_ok + w.deletes_ok > 0) {
+    absl::StrAppendFormat(&out,
+                          "\nwrites: %d upserts ok, %d deletes ok, %d ids of "
+                          "this run still live\n",
+                          w.upserts_ok, w.deletes_ok, w.live_ids);
+  }
+  const Ratios ratios = ComputeRatios(report);
+  if (ratios.search_qps_over_health_qps.has_value()) {
+    absl::StrAppendFormat(&out,
+                          "search qps / health qps: %.3f (target >= 0.5)\n",
+                          *ratios.search_qps_over_health_qps);
+  }
+  if (ratios.mixed_search_p99_over_search_p99.has_value()) {
+    absl::StrAppendFormat(
+        &out, "mixed search p99 / read-only search p99: %.3f (target <= 2)\n",
+        *ratios.mixed_search_p99_over_search_p99);
+  }
+  return out;
+}
+
+std::string JsonReport(const RunReport& report) {
+  std::vector<std::string> phases;
+  for (const PhaseResult& phase : report.phases) {
+    phases.push_back(JsonPhase(phase));
+  }
+  const Ratios ratios = ComputeRatios(report);
+  const Workload::WriteTally& w = report.writes;
+  return absl::StrFormat(
+      "{\"tool\":\"pa-match-loadgen\",\"server\":%s,\"started_at\":%s,"
+      "\"command_line\":%s,\"phases\":[%s],"
+      "\"writes\":{\"upserts_ok\":%d,\"deletes_ok\":%d,\"live_ids\":%d,"
+      "\"sample_live_id\":%s,\"sample_deleted_id\":%s},"
+      "\"ratios\":{\"search_qps_over_health_qps\":%s,"
+      "\"mixed_search_p99_over_search_p99\":%s},\"failed_calls\":%d}\n",
+      JsonString(report.server), JsonString(report.started_at),
+      JsonString(report.command_line), absl::StrJoin(phases, ","), w.upserts_ok,
+      w.deletes_ok, w.live_ids, JsonString(w.sample_live_id),
+      JsonString(w.sample_deleted_id),
+      ratios.search_qps_over_health_qps.has_value()
+          ? JsonNumber(*ratios.search_qps_over_health_qps)
+          : "null",
+      ratios.mixed_search_p99_over_search_p99.has_value()
+          ? JsonNumber(*ratios.mixed_search_p99_over_search_p99)
+          : "null",
+      TotalFailures(report));
+}
+
+}  // namespace pamatch::loadgen

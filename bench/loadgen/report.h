@@ -1,0 +1,73 @@
+// The load generator's report: the numbers of every phase, as a text table
+// (stdout), JSON (--json_out) and a self-contained HTML page (--html_out,
+// html_report.h).
+//
+// Every figure is over the measured calls of a phase (warm-up excluded):
+//   calls   completed calls, ok or failed
+//   qps     successful calls per second of measurement (driver.h)
+//   p50..max latency of successful calls, milliseconds
+//   errors  failed calls by gRPC status code name
+// Pure functions of their arguments; thread-compatible.
+#ifndef PA_MATCH_BENCH_LOADGEN_REPORT_H_
+#define PA_MATCH_BENCH_LOADGEN_REPORT_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/loadgen/driver.h"
+#include "bench/loadgen/recorder.h"
+#include "bench/loadgen/workload.h"
+
+namespace pamatch::loadgen {
+
+struct RunReport {
+  std::string server;
+  std::string started_at;  // RFC 3339, UTC
+  std::string command_line;
+  std::vector<PhaseResult> phases;
+  Workload::WriteTally writes;
+};
+
+// The figures of one group of calls.
+struct Summary {
+  int64_t calls = 0;
+  int64_t ok = 0;
+  int64_t failed = 0;
+  double qps = 0;
+  double mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0,
+         max_ms = 0;
+  std::map<std::string, int64_t> errors;
+  std::map<std::string, std::string> error_examples;
+};
+
+Summary Summarize(const OpStats& stats, double measured_s);
+
+// The merged stats of a phase's operations: every one, or searches only.
+OpStats AllOps(const PhaseResult& phase);
+OpStats SearchOps(const PhaseResult& phase);
+
+// Cross-phase ratios, present when the run had the phases they compare.
+struct Ratios {
+  // Search throughput of the first search (else mixed) phase over that of
+  // the first health phase: the fraction of the transport's no-op rate.
+  std::optional<double> search_qps_over_health_qps;
+  // p99 of searches in the first mixed phase over the first search phase.
+  std::optional<double> mixed_search_p99_over_search_p99;
+};
+Ratios ComputeRatios(const RunReport& report);
+
+// Failed measured calls over all phases.
+int64_t TotalFailures(const RunReport& report);
+
+std::string TextReport(const RunReport& report);
+std::string JsonReport(const RunReport& report);
+
+// "%.3f" milliseconds from nanoseconds, as every output writes them.
+double Ms(uint64_t ns);
+
+}  // namespace pamatch::loadgen
+
+#endif  // PA_MATCH_BENCH_LOADGEN_REPORT_H_

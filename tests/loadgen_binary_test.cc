@@ -1,0 +1,281 @@
+// The real pa-match-loadgen binary against a real pa-matchd (demo data,
+// loopback): closed and open loop, writes, the health comparison, the
+// JSON and HTML reports, and a wrong API key.
+#include <fcntl.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "pamatch/v1/matcher.grpc.pb.h"
+#include "tests/daemon_test_util.h"
+#include "tests/engine_test_util.h"
+#include "tests/service_test_util.h"
+
+extern char** environ;
+
+namespace pamatch {
+namespace {
+
+using ::google::protobuf::Struct;
+using ::google::protobuf::Value;
+using ::pamatch::testing::ContextWithKey;
+using ::pamatch::testing::Daemon;
+using ::pamatch::testing::ReadAll;
+using ::pamatch::testing::TempDir;
+
+// Runs pa-match-loadgen with `args`; its exit status (-1 if it did not end
+// within 60 s or did not exit normally). Output goes to files in `dir`.
+int RunLoadgen(const std::string& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), PA_MATCH_LOADGEN_PATH);
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const std::string out = dir + "/loadgen.out", err = dir + "/loadgen.err";
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, out.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&files, 2, err.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, PA_MATCH_LOADGEN_PATH, &files, nullptr,
+                                  argv.data(), environ);
+  posix_spawn_file_actions_destroy(&files);
+  if (spawned != 0) return -1;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const Value& Field(const Struct& object, const std::string& name) {
+  static const Value* const kMissing = new Value;
+  auto it = object.fields().find(name);
+  EXPECT_NE(it, object.fields().end()) << "no field " << name;
+  return it == object.fields().end() ? *kMissing : it->second;
+}
+double Number(const Struct& object, const std::string& name) {
+  return Field(object, name).number_value();
+}
+const Struct& Object(const Struct& object, const std::string& name) {
+  return Field(object, name).struct_value();
+}
+
+class LoadgenBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<Daemon>(
+        dir_.path(),
+        std::vector<std::string>{
+            "--listen=127.0.0.1:0", "--data_dir=" + dir_.path() + "/data",
+            "--taxonomy=" + testing::TaxonomyPath(), "--demo_profiles=2000"});
+    channel_ = daemon_->WaitServing();
+    ASSERT_NE(channel_, nullptr);
+    // "... listening on 127.0.0.1:PORT (health ..."
+    const std::string log = daemon_->err();
+    const size_t at = log.find("listening on ") + 13;
+    address_ = log.substr(at, log.find(' ', at) - at);
+    key_ = std::string(
+        absl::StripAsciiWhitespace(ReadAll(dir_.path() + "/data/admin.key")));
+  }
+
+  // Common flags: the server, the key file the daemon wrote, and reports.
+  std::vector<std::string> Args(std::vector<std::string> more) const {
+    std::vector<std::string> args = {
+        "--server=" + address_,
+        "--api_key_file=" + dir_.path() + "/data/admin.key",
+        "--json_out=" + json_path(), "--html_out=" + html_path(),
+        "--warmup_s=0.5"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+  std::string json_path() const { return dir_.path() + "/report.json"; }
+  std::string html_path() const { return dir_.path() + "/report.html"; }
+
+  Struct Report() const {
+    Struct report;
+    const std::string json = ReadAll(json_path());
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &report).ok())
+        << json;
+    return report;
+  }
+
+  std::string Log() const {
+    return ReadAll(dir_.path() + "/loadgen.out") +
+           ReadAll(dir_.path() + "/loadgen.err");
+  }
+
+  // The phase's totals are plausible: calls made, none failed, ordered
+  // percentiles.
+  static void ExpectSaneTotals(const Struct& summary, const std::string& what) {
+    SCOPED_TRACE(what);
+    EXPECT_GT(Number(summary, "calls"), 0);
+    EXPECT_EQ(Number(summary, "failed"), 0);
+    EXPECT_EQ(Number(summary, "ok"), Number(summary, "calls"));
+    EXPECT_GT(Number(summary, "qps"), 0);
+    EXPECT_GT(Number(summary, "p50_ms"), 0);
+    EXPECT_LE(Number(summary, "p50_ms"), Number(summary, "p90_ms"));
+    EXPECT_LE(Number(summary, "p90_ms"), Number(summary, "p99_ms"));
+    EXPECT_LE(Number(summary, "p99_ms"), Number(summary, "p999_ms"));
+    EXPECT_LE(Number(summary, "p999_ms"), Number(summary, "max_ms"));
+    EXPECT_TRUE(Object(summary, "errors").fields().empty());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::string address_;
+  std::string key_;
+};
+
+TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
+  ASSERT_EQ(RunLoadgen(dir_.path(), Args({"--phases=health,search",
+                                          "--mode=closed", "--concurrency=8",
+                                          "--channels=2", "--duration_s=2"})),
+            0)
+      << Log();
+  const Struct report = Report();
+  const auto& phases = Field(report, "phases").list_value().values();
+  ASSERT_EQ(phases.size(), 2);
+  const Struct& health = phases[0].struct_value();
+  const Struct& search = phases[1].struct_value();
+  EXPECT_EQ(Field(health, "workload").string_value(), "health");
+  EXPECT_EQ(Field(search, "workload").string_value(), "search");
+  EXPECT_EQ(Number(search, "concurrency"), 8);
+  EXPECT_EQ(Number(search, "channels"), 2);
+  ExpectSaneTotals(Object(health, "totals"), "health");
+  ExpectSaneTotals(Object(search, "totals"), "search");
+  // Every query kind of the standard mix ran; nothing but health in the
+  // health phase.
+  for (const char* kind :
+       {"dense_city", "broad", "rural", "narrow", "short_notice"}) {
+    ExpectSaneTotals(Object(Object(search, "ops"), kind), kind);
+  }
+  EXPECT_EQ(Object(health, "ops").fields().size(), 1);
+  ExpectSaneTotals(Object(Object(health, "ops"), "health"), "health op");
+  // A second-by-second series, warm-up first.
+  const auto& series = Field(search, "series").list_value().values();
+  ASSERT_GE(series.size(), 2);
+  EXPECT_TRUE(Field(series[0].struct_value(), "warmup").bool_value());
+  EXPECT_FALSE(Field(series[1].struct_value(), "warmup").bool_value());
+  // Measured from the end of the warm-up: at least the 2 s asked for, and
+  // at most that plus one call deadline (10 s) for the calls still in
+  // flight at the end (a loaded machine can stall a call for a second).
+  EXPECT_GE(Number(search, "measured_s"), 2.0);
+  EXPECT_LT(Number(search, "measured_s"), 12.0);
+
+  const double ratio =
+      Number(Object(report, "ratios"), "search_qps_over_health_qps");
+  EXPECT_NEAR(ratio,
+              Number(Object(search, "searches"), "qps") /
+                  Number(Object(health, "totals"), "qps"),
+              1e-3 * ratio);
+  EXPECT_EQ(Number(report, "failed_calls"), 0);
+
+  const std::string html = ReadAll(html_path());
+  EXPECT_TRUE(absl::StrContains(html, "<svg")) << html.substr(0, 500);
+  EXPECT_TRUE(absl::StrContains(html, "<polyline"));
+  EXPECT_TRUE(absl::StrContains(html, "Health/Check throughput"));
+  // Self-contained: no scripts, no fetched assets.
+  EXPECT_FALSE(absl::StrContains(html, "<script"));
+  EXPECT_FALSE(absl::StrContains(html, "src="));
+  EXPECT_FALSE(absl::StrContains(html, "href="));
+  // The text report on stdout carries the same ratio.
+  EXPECT_TRUE(absl::StrContains(ReadAll(dir_.path() + "/loadgen.out"),
+                                "search qps / health qps"));
+}
+
+TEST_F(LoadgenBinaryTest, OpenLoopWithWritesUpsertsAndDeletes) {
+  ASSERT_EQ(
+      RunLoadgen(dir_.path(),
+                 Args({"--phases=mixed", "--mode=open", "--rate=300",
+                       "--channels=2", "--duration_s=2", "--write_fraction=0.3",
+                       "--delete_fraction=0.3", "--id_prefix=lgtest-"})),
+      0)
+      << Log();
+  const Struct report = Report();
+  const auto& phases = Field(report, "phases").list_value().values();
+  ASSERT_EQ(phases.size(), 1);
+  const Struct& mixed = phases[0].struct_value();
+  EXPECT_EQ(Field(mixed, "mode").string_value(), "open");
+  ExpectSaneTotals(Object(mixed, "totals"), "mixed");
+  ExpectSaneTotals(Object(Object(mixed, "ops"), "upsert"), "upsert");
+  ExpectSaneTotals(Object(Object(mixed, "ops"), "delete"), "delete");
+  // An open loop sends at the rate asked for, whatever the latency: 600
+  // calls are due in the measured 2 s.
+  const double calls = Number(Object(mixed, "totals"), "calls");
+  EXPECT_GE(calls, 590);
+  EXPECT_LE(calls, 610);
+  EXPECT_GE(Number(Object(mixed, "send_lag"), "max_ms"), 0);
+
+  // The writes reached the server: a live id is there, a deleted one gone.
+  const Struct& writes = Object(report, "writes");
+  EXPECT_GT(Number(writes, "upserts_ok"), 0);
+  EXPECT_GT(Number(writes, "deletes_ok"), 0);
+  const std::string live = Field(writes, "sample_live_id").string_value();
+  const std::string deleted = Field(writes, "sample_deleted_id").string_value();
+  ASSERT_TRUE(absl::StartsWith(live, "lgtest-")) << live;
+  ASSERT_TRUE(absl::StartsWith(deleted, "lgtest-")) << deleted;
+  auto stub = v1::Matcher::NewStub(channel_);
+  v1::GetProfileRequest get;
+  v1::GetProfileResponse got;
+  get.set_id(live);
+  grpc::Status status = stub->GetProfile(ContextWithKey(key_).get(), get, &got);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(got.profile().id(), live);
+  get.set_id(deleted);
+  status = stub->GetProfile(ContextWithKey(key_).get(), get, &got);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << deleted;
+  EXPECT_TRUE(absl::StrContains(ReadAll(html_path()), "<svg"));
+}
+
+TEST_F(LoadgenBinaryTest, WrongApiKeyIsReportedAsUnauthenticated) {
+  std::vector<std::string> args = Args(
+      {"--phases=search", "--duration_s=1", "--concurrency=4", "--channels=1"});
+  args.push_back("--api_key=pam_not_a_real_key");
+  // Exit status 3: the run finished, but calls failed.
+  ASSERT_EQ(RunLoadgen(dir_.path(), args), 3) << Log();
+  const Struct report = Report();
+  const Struct& totals = Object(
+      Field(report, "phases").list_value().values(0).struct_value(), "totals");
+  EXPECT_GT(Number(totals, "calls"), 0);
+  EXPECT_EQ(Number(totals, "ok"), 0);
+  EXPECT_EQ(Number(totals, "qps"), 0);
+  EXPECT_EQ(Number(Object(totals, "errors"), "UNAUTHENTICATED"),
+            Number(totals, "calls"));
+  EXPECT_EQ(Object(totals, "errors").fields().size(), 1);
+  EXPECT_EQ(Number(report, "failed_calls"), Number(totals, "calls"));
+  EXPECT_TRUE(absl::StrContains(ReadAll(dir_.path() + "/loadgen.out"),
+                                "UNAUTHENTICATED"));
+}
+
+TEST_F(LoadgenBinaryTest, UnreachableServerFailsWithoutAReport) {
+  std::vector<std::string> args = Args({"--duration_s=1"});
+  args[0] = "--server=127.0.0.1:1";  // nothing listens on port 1
+  EXPECT_EQ(RunLoadgen(dir_.path(), args), 1) << Log();
+  EXPECT_TRUE(absl::StrContains(Log(), "cannot connect")) << Log();
+  EXPECT_TRUE(ReadAll(json_path()).empty());  // no report of nothing
+}
+
+}  // namespace
+}  // namespace pamatch

@@ -262,8 +262,8 @@ void ProfileIndex::ForEach(
   }
 }
 
-Roaring ProfileIndex::GeoCandidates(const CompiledQuery& q,
-                                    const Roaring& filtered) const {
+Roaring ProfileIndex::Candidates(
+    const CompiledQuery& q, const std::vector<const Roaring*>& filters) const {
   const double radius_km =
       std::min(q.max_distance_km.value_or(kMaxTravelKm), kMaxTravelKm) +
       kCellMarginKm;
@@ -305,26 +305,36 @@ Roaring ProfileIndex::GeoCandidates(const CompiledQuery& q,
   }
   static_assert(std::tuple_size_v<decltype(travel_at_least_)> ==
                 kTravelBandKm.size());
-  // When the set filters already left fewer documents than the cells hold,
-  // cutting them by cell costs more than the column scan's own distance
-  // check (which rejects most of them on the lower bound): skip it.
+  auto intersect_filters = [&](Roaring candidates) {
+    for (size_t i = 0; i < filters.size() && !candidates.isEmpty(); ++i) {
+      candidates &= *filters[i];
+    }
+    return candidates;
+  };
+  // A rare filter (fewer documents than the cells hold): intersect the
+  // filters and leave distance to the column scan, which rejects most
+  // documents on its lower bound without the cost of the cell union.
   uint64_t in_cells = 0;
   for (const auto& band : selected) {
     for (const Roaring* cell : band) in_cells += cell->cardinality();
   }
-  if (filtered.cardinality() * 4 <= in_cells) return filtered;
+  if (filters.front()->cardinality() * 4 <= in_cells) {
+    return intersect_filters(*filters.front());
+  }
+  // Otherwise the reachable documents first: documents are numbered by
+  // cell, so they sit in a few bitmap chunks and each filter's AND touches
+  // only those chunks, never the whole country.
   Roaring reachable;
   for (size_t b = 0; b < selected.size(); ++b) {
     if (selected[b].empty()) continue;
     Roaring cells = Roaring::fastunion(selected[b].size(), selected[b].data());
-    cells &= filtered;  // usually the smallest: first
-    if (b > 0 && !cells.isEmpty()) cells &= travel_at_least_[b];
+    if (b > 0) cells &= travel_at_least_[b];
     reachable |= cells;
   }
-  return reachable;
+  return intersect_filters(std::move(reachable));
 }
 
-Roaring ProfileIndex::SetFilterCandidates(const CompiledQuery& q) const {
+Roaring ProfileIndex::FilterCandidates(const CompiledQuery& q) const {
   std::vector<const Roaring*> filters = {&active_};
   for (CodeId id : q.must_have_skills) filters.push_back(&skills_[id]);
   for (CodeId id : q.required_training) filters.push_back(&training_[id]);
@@ -346,18 +356,13 @@ Roaring ProfileIndex::SetFilterCandidates(const CompiledQuery& q) const {
               return a->cardinality() < b->cardinality();
             });
   if (filters.front()->isEmpty()) return Roaring();
-  Roaring candidates = *filters.front();
-  for (size_t i = 1; i < filters.size() && !candidates.isEmpty(); ++i) {
-    candidates &= *filters[i];
-  }
-  if (candidates.isEmpty()) return candidates;
-  return GeoCandidates(q, candidates);
+  return Candidates(q, filters);
 }
 
 void ProfileIndex::ForEachCandidate(
     const CompiledQuery& q,
     absl::FunctionRef<void(const CompiledProfile&)> visit) const {
-  const Roaring candidates = SetFilterCandidates(q);
+  const Roaring candidates = FilterCandidates(q);
   // A flat-earth lower bound on the distance, with the smaller cos(lat) of
   // the two points, shrunk by 2% and 0.1 km for float rounding and the
   // sphere's curvature: never above the haversine distance for any two UK
@@ -430,7 +435,7 @@ constexpr double kMaxBoundDeg = 10;  // 0.17 rad
 
 void ProfileIndex::Search(const CompiledQuery& q,
                           SearchCollector& collector) const {
-  Roaring candidates = SetFilterCandidates(q);
+  Roaring candidates = FilterCandidates(q);
   if (candidates.isEmpty()) return;
   const ScanQuery scan(q, skill_words_, interest_words_, language_words_);
   std::vector<uint32_t> excluded;  // documents of exclude_ids, sorted
@@ -442,6 +447,15 @@ void ProfileIndex::Search(const CompiledQuery& q,
   const double limit = q.max_distance_km.value_or(kMaxTravelKm);
   const bool check_dbs_age = q.min_dbs_level > v1::DBS_NONE;
   const bool scores_training = q.applies[kTraining];
+  // Weights of the applied components (0 for the others) and 1/sum, for
+  // the score bound; with no weight every score is 0 and nothing is pruned.
+  std::array<double, kComponentCount> applied{};
+  double total_weight = 0;
+  for (int c = 0; c < kComponentCount; ++c) {
+    if (q.applies[c]) applied[c] = q.weights[c];
+    total_weight += applied[c];
+  }
+  const double inverse_weight = total_weight > 0 ? 1 / total_weight : 0;
 
   roaring_uint32_iterator_t it;
   roaring_init_iterator(&candidates.roaring, &it);
@@ -550,13 +564,16 @@ void ProfileIndex::Search(const CompiledQuery& q,
       // Skip the rest when even the best distance (and full training marks)
       // could not lift this PA into the page: the rounded score can exceed
       // the unrounded bound by at most 5e-7.
+      // (The bound need not match WeightedScore to the bit: the margin
+      // dwarfs any difference in rounding.)
       if (collector.PageFull()) {
-        std::array<double, kComponentCount> bound = s;
-        bound[kTraining] = 1.0;
-        bound[kDistance] =
-            distance >= 0 ? std::pow(0.5, distance / 8.0)
-                          : DistanceValueBound(std::sqrt(e2_min * kLowerSq));
-        if (WeightedScore(q, bound) + 1e-6 < collector.KeptScoreFloor()) {
+        double bound = 0;
+        for (int c = 0; c < kComponentCount; ++c) bound += applied[c] * s[c];
+        bound += applied[kTraining] * 1.0;
+        bound += applied[kDistance] *
+                 (distance >= 0 ? std::pow(0.5, distance / 8.0)
+                                : DistanceValueBound(std::sqrt(e2_min * kLowerSq)));
+        if (bound * inverse_weight + 1e-6 < collector.KeptScoreFloor()) {
           continue;
         }
       }

@@ -93,10 +93,12 @@ class ProfileIndex {
   static Cell CellOf(double lat, double lon);
   void AddPostings(uint32_t doc, const CompiledProfile& p, bool add);
   uint32_t NewDocument();
-  // The documents of `filtered` in the grid cells within reach of `query`,
-  // each cell cut to the PAs who travel far enough to reach the query.
-  Roaring GeoCandidates(const CompiledQuery& query,
-                        const Roaring& filtered) const;
+  // The documents in every bitmap of `filters` (sorted by cardinality,
+  // the first non-empty) and, unless the first is rare, in the grid cells
+  // within reach of `query`, each cell cut to the PAs who travel far enough
+  // to reach the query.
+  Roaring Candidates(const CompiledQuery& query,
+                     const std::vector<const Roaring*>& filters) const;
 
   const Taxonomy& taxonomy_;
   std::vector<std::unique_ptr<const CompiledProfile>> docs_;
@@ -115,7 +117,8 @@ class ProfileIndex {
   };
   static constexpr uint8_t kHasLastActive = 1, kDbsUpdateService = 2;
   void SetColumns(uint32_t doc, const CompiledProfile& p);
-  Roaring SetFilterCandidates(const CompiledQuery& query) const;
+  // Candidates(query, the query's set-filter bitmaps).
+  Roaring FilterCandidates(const CompiledQuery& query) const;
 
   std::vector<Hot> hot_;
   std::vector<WeekSlots> availability_;

@@ -28,6 +28,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
@@ -54,6 +55,13 @@ ABSL_FLAG(int, demo_profiles, 2000,
           "when the store is empty at start, load this many generated demo "
           "profiles (0: none)");
 ABSL_FLAG(uint64_t, demo_seed, 42, "seed of the demo profile generator");
+ABSL_FLAG(std::string, demo_scenario, "north_east",
+          "demo data scenario: north_east, or national (Great Britain by "
+          "population; needs --taxonomy taxonomy/great_britain.json)");
+ABSL_FLAG(std::string, demo_now, "",
+          "reference date YYYY-MM-DD of the demo data (expiries, DBS dates, "
+          "last_active); default today. Benchmarks use 2026-06-15, the "
+          "as_of of the standard query mix");
 ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "largest request message accepted, bytes");
 ABSL_FLAG(int, memory_quota_mb, 1024,
@@ -126,16 +134,37 @@ void LoadDemoProfiles(Engine& engine) {
   const int count = absl::GetFlag(FLAGS_demo_profiles);
   if (count <= 0 || engine.size() > 0) return;
 #ifdef PA_MATCH_HAVE_DEMO_DATA
-  DemoOptions options;
-  options.seed = absl::GetFlag(FLAGS_demo_seed);
-  options.count = count;
-  options.now = absl::Now();
-  std::vector<v1::Profile> profiles = GenerateDemoProfiles(options);
+  const std::string scenario_name = absl::GetFlag(FLAGS_demo_scenario);
+  DemoScenario scenario;
+  if (scenario_name == "north_east") {
+    scenario = DemoScenario::kNorthEast;
+  } else if (scenario_name == "national") {
+    scenario = DemoScenario::kNational;
+  } else {
+    Log("--demo_scenario: \"%s\" is not north_east or national; no demo data",
+        scenario_name);
+    return;
+  }
+  absl::Time now = absl::Now();
+  if (const std::string date = absl::GetFlag(FLAGS_demo_now); !date.empty()) {
+    absl::CivilDay day;
+    if (!absl::ParseCivilTime(date, &day)) {
+      Log("--demo_now: \"%s\" is not YYYY-MM-DD; no demo data", date);
+      return;
+    }
+    now = absl::FromCivil(day, absl::UTCTimeZone());
+  }
+  const uint64_t seed = absl::GetFlag(FLAGS_demo_seed);
+  // Generated batch by batch, so a million demo profiles never sit in
+  // memory as protos all at once.
   int64_t accepted = 0, rejected = 0;
-  for (size_t begin = 0; begin < profiles.size(); begin += kBulkBatchSize) {
-    const size_t end = std::min(profiles.size(), begin + kBulkBatchSize);
-    std::vector<v1::Profile> batch(profiles.begin() + begin,
-                                   profiles.begin() + end);
+  std::vector<v1::Profile> batch;
+  for (int begin = 0; begin < count; begin += static_cast<int>(kBulkBatchSize)) {
+    const int end = std::min<int>(count, begin + static_cast<int>(kBulkBatchSize));
+    batch.clear();
+    for (int i = begin; i < end; ++i) {
+      batch.push_back(GenerateScenarioProfile(scenario, seed, i, now, "pa-"));
+    }
     for (const auto& outcome : engine.BulkUpsert(batch)) {
       if (outcome.ok()) {
         ++accepted;
@@ -144,10 +173,9 @@ void LoadDemoProfiles(Engine& engine) {
       }
     }
   }
-  Log("loaded %d demo profiles (seed %d), %d rejected", accepted, options.seed,
-      rejected);
+  Log("loaded %d %s demo profiles (seed %d), %d rejected", accepted,
+      scenario_name, seed, rejected);
 #else
-  // TODO: engine/demo_data.h (GenerateDemoProfiles) is not written yet.
   Log("demo profiles requested but this build has no demo data generator");
 #endif
 }

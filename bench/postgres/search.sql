@@ -126,7 +126,13 @@ BEGIN
 
   -- Hard filters that do not need the distance: evaluated in the scan, so
   -- the planner can answer them from the GIN indexes where that pays.
-  filters := 'p.active AND ST_DWithin(p.geog, $1, $2, false)';
+  -- The radius prefilter is the index half of ST_DWithin (the geography
+  -- bounding box expanded by the radius, answered by the GiST index):
+  -- ST_DWithin's exact half would compute a second, different distance
+  -- (PostGIS's sphere or spheroid) per row, only for the contract's
+  -- haversine to decide anyway. radius_m is 1 % + 1 km wider than the
+  -- largest distance allowed, so the prefilter never drops a match.
+  filters := 'p.active AND p.geog && _ST_Expand($1, $2)';
   IF cardinality(must) > 0 THEN
     filters := filters || format(' AND p.skills @> %L::int4[]', must);
   END IF;

@@ -168,8 +168,9 @@ if [[ $skip_check -eq 0 ]]; then
   key=$(cat "$pmdata/admin.key")
   if [[ $new_store -eq 1 ]]; then
     log "importing $data into pa-matchd"
-    build/cli/pa-match --server "127.0.0.1:$pm_port" --key "$key" import --file "$data" |
-      tail -2
+    # Progress lines go to stderr: keep them in a log, show the summary.
+    build/cli/pa-match --server "127.0.0.1:$pm_port" --key "$key" import --file "$data" \
+      2>"$work/import-$tag.log" | tail -2
   fi
   log "check: $variants requests of each kind on both"
   set +e

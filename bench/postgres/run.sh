@@ -11,10 +11,14 @@
 #   bench/postgres/run.sh [--work DIR] [--count N] [--concurrency "4 16"]
 #       [--duration S] [--warmup S] [--variants V] [--taxonomy FILE]
 #       [--datagen_flags "--scenario national ..."] [--reuse] [--keep]
-#       [--skip_check] [--skip_run]
+#       [--skip_check] [--skip_run] [--policy "--la E06000057 --dbs enhanced ..."]
 #   --reuse  keep the data set, cluster and pa-matchd store of an earlier
 #            run with the same --work and --count (skips generate and load)
 #   --keep   leave PostgreSQL running at the end (prints how to connect)
+#   --policy set this policy on pa-matchd (`pa-match policy set` flags)
+#            before the check; the check mirrors pa-matchd's policies into
+#            PostgreSQL, so the runs use it too. By default neither side has
+#            any policy (neither the data set nor the query mix sets one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -31,6 +35,7 @@ reuse=0
 keep=0
 skip_check=0
 skip_run=0
+policy=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --work) work=$2; shift 2 ;;
@@ -45,6 +50,7 @@ while [[ $# -gt 0 ]]; do
     --keep) keep=1; shift ;;
     --skip_check) skip_check=1; shift ;;
     --skip_run) skip_run=1; shift ;;
+    --policy) policy=$2; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -171,6 +177,11 @@ if [[ $skip_check -eq 0 ]]; then
     # Progress lines go to stderr: keep them in a log, show the summary.
     build/cli/pa-match --server "127.0.0.1:$pm_port" --key "$key" import --file "$data" \
       2>"$work/import-$tag.log" | tail -2
+  fi
+  if [[ -n "$policy" ]]; then
+    log "policy set $policy"
+    # shellcheck disable=SC2086  # policy is a list of flags
+    build/cli/pa-match --server "127.0.0.1:$pm_port" --key "$key" policy set $policy
   fi
   log "check: $variants requests of each kind on both"
   set +e

@@ -44,8 +44,7 @@ ABSL_FLAG(std::string, pg, "host=127.0.0.1 dbname=pamatch user=postgres",
           "libpq connection string of the baseline database");
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "pa-matchd address (check)");
 ABSL_FLAG(std::string, key_file, "data/admin.key",
-          "file holding a pa-matchd API key with admin scope (check: it "
-          "lists the policies)");
+          "file holding a pa-matchd API key with search scope (check)");
 ABSL_FLAG(int, variants, 20, "check: requests of each kind (variants 0..N-1)");
 ABSL_FLAG(int, concurrency, 4, "run: workers, one connection each");
 ABSL_FLAG(double, duration_s, 30, "run: measured seconds");

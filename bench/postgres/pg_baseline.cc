@@ -11,7 +11,8 @@
 //       Closed loop: C workers, one connection each, each sending the five
 //       kinds in turn; after --warmup_s, records D seconds and reports QPS
 //       and p50/p90/p99/max overall and per kind (text, and JSON with
-//       --json_out).
+//       --json_out). With --system pamatch the same loop goes to pa-matchd
+//       over gRPC (--server, --key_file), one channel per worker.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -50,6 +51,10 @@ ABSL_FLAG(int, concurrency, 4, "run: workers, one connection each");
 ABSL_FLAG(double, duration_s, 30, "run: measured seconds");
 ABSL_FLAG(double, warmup_s, 5, "run: seconds run before measuring");
 ABSL_FLAG(std::string, json_out, "", "run: also write the figures as JSON here");
+ABSL_FLAG(std::string, system, "postgres",
+          "run: 'postgres', or 'pamatch' to send the same closed loop to "
+          "pa-matchd (--server, --key_file) over gRPC, one channel per "
+          "worker, for a like-for-like comparison");
 
 namespace {
 
@@ -244,6 +249,53 @@ class PgConnection {
   PGconn* conn_;
 };
 
+// One worker's connection in run mode: PostgreSQL or pa-matchd.
+class Searcher {
+ public:
+  virtual ~Searcher() = default;
+  virtual void Search(const v1::SearchRequest& request) = 0;
+};
+
+class PgSearcher : public Searcher {
+ public:
+  explicit PgSearcher(const std::string& conninfo) : pg_(conninfo) {}
+  void Search(const v1::SearchRequest& request) override { pg_.Search(request); }
+
+ private:
+  PgConnection pg_;
+};
+
+class GrpcSearcher : public Searcher {
+ public:
+  GrpcSearcher(const std::string& server, std::string key, int worker)
+      : key_(std::move(key)) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    // A distinct argument per worker gives each its own connection, as
+    // each PostgreSQL worker has its own.
+    args.SetInt("pamatch.pg_baseline.worker", worker);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stub_ = v1::Matcher::NewStub(grpc::CreateCustomChannel(
+        server, grpc::InsecureChannelCredentials(), args));
+  }
+  void Search(const v1::SearchRequest& request) override {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + key_);
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(120));
+    v1::SearchResponse response;
+    grpc::Status status = stub_->Search(&context, request, &response);
+    if (!status.ok()) {
+      std::fprintf(stderr, "pa-match Search: %s\n", status.error_message().c_str());
+      std::exit(2);
+    }
+  }
+
+ private:
+  std::string key_;
+  std::unique_ptr<v1::Matcher::Stub> stub_;
+};
+
 std::string ReadKey(const std::string& path) {
   std::ifstream in(path);
   std::string key;
@@ -403,9 +455,21 @@ int Run() {
   const size_t kind_count = kinds.size();
 
   // Connect every worker before the clock starts.
-  std::vector<std::unique_ptr<PgConnection>> connections;
+  const std::string system = absl::GetFlag(FLAGS_system);
+  if (system != "postgres" && system != "pamatch") {
+    std::fprintf(stderr, "--system must be postgres or pamatch\n");
+    return 2;
+  }
+  std::vector<std::unique_ptr<Searcher>> connections;
+  const std::string key =
+      system == "pamatch" ? ReadKey(absl::GetFlag(FLAGS_key_file)) : "";
   for (int w = 0; w < workers; ++w) {
-    connections.push_back(std::make_unique<PgConnection>(absl::GetFlag(FLAGS_pg)));
+    if (system == "postgres") {
+      connections.push_back(std::make_unique<PgSearcher>(absl::GetFlag(FLAGS_pg)));
+    } else {
+      connections.push_back(
+          std::make_unique<GrpcSearcher>(absl::GetFlag(FLAGS_server), key, w));
+    }
   }
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
@@ -421,7 +485,7 @@ int Run() {
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
-      PgConnection& pg = *connections[w];
+      Searcher& searcher = *connections[w];
       // Each worker starts at a different kind and variant, so the mix is
       // even and the workers do not send the same request in lock step.
       uint64_t n = static_cast<uint64_t>(w);
@@ -431,7 +495,7 @@ int Run() {
         const size_t k = n % kind_count;
         const uint64_t variant = (n / kind_count) * workers + w;
         const v1::SearchRequest request = StandardQuery(kinds[k], variant % 1000);
-        pg.Search(request);
+        searcher.Search(request);
         const Clock::time_point t1 = Clock::now();
         // Throughput counts the requests completed inside the window (a
         // closed loop's completions per second); requests still running at
@@ -468,8 +532,8 @@ int Run() {
         Percentile(ms, 90), Percentile(ms, 99),
         ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end()));
   };
-  std::printf("PostgreSQL baseline: concurrency %d, %.0f s measured after %.0f s "
-              "warm-up\n", workers, duration_s, warmup_s);
+  std::printf("%s: concurrency %d, %.0f s measured after %.0f s warm-up\n",
+              system.c_str(), workers, duration_s, warmup_s);
   std::printf("%-13s %8s %9s %9s %9s %9s %9s\n", "kind", "requests", "qps",
               "p50_ms", "p90_ms", "p99_ms", "max_ms");
   line("all", all);
@@ -480,9 +544,9 @@ int Run() {
     parts.push_back(json(name, per_kind[k]));
   }
   const std::string out = absl::StrFormat(
-      "{\"system\":\"postgresql\",\"concurrency\":%d,\"duration_s\":%.1f,"
+      "{\"system\":\"%s\",\"concurrency\":%d,\"duration_s\":%.1f,"
       "\"warmup_s\":%.1f,\"kinds\":{%s}}\n",
-      workers, duration_s, warmup_s, absl::StrJoin(parts, ","));
+      system, workers, duration_s, warmup_s, absl::StrJoin(parts, ","));
   const std::string path = absl::GetFlag(FLAGS_json_out);
   if (!path.empty()) {
     std::ofstream f(path);

@@ -12,9 +12,13 @@
 #       [--duration S] [--warmup S] [--variants V] [--taxonomy FILE]
 #       [--datagen_flags "--scenario national ..."] [--reuse] [--keep]
 #       [--skip_check] [--skip_run] [--policy "--la E06000057 --dbs enhanced ..."]
+#       [--pamatch_runs]
 #   --reuse  keep the data set, cluster and pa-matchd store of an earlier
 #            run with the same --work and --count (skips generate and load)
 #   --keep   leave PostgreSQL running at the end (prints how to connect)
+#   --pamatch_runs  after the check, run the same closed loop against
+#            pa-matchd (gRPC) at each concurrency, for a like-for-like ratio
+#            (the project's load generator is the reference for pa-match)
 #   --policy set this policy on pa-matchd (`pa-match policy set` flags)
 #            before the check; the check mirrors pa-matchd's policies into
 #            PostgreSQL, so the runs use it too. By default neither side has
@@ -36,6 +40,7 @@ keep=0
 skip_check=0
 skip_run=0
 policy=""
+pamatch_runs=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --work) work=$2; shift 2 ;;
@@ -51,6 +56,7 @@ while [[ $# -gt 0 ]]; do
     --skip_check) skip_check=1; shift ;;
     --skip_run) skip_run=1; shift ;;
     --policy) policy=$2; shift 2 ;;
+    --pamatch_runs) pamatch_runs=1; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -189,6 +195,15 @@ if [[ $skip_check -eq 0 ]]; then
     --key_file "$pmdata/admin.key" --variants "$variants" | tee "$results/check.txt"
   check_rc=${PIPESTATUS[0]}
   set -e
+  if [[ $check_rc -eq 0 && $pamatch_runs -eq 1 ]]; then
+    for c in $concurrency; do
+      log "pa-match run: concurrency $c, ${warmup}s warm-up, ${duration}s measured"
+      "$driver" run --system pamatch --server "127.0.0.1:$pm_port" \
+        --key_file "$pmdata/admin.key" --concurrency "$c" --duration_s "$duration" \
+        --warmup_s "$warmup" --json_out "$results/pamatch-c$c.json" |
+        tee "$results/pamatch-c$c.txt"
+    done
+  fi
   kill "$pamatchd_pid"
   wait "$pamatchd_pid" 2>/dev/null || true
   pamatchd_pid=""

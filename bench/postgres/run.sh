@@ -84,6 +84,11 @@ driver="$repo/build/bench/postgres/pa-match-pg-baseline"
 mkdir -p "$work"
 chmod 755 "$work"
 tag="n${count}"
+# Another scenario (datagen flags or taxonomy) gets its own data, cluster
+# and store, so --reuse never mixes them.
+if [[ -n "$datagen_flags" || "$taxonomy" != "$repo/taxonomy/north_east.json" ]]; then
+  tag="$tag-$(echo "$datagen_flags|$taxonomy" | md5sum | cut -c1-8)"
+fi
 data="$work/profiles-$tag.jsonl"
 pgdata="$work/pg-$tag"
 pmdata="$work/pamatch-$tag"

@@ -172,22 +172,31 @@ if [[ $skip_check -eq 0 ]]; then
     rm -rf "$pmdata"
     new_store=1
   fi
-  log "starting pa-matchd on 127.0.0.1:$pm_port ($pmdata)"
-  build/service/pa-matchd --listen "127.0.0.1:$pm_port" --data_dir "$pmdata" \
-    --taxonomy "$taxonomy" --demo_profiles 0 >"$work/pa-matchd-$tag.log" 2>&1 &
-  pamatchd_pid=$!
-  for _ in $(seq 1 600); do
-    [[ -f "$pmdata/admin.key" ]] &&
-      build/cli/pa-match --server "127.0.0.1:$pm_port" --key "$(cat "$pmdata/admin.key")" \
-        health >/dev/null 2>&1 && break
-    sleep 0.5
-  done
+  start_pamatchd() {
+    log "starting pa-matchd on 127.0.0.1:$pm_port ($pmdata)"
+    build/service/pa-matchd --listen "127.0.0.1:$pm_port" --data_dir "$pmdata" \
+      --taxonomy "$taxonomy" --demo_profiles 0 >>"$work/pa-matchd-$tag.log" 2>&1 &
+    pamatchd_pid=$!
+    for _ in $(seq 1 600); do
+      [[ -f "$pmdata/admin.key" ]] &&
+        build/cli/pa-match --server "127.0.0.1:$pm_port" --key "$(cat "$pmdata/admin.key")" \
+          health >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+  }
+  start_pamatchd
   key=$(cat "$pmdata/admin.key")
   if [[ $new_store -eq 1 ]]; then
     log "importing $data into pa-matchd"
     # Progress lines go to stderr: keep them in a log, show the summary.
     build/cli/pa-match --server "127.0.0.1:$pm_port" --key "$key" import --file "$data" \
       2>"$work/import-$tag.log" | tail -2
+    # Restart, as in production after a bulk load: the index is rebuilt with
+    # documents in geographic order (imported profiles are numbered in
+    # arrival order until then).
+    kill "$pamatchd_pid"
+    wait "$pamatchd_pid" 2>/dev/null || true
+    start_pamatchd
   fi
   if [[ -n "$policy" ]]; then
     log "policy set $policy"

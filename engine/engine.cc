@@ -276,8 +276,11 @@ absl::StatusOr<v1::UpsertProfileResponse> Engine::Upsert(
 std::vector<absl::StatusOr<v1::UpsertProfileResponse>> Engine::BulkUpsert(
     const std::vector<v1::Profile>& profiles) {
   std::promise<std::vector<absl::StatusOr<v1::UpsertProfileResponse>>> result;
+  std::vector<const v1::Profile*> pointers;
+  pointers.reserve(profiles.size());
+  for (const v1::Profile& profile : profiles) pointers.push_back(&profile);
   BulkUpsertAsync(
-      profiles,
+      pointers,
       [&result](std::vector<absl::StatusOr<v1::UpsertProfileResponse>> r) {
         result.set_value(std::move(r));
       });
@@ -307,7 +310,7 @@ void Engine::UpsertAsync(const v1::Profile& profile, UpsertDone done) {
 // Validates every item here, on the caller's thread, and queues the valid
 // ones as one group (one WriteBatch, one sync); the results of both are put
 // back in input order.
-void Engine::BulkUpsertAsync(std::vector<v1::Profile> profiles,
+void Engine::BulkUpsertAsync(const std::vector<const v1::Profile*>& profiles,
                              BulkUpsertDone done) {
   auto results =
       std::make_shared<std::vector<absl::StatusOr<v1::UpsertProfileResponse>>>(
@@ -318,15 +321,15 @@ void Engine::BulkUpsertAsync(std::vector<v1::Profile> profiles,
   writes.reserve(profiles.size());
   for (size_t i = 0; i < profiles.size(); ++i) {
     absl::StatusOr<CompiledProfile> compiled =
-        CompileProfile(state_->taxonomy, profiles[i]);
+        CompileProfile(state_->taxonomy, *profiles[i]);
     if (!compiled.ok()) {
       (*results)[i] = compiled.status();
       continue;
     }
-    ids.push_back(profiles[i].id());
+    ids.push_back(profiles[i]->id());
     writes.emplace_back();
     writes.back().compiled = *std::move(compiled);
-    writes.back().value = SerializeProfile(profiles[i]);
+    writes.back().value = SerializeProfile(*profiles[i]);
     positions.push_back(i);
   }
   if (writes.empty()) return done(std::move(*results));

@@ -101,7 +101,11 @@ class Engine {
       std::vector<absl::StatusOr<v1::UpsertProfileResponse>>)>;
   using DeleteDone = std::function<void(absl::Status)>;
   void UpsertAsync(const v1::Profile& profile, UpsertDone done);
-  void BulkUpsertAsync(std::vector<v1::Profile> profiles, BulkUpsertDone done);
+  // Reads `profiles` only during the call (they are validated and
+  // serialized before it returns), so they may live in an arena the caller
+  // frees at once.
+  void BulkUpsertAsync(const std::vector<const v1::Profile*>& profiles,
+                       BulkUpsertDone done);
   void DeleteProfileAsync(absl::string_view id, DeleteDone done);
 
   absl::StatusOr<v1::GetProfileResponse> GetProfile(absl::string_view id) const;

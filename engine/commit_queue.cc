@@ -86,8 +86,8 @@ void CommitQueue::CommitLoop() {
       if (queue_.empty()) return;  // stopping, and everything is committed
       size_t writes = 0;
       while (!queue_.empty() &&
-             (round.empty() || writes + queue_.front().writes.size() <=
-                                   kMaxRoundWrites)) {
+             (round.empty() ||
+              writes + queue_.front().writes.size() <= kMaxRoundWrites)) {
         writes += queue_.front().writes.size();
         round.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -102,7 +102,8 @@ void CommitQueue::CommitLoop() {
   }
 }
 
-std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(std::vector<Group>& round) {
+std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
+    std::vector<Group>& round) {
   std::vector<std::vector<WriteResult>> results(round.size());
   std::vector<Store::ProfileMutation> mutations;
   // Indexes (group, write) of the accepted writes, in mutation order.

@@ -76,8 +76,8 @@ void AppendVersion(int64_t version, std::string* value);
 
 // What became of one write.
 struct WriteResult {
-  absl::Status status;  // FAILED_PRECONDITION stale, NOT_FOUND, storage error
-  int64_t version = 0;  // upserts: the version stored
+  absl::Status status;   // FAILED_PRECONDITION stale, NOT_FOUND, storage error
+  int64_t version = 0;   // upserts: the version stored
   bool created = false;  // upserts: the id was absent before
 };
 

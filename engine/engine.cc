@@ -294,17 +294,17 @@ void Engine::UpsertAsync(const v1::Profile& profile, UpsertDone done) {
   std::vector<ProfileWrite> writes(1);
   writes[0].compiled = *std::move(compiled);
   writes[0].value = SerializeProfile(profile);
-  state_->commits->Submit(
-      std::move(writes), [id = profile.id(), done = std::move(done)](
-                             std::vector<WriteResult> results) {
-        const WriteResult& result = results.front();
-        if (!result.status.ok()) return done(result.status);
-        v1::UpsertProfileResponse response;
-        response.set_id(id);
-        response.set_version(result.version);
-        response.set_created(result.created);
-        done(std::move(response));
-      });
+  state_->commits->Submit(std::move(writes),
+                          [id = profile.id(), done = std::move(done)](
+                              std::vector<WriteResult> results) {
+                            const WriteResult& result = results.front();
+                            if (!result.status.ok()) return done(result.status);
+                            v1::UpsertProfileResponse response;
+                            response.set_id(id);
+                            response.set_version(result.version);
+                            response.set_created(result.created);
+                            done(std::move(response));
+                          });
 }
 
 // Validates every item here, on the caller's thread, and queues the valid
@@ -336,8 +336,7 @@ void Engine::BulkUpsertAsync(const std::vector<const v1::Profile*>& profiles,
   state_->commits->Submit(
       std::move(writes),
       [results, positions = std::move(positions), ids = std::move(ids),
-       done = std::move(done)](
-          std::vector<WriteResult> written) {
+       done = std::move(done)](std::vector<WriteResult> written) {
         for (size_t k = 0; k < written.size(); ++k) {
           absl::StatusOr<v1::UpsertProfileResponse>& out =
               (*results)[positions[k]];

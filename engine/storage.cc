@@ -246,9 +246,9 @@ absl::Status Store::WriteProfiles(
   write.sync = options_.sync;
   std::shared_lock marker(marker_mu_, std::defer_lock);
   if (deletes) marker.lock();
-  absl::Status status = FromRocks(
-      db_->Write(write, &batch),
-      deletes ? "cannot delete profile" : "cannot store profiles");
+  absl::Status status =
+      FromRocks(db_->Write(write, &batch),
+                deletes ? "cannot delete profile" : "cannot store profiles");
   if (status.ok() && deletes) {
     for (const ProfileMutation& mutation : mutations) {
       if (mutation.value == nullptr) NotePending(mutation.id);

@@ -236,11 +236,11 @@ class BulkUpsertReactor final
   v1::BulkUpsertProfilesResponse* const response_;  // GUARDED_BY(mu_)
   Engine* engine_ = nullptr;
   std::mutex mu_;
-  Batch batch_;                 // GUARDED_BY(mu_)
+  Batch batch_;  // GUARDED_BY(mu_)
   // In batch_'s arena (or the one just taken from it): written by the read
   // in progress, read by its OnReadDone.
   v1::UpsertProfileRequest* item_ = nullptr;  // GUARDED_BY(mu_)
-  int in_flight_ = 0;           // GUARDED_BY(mu_)
+  int in_flight_ = 0;                         // GUARDED_BY(mu_)
   bool read_deferred_ = false;  // GUARDED_BY(mu_): waiting for a batch
   bool reading_done_ = false;   // GUARDED_BY(mu_)
   bool cancelled_ = false;      // GUARDED_BY(mu_)

@@ -69,7 +69,8 @@ TEST(CommitQueueTest, RacingWritersGetExactVersionsAndAllAreDurable) {
             // A version this thread was given is at most the stored one now:
             // always stale, whatever the others did meanwhile.
             auto stale = engine->Upsert(TaggedProfile(id, t, op, last[id]));
-            if (stale.status().code() != absl::StatusCode::kFailedPrecondition) {
+            if (stale.status().code() !=
+                absl::StatusCode::kFailedPrecondition) {
               ++wrong;
             }
             continue;

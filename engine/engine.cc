@@ -8,12 +8,14 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "engine/commit_queue.h"
 #include "engine/profile.h"
 #include "engine/profile_index.h"
 #include "engine/query.h"
@@ -27,26 +29,21 @@ namespace pamatch {
 
 // Everything behind the Engine facade.
 //
-// Locking (acquire in this order, never the reverse):
-//   1. write_stripes[hash(id) % kStripes]: held by a writer of that id across
-//      version check, RocksDB write and in-memory apply, so the check and the
-//      write are atomic per id and disk and memory agree on the order of
-//      writes to one id. Several stripes are locked in ascending order.
-//   2. profiles_mu: shared by searches for the whole scan; exclusive only
-//      for the pointer swap of an apply, so a search sees a profile wholly
-//      before or wholly after a write.
+// Locking:
+//   profiles_mu: shared by searches for the whole scan; exclusive only for
+//      applying a committed round to the index, so a search sees a profile
+//      wholly before or wholly after a write. Profile writes are ordered,
+//      version-checked, written (disk first) and applied by the commit
+//      queue's one thread (commit_queue.h), which is the index's only writer
+//      once Open has returned.
 //   policy_write_mu then policies_mu protect the policies the same way.
 // Disk first, memory second: a crash between them loses only an
 // unacknowledged write, and restart rebuilds memory from disk.
 class EngineState {
  public:
-  static constexpr size_t kStripes = 64;
-
   Taxonomy taxonomy;
   std::unique_ptr<Store> store;
   absl::Time started;
-
-  std::array<std::mutex, kStripes> write_stripes;
 
   mutable std::shared_mutex profiles_mu;
   // GUARDED_BY(profiles_mu). Built in the constructor body, once the
@@ -58,9 +55,10 @@ class EngineState {
   // GUARDED_BY(policies_mu)
   absl::flat_hash_map<std::string, v1::Policy> policies;
 
-  size_t StripeOf(absl::string_view id) const {
-    return absl::HashOf(id) % kStripes;
-  }
+  // Started once the index is loaded. Declared last: destroyed first, after
+  // committing what is queued, while the store and index still exist.
+  std::unique_ptr<CommitQueue> commits;
+
   // A copy of the policy of `local_authority`, or nullopt.
   std::optional<v1::Policy> FindPolicy(absl::string_view local_authority) const {
     if (local_authority.empty()) return std::nullopt;
@@ -76,12 +74,8 @@ class EngineState {
         FindPolicy(request.local_authority());
     return CompileQuery(taxonomy, request, policy ? &*policy : nullptr, now);
   }
-  // The stored version of `id`, or 0 if absent.
-  int64_t CurrentVersion(absl::string_view id) const {
-    std::shared_lock lock(profiles_mu);
-    const CompiledProfile* profile = index->Find(id);
-    return profile == nullptr ? 0 : profile->version;
-  }
+  // Adds loaded profiles to the index (Open only; afterwards the commit
+  // queue is the index's only writer).
   void Apply(std::vector<CompiledProfile>& compiled) {
     std::unique_lock lock(profiles_mu);
     for (CompiledProfile& profile : compiled) {
@@ -91,13 +85,6 @@ class EngineState {
 };
 
 namespace {
-
-absl::Status StaleVersion(absl::string_view id, int64_t version,
-                          int64_t stored) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "version: ", version, " is not newer than the stored version ", stored,
-      " of profile \"", id, "\" (stale upsert rejected)"));
-}
 
 // Rebuilds the index from the store: this thread scans RocksDB (sequential,
 // with read-ahead) and hands batches of raw values to kLoadWorkers threads
@@ -290,76 +277,111 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  state->commits = std::make_unique<CommitQueue>(
+      state->store.get(), state->index.get(), &state->profiles_mu);
   return std::unique_ptr<Engine>(new Engine(std::move(state)));
 }
 
 absl::StatusOr<v1::UpsertProfileResponse> Engine::Upsert(
     const v1::Profile& profile) {
-  std::vector<absl::StatusOr<v1::UpsertProfileResponse>> results =
-      BulkUpsert({profile});
-  return std::move(results.front());
+  std::promise<absl::StatusOr<v1::UpsertProfileResponse>> result;
+  UpsertAsync(profile, [&result](absl::StatusOr<v1::UpsertProfileResponse> r) {
+    result.set_value(std::move(r));
+  });
+  return result.get_future().get();
 }
 
 std::vector<absl::StatusOr<v1::UpsertProfileResponse>> Engine::BulkUpsert(
     const std::vector<v1::Profile>& profiles) {
-  EngineState& s = *state_;
-  std::vector<absl::StatusOr<v1::UpsertProfileResponse>> results(
-      profiles.size(), absl::UnknownError("not processed"));
-  std::vector<absl::StatusOr<CompiledProfile>> compiled;
-  compiled.reserve(profiles.size());
-  std::vector<size_t> stripes;
-  for (const v1::Profile& profile : profiles) {
-    compiled.push_back(CompileProfile(s.taxonomy, profile));
-    if (compiled.back().ok()) stripes.push_back(s.StripeOf(profile.id()));
-  }
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  for (size_t stripe : stripes) locks.emplace_back(s.write_stripes[stripe]);
+  std::promise<std::vector<absl::StatusOr<v1::UpsertProfileResponse>>> result;
+  std::vector<const v1::Profile*> pointers;
+  pointers.reserve(profiles.size());
+  for (const v1::Profile& profile : profiles) pointers.push_back(&profile);
+  BulkUpsertAsync(
+      pointers,
+      [&result](std::vector<absl::StatusOr<v1::UpsertProfileResponse>> r) {
+        result.set_value(std::move(r));
+      });
+  return result.get_future().get();
+}
 
-  // Version checks, seeing earlier items of this batch.
-  absl::flat_hash_map<std::string, int64_t> batch_versions;
-  std::vector<v1::Profile> to_store;
-  std::vector<CompiledProfile> to_apply;
-  std::vector<size_t> positions;
+void Engine::UpsertAsync(const v1::Profile& profile, UpsertDone done) {
+  absl::StatusOr<CompiledProfile> compiled =
+      CompileProfile(state_->taxonomy, profile);
+  if (!compiled.ok()) return done(compiled.status());
+  std::vector<ProfileWrite> writes(1);
+  writes[0].compiled = *std::move(compiled);
+  writes[0].value = SerializeProfile(profile);
+  state_->commits->Submit(std::move(writes),
+                          [id = profile.id(), done = std::move(done)](
+                              std::vector<WriteResult> results) {
+                            const WriteResult& result = results.front();
+                            if (!result.status.ok()) return done(result.status);
+                            v1::UpsertProfileResponse response;
+                            response.set_id(id);
+                            response.set_version(result.version);
+                            response.set_created(result.created);
+                            done(std::move(response));
+                          });
+}
+
+// Validates every item here, on the caller's thread, and queues the valid
+// ones as one group (one WriteBatch, one sync); the results of both are put
+// back in input order.
+void Engine::BulkUpsertAsync(const std::vector<const v1::Profile*>& profiles,
+                             BulkUpsertDone done) {
+  auto results =
+      std::make_shared<std::vector<absl::StatusOr<v1::UpsertProfileResponse>>>(
+          profiles.size(), absl::UnknownError("not processed"));
+  std::vector<ProfileWrite> writes;
+  std::vector<size_t> positions;  // input index of each write
+  std::vector<std::string> ids;   // and its id
+  writes.reserve(profiles.size());
   for (size_t i = 0; i < profiles.size(); ++i) {
-    if (!compiled[i].ok()) {
-      results[i] = compiled[i].status();
+    absl::StatusOr<CompiledProfile> compiled =
+        CompileProfile(state_->taxonomy, *profiles[i]);
+    if (!compiled.ok()) {
+      (*results)[i] = compiled.status();
       continue;
     }
-    const std::string& id = profiles[i].id();
-    auto pending = batch_versions.find(id);
-    const int64_t stored =
-        pending != batch_versions.end() ? pending->second : s.CurrentVersion(id);
-    int64_t version = profiles[i].version();
-    if (version == 0) {
-      version = stored + 1;
-    } else if (stored > 0 && version <= stored) {
-      results[i] = StaleVersion(id, version, stored);
-      continue;
-    }
-    batch_versions[id] = version;
-    v1::UpsertProfileResponse response;
-    response.set_id(id);
-    response.set_version(version);
-    response.set_created(stored == 0);
-    results[i] = response;
-    to_store.push_back(profiles[i]);
-    to_store.back().set_version(version);
-    compiled[i]->version = version;
-    to_apply.push_back(*std::move(compiled[i]));
+    ids.push_back(profiles[i]->id());
+    writes.emplace_back();
+    writes.back().compiled = *std::move(compiled);
+    writes.back().value = SerializeProfile(*profiles[i]);
     positions.push_back(i);
   }
-  if (to_store.empty()) return results;
-  std::vector<const v1::Profile*> pointers;
-  for (const v1::Profile& p : to_store) pointers.push_back(&p);
-  absl::Status written = s.store->PutProfiles(pointers);
-  if (!written.ok()) {
-    for (size_t i : positions) results[i] = written;
-    return results;
-  }
-  s.Apply(to_apply);
-  return results;
+  if (writes.empty()) return done(std::move(*results));
+  state_->commits->Submit(
+      std::move(writes),
+      [results, positions = std::move(positions), ids = std::move(ids),
+       done = std::move(done)](std::vector<WriteResult> written) {
+        for (size_t k = 0; k < written.size(); ++k) {
+          absl::StatusOr<v1::UpsertProfileResponse>& out =
+              (*results)[positions[k]];
+          if (!written[k].status.ok()) {
+            out = written[k].status;
+            continue;
+          }
+          v1::UpsertProfileResponse response;
+          response.set_id(ids[k]);
+          response.set_version(written[k].version);
+          response.set_created(written[k].created);
+          out = std::move(response);
+        }
+        done(std::move(*results));
+      });
+}
+
+void Engine::DeleteProfileAsync(absl::string_view id, DeleteDone done) {
+  absl::Status status = ValidateId(id, "id");
+  if (!status.ok()) return done(status);
+  std::vector<ProfileWrite> writes(1);
+  writes[0].id = std::string(id);
+  state_->commits->Submit(
+      std::move(writes),
+      [done = std::move(done)](std::vector<WriteResult> results) {
+        done(std::move(results.front().status));
+      });
 }
 
 absl::StatusOr<v1::GetProfileResponse> Engine::GetProfile(
@@ -379,18 +401,11 @@ absl::StatusOr<v1::GetProfileResponse> Engine::GetProfile(
 }
 
 absl::Status Engine::DeleteProfile(absl::string_view id) {
-  absl::Status status = ValidateId(id, "id");
-  if (!status.ok()) return status;
-  EngineState& s = *state_;
-  std::lock_guard stripe(s.write_stripes[s.StripeOf(id)]);
-  if (s.CurrentVersion(id) == 0) {
-    return absl::NotFoundError(absl::StrCat("profile \"", id, "\" not found"));
-  }
-  status = s.store->DeleteProfile(id);
-  if (!status.ok()) return status;
-  std::unique_lock lock(s.profiles_mu);
-  s.index->Erase(id);
-  return absl::OkStatus();
+  std::promise<absl::Status> result;
+  DeleteProfileAsync(id, [&result](absl::Status status) {
+    result.set_value(std::move(status));
+  });
+  return result.get_future().get();
 }
 
 absl::StatusOr<v1::SearchResponse> Engine::Search(

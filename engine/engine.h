@@ -14,11 +14,12 @@
 // A call that returns an error has changed nothing.
 //
 // Thread-safety: every public method is safe to call from any thread at any
-// time. Writes to one profile id are serialised (so version checks are
-// exact); writes to different ids proceed in parallel and share WAL fsyncs
-// through RocksDB's write group. A search sees each profile either before or
-// after any concurrent write to it, never a mix, and sees every write that
-// was acknowledged before the search started.
+// time. Profile writes (upserts, bulk batches, deletes) are validated on the
+// calling thread, then committed by one commit thread in rounds: each round
+// is one RocksDB WriteBatch with one WAL sync, so concurrent writers share
+// fsyncs, and version checks are exact (engine/commit_queue.h). A search sees
+// each profile either before or after any concurrent write to it, never a
+// mix, and sees every write that was acknowledged before the search started.
 #ifndef PA_MATCH_ENGINE_ENGINE_H_
 #define PA_MATCH_ENGINE_ENGINE_H_
 
@@ -83,10 +84,29 @@ class Engine {
   // Inserts or replaces one profile; durable when it returns OK.
   absl::StatusOr<v1::UpsertProfileResponse> Upsert(const v1::Profile& profile);
 
-  // Upserts many profiles with few fsyncs; one result per input, in order.
+  // Upserts many profiles with one fsync; one result per input, in order.
   // Items fail independently (an invalid item does not stop the others).
   std::vector<absl::StatusOr<v1::UpsertProfileResponse>> BulkUpsert(
       const std::vector<v1::Profile>& profiles);
+
+  // Asynchronous writes, for callers that must not block (the gRPC
+  // service): each validates on the calling thread, queues the write and
+  // returns. `done` runs exactly once, when the write is durable and visible
+  // to searches or has failed, on the engine's commit thread; it must be
+  // quick and must not wait for another write of this engine (that would
+  // stall every writer). Results are those of the blocking calls.
+  using UpsertDone =
+      std::function<void(absl::StatusOr<v1::UpsertProfileResponse>)>;
+  using BulkUpsertDone = std::function<void(
+      std::vector<absl::StatusOr<v1::UpsertProfileResponse>>)>;
+  using DeleteDone = std::function<void(absl::Status)>;
+  void UpsertAsync(const v1::Profile& profile, UpsertDone done);
+  // Reads `profiles` only during the call (they are validated and
+  // serialized before it returns), so they may live in an arena the caller
+  // frees at once.
+  void BulkUpsertAsync(const std::vector<const v1::Profile*>& profiles,
+                       BulkUpsertDone done);
+  void DeleteProfileAsync(absl::string_view id, DeleteDone done);
 
   absl::StatusOr<v1::GetProfileResponse> GetProfile(absl::string_view id) const;
 

@@ -11,8 +11,10 @@
 // Everything in memory (the compiled profiles, the policies map) is rebuilt
 // from these at start; nothing derived is stored.
 //
-// Durability: with `sync` every write returns only after the WAL is fsynced;
-// RocksDB's write thread groups concurrent writers behind one fsync.
+// Durability: with `sync` every write returns only after the WAL is fsynced.
+// Profile writes arrive already grouped (engine/commit_queue.h: one
+// WriteProfiles call, one WriteBatch and one fsync per round of concurrent
+// writes); RocksDB's write thread groups any other concurrent writers.
 //
 // Erasure: a background thread purges deleted profiles from the files within
 // `purge_delay` (plus the time of the purge itself) of the first delete not
@@ -79,6 +81,17 @@ class Store {
   absl::Status PutProfiles(const std::vector<const v1::Profile*>& profiles);
   // Deletes the profile and schedules its purge from the files.
   absl::Status DeleteProfile(absl::string_view id);
+  // One profile put or delete.
+  struct ProfileMutation {
+    absl::string_view id;
+    // The v1::Profile to store under `id`, serialized; null: delete `id`.
+    const std::string* value = nullptr;
+  };
+  // Writes `mutations` in order as one atomic batch (one fsync): a later
+  // mutation of an id wins. Deletes are scheduled for purging as
+  // DeleteProfile's are. The group commit (commit_queue.h) writes through
+  // this.
+  absl::Status WriteProfiles(const std::vector<ProfileMutation>& mutations);
   // nullopt if absent.
   absl::StatusOr<std::optional<v1::Profile>> GetProfile(
       absl::string_view id) const;

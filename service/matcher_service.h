@@ -15,14 +15,16 @@
 #include "engine/engine.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 #include "service/api_keys.h"
-#include "service/blocking_pool.h"
 
 namespace pamatch {
 
-// Items of one BulkUpsertProfiles stream handed to Engine::BulkUpsert at once.
+// Items of one BulkUpsertProfiles stream handed to the engine at once (one
+// WriteBatch, one fsync).
 inline constexpr size_t kBulkBatchSize = 512;
-// Threads that run single writes; bounds the writers sharing one fsync.
-inline constexpr int kWriteThreads = 32;
+// Batches of one stream queued or being committed while the stream reads and
+// validates the next: enough to keep the engine's commit thread busy, few
+// enough to bound memory (and to push back on a fast sender).
+inline constexpr int kBulkBatchesInFlight = 2;
 
 // Callback-API implementation of pamatch.v1.Matcher (one reactor per call,
 // no thread per request).
@@ -34,9 +36,11 @@ inline constexpr int kWriteThreads = 32;
 // Thread-safety: gRPC calls the methods concurrently from its threads; the
 // service keeps no shared mutable state besides the atomic engine pointer,
 // and the engine and key store are themselves thread-safe. Reads run inline
-// on the gRPC callback thread; single writes (UpsertProfile, DeleteProfile)
-// run on a pool of kWriteThreads threads so that many can share one WAL
-// fsync (see blocking_pool.h).
+// on the gRPC callback thread. Profile writes never block it: they are
+// validated there and handed to the engine's commit queue (Engine::
+// UpsertAsync and friends), whose thread finishes the call once the write is
+// synced; so any number of writers share one WAL fsync while gRPC's few
+// callback threads keep serving.
 class MatcherService final : public v1::Matcher::CallbackService {
  public:
   explicit MatcherService(const ApiKeyStore* keys);
@@ -99,15 +103,8 @@ class MatcherService final : public v1::Matcher::CallbackService {
                                   const google::protobuf::Message& request,
                                   Handler handler);
 
-  // As Serve, but runs `handler` on write_pool_; it must capture by value.
-  template <typename Handler>
-  grpc::ServerUnaryReactor* ServeBlocking(
-      grpc::CallbackServerContext* context, Scope scope,
-      const google::protobuf::Message& request, Handler handler);
-
   const ApiKeyStore* const keys_;
   std::atomic<Engine*> engine_{nullptr};
-  BlockingPool write_pool_{kWriteThreads};  // last: joined first
 };
 
 }  // namespace pamatch

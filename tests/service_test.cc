@@ -387,6 +387,41 @@ TEST_F(ServiceTest, BulkUpsertSpanningSeveralBatches) {
   EXPECT_EQ(engine_->size(), count);
 }
 
+// Batches of one stream are committed while the next is read; they must
+// still apply in stream order. Every item upserts one id with version 0, so
+// item i must get version i + 1 (minus the invalid items before it).
+TEST_F(ServiceTest, BulkUpsertKeepsStreamOrderAcrossPipelinedBatches) {
+  const int count = 4 * static_cast<int>(kBulkBatchSize) + 3;
+  std::vector<v1::Profile> profiles;
+  for (int i = 0; i < count; ++i) {
+    v1::Profile p = BaseProfile("one");
+    p.set_version(0);
+    p.set_max_travel_km(1 + i % 100);
+    if (i % 97 == 50) p.set_local_authority("E99999999");  // invalid
+    profiles.push_back(p);
+  }
+  v1::BulkUpsertProfilesResponse response;
+  ASSERT_TRUE(BulkUpsert(*stub_, write_key_, profiles, &response).ok());
+  ASSERT_EQ(response.results_size(), count);
+  int64_t expected = 0;
+  int last_accepted = -1;
+  for (int i = 0; i < count; ++i) {
+    const v1::BulkItemResult& result = response.results(i);
+    if (i % 97 == 50) {
+      EXPECT_EQ(result.code(), static_cast<int>(grpc::INVALID_ARGUMENT)) << i;
+      continue;
+    }
+    ASSERT_EQ(result.code(), 0) << i << " " << result.error();
+    EXPECT_EQ(result.version(), ++expected) << i;
+    last_accepted = i;
+  }
+  EXPECT_EQ(response.accepted(), expected);
+  auto stored = engine_->GetProfile("one");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->profile().version(), expected);
+  EXPECT_EQ(stored->profile().max_travel_km(), 1 + last_accepted % 100);
+}
+
 TEST_F(ServiceTest, BulkUpsertNeedsWriteScope) {
   v1::BulkUpsertProfilesResponse response;
   grpc::Status status =

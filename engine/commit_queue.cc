@@ -1,0 +1,184 @@
+#include "engine/commit_queue.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace pamatch {
+namespace {
+
+// A round stops taking groups past this many writes, so that one huge
+// backlog does not delay the first callers' acknowledgement by more than
+// about one bulk batch's write.
+constexpr size_t kMaxRoundWrites = 4096;
+
+absl::Status StaleVersion(absl::string_view id, int64_t version,
+                          int64_t stored) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "version: ", version, " is not newer than the stored version ", stored,
+      " of profile \"", id, "\" (stale upsert rejected)"));
+}
+
+}  // namespace
+
+std::string SerializeProfile(const v1::Profile& profile) {
+  constexpr size_t kVersionBytes = 11;  // tag + 10-byte varint at most
+  const size_t size = profile.ByteSizeLong();
+  std::string value(size + kVersionBytes, '\0');
+  profile.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(value.data()));
+  value.resize(size);
+  return value;
+}
+
+void AppendVersion(int64_t version, std::string* value) {
+  // Wire format: tag (field number << 3 | wire type 0, varint), then the
+  // value as a varint of its two's complement (int64, not zigzag).
+  uint64_t tag = uint64_t{v1::Profile::kVersionFieldNumber} << 3;
+  uint64_t bits = static_cast<uint64_t>(version);
+  for (uint64_t* varint : {&tag, &bits}) {
+    while (*varint >= 0x80) {
+      value->push_back(static_cast<char>((*varint & 0x7f) | 0x80));
+      *varint >>= 7;
+    }
+    value->push_back(static_cast<char>(*varint));
+  }
+}
+
+CommitQueue::CommitQueue(Store* store, ProfileIndex* index,
+                         std::shared_mutex* index_mu)
+    : store_(store), index_(index), index_mu_(index_mu) {
+  thread_ = std::thread([this] { CommitLoop(); });
+}
+
+CommitQueue::~CommitQueue() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  queued_.notify_all();
+  thread_.join();
+}
+
+void CommitQueue::Submit(std::vector<ProfileWrite> writes, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(Group{std::move(writes), std::move(done)});
+  }
+  // Wakes the commit thread if it is idle; if it is busy with a round it
+  // takes this group with the next one.
+  queued_.notify_one();
+}
+
+CommitQueue::Counters CommitQueue::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+void CommitQueue::CommitLoop() {
+  std::vector<Group> round;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      queued_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is committed
+      size_t writes = 0;
+      while (!queue_.empty() &&
+             (round.empty() ||
+              writes + queue_.front().writes.size() <= kMaxRoundWrites)) {
+        writes += queue_.front().writes.size();
+        round.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<std::vector<WriteResult>> results = CommitRound(round);
+    for (size_t g = 0; g < round.size(); ++g) {
+      round[g].done(std::move(results[g]));
+    }
+    // Freed after the acknowledgements, which should not wait for it.
+    round.clear();
+  }
+}
+
+std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
+    std::vector<Group>& round) {
+  std::vector<std::vector<WriteResult>> results(round.size());
+  std::vector<Store::ProfileMutation> mutations;
+  // Indexes (group, write) of the accepted writes, in mutation order.
+  std::vector<std::pair<size_t, size_t>> accepted;
+  {
+    // Version checks. The index holds exactly what is on disk (this thread
+    // is its only writer); `pending` holds the outcome of this round's
+    // earlier writes (0: deleted).
+    absl::flat_hash_map<absl::string_view, int64_t> pending;
+    std::shared_lock lock(*index_mu_);
+    auto stored_version = [&](absl::string_view id) -> int64_t {
+      auto it = pending.find(id);
+      if (it != pending.end()) return it->second;
+      const CompiledProfile* profile = index_->Find(id);
+      return profile == nullptr ? 0 : profile->version;
+    };
+    for (size_t g = 0; g < round.size(); ++g) {
+      std::vector<ProfileWrite>& writes = round[g].writes;
+      results[g].resize(writes.size());
+      for (size_t w = 0; w < writes.size(); ++w) {
+        ProfileWrite& write = writes[w];
+        WriteResult& result = results[g][w];
+        if (!write.compiled.has_value()) {
+          if (stored_version(write.id) == 0) {
+            result.status = absl::NotFoundError(
+                absl::StrCat("profile \"", write.id, "\" not found"));
+            continue;
+          }
+          pending[write.id] = 0;
+          mutations.push_back({write.id, nullptr});
+          accepted.emplace_back(g, w);
+          continue;
+        }
+        const std::string& id = write.compiled->id;
+        const int64_t stored = stored_version(id);
+        int64_t version = write.compiled->version;
+        if (version == 0) {
+          version = stored + 1;
+        } else if (stored > 0 && version <= stored) {
+          result.status = StaleVersion(id, version, stored);
+          continue;
+        }
+        AppendVersion(version, &write.value);
+        write.compiled->version = version;
+        pending[id] = version;
+        result.version = version;
+        result.created = stored == 0;
+        mutations.push_back({id, &write.value});
+        accepted.emplace_back(g, w);
+      }
+    }
+  }
+  if (!mutations.empty()) {
+    const absl::Status written = store_->WriteProfiles(mutations);
+    if (written.ok()) {
+      std::unique_lock lock(*index_mu_);
+      for (const auto& [g, w] : accepted) {
+        ProfileWrite& write = round[g].writes[w];
+        if (write.compiled.has_value()) {
+          index_->Put(std::make_unique<const CompiledProfile>(
+              *std::move(write.compiled)));
+        } else {
+          index_->Erase(write.id);
+        }
+      }
+    } else {
+      for (const auto& [g, w] : accepted) {
+        results[g][w] = WriteResult{written, 0, false};
+      }
+    }
+    std::lock_guard lock(mu_);
+    ++counters_.rounds;
+    counters_.writes += static_cast<int64_t>(mutations.size());
+  }
+  return results;
+}
+
+}  // namespace pamatch

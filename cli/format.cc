@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -169,28 +170,11 @@ std::string DbsLevelName(pamatch::v1::DbsLevel level) {
 }
 
 std::string StatusCodeName(int code) {
-  static constexpr std::array<absl::string_view, 17> kNames = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  if (code < 0 || code >= static_cast<int>(kNames.size())) {
+  // gRPC's status codes and absl::StatusCode share numbers and names.
+  if (code < 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
     return absl::StrCat("CODE_", code);
   }
-  return std::string(kNames[code]);
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 std::string RenderTable(const std::vector<std::string>& header,

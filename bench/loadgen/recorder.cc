@@ -1,5 +1,6 @@
 #include "bench/loadgen/recorder.h"
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace pamatch::loadgen {
@@ -19,27 +20,11 @@ void OpStats::Merge(const OpStats& other) {
 }
 
 std::string StatusCodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  if (code >= 0 && code < static_cast<int>(std::size(kNames))) {
-    return kNames[code];
+  // gRPC's status codes and absl::StatusCode share numbers and names.
+  if (code < 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+    return absl::StrCat("CODE_", code);
   }
-  return absl::StrCat("CODE_", code);
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 PhaseRecorder::PhaseRecorder(int op_count) : ops_(op_count) {}

@@ -333,7 +333,19 @@ Roaring ProfileIndex::Candidates(
   }
   // Otherwise the reachable documents first: documents are numbered by
   // cell, so they sit in a few bitmap chunks and each filter's AND touches
-  // only those chunks, never the whole country.
+  // only those chunks, never the whole country. A band holding few
+  // documents is not worth its own union and AND: its cells join the band
+  // below (a lower travel threshold is a weaker cut, still a valid one).
+  constexpr uint64_t kMinBandDocuments = 1024;
+  for (size_t b = selected.size() - 1; b > 0; --b) {
+    uint64_t documents = 0;
+    for (const Roaring* cell : selected[b]) documents += cell->cardinality();
+    if (documents < kMinBandDocuments) {
+      selected[b - 1].insert(selected[b - 1].end(), selected[b].begin(),
+                             selected[b].end());
+      selected[b].clear();
+    }
+  }
   Roaring reachable;
   for (size_t b = 0; b < selected.size(); ++b) {
     if (selected[b].empty()) continue;

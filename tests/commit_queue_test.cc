@@ -236,9 +236,13 @@ TEST_F(CommitQueueDirectTest, ConcurrentWritersShareSyncs) {
   EXPECT_EQ(failed.load(), 0);
   const CommitQueue::Counters counters = queue_->counters();
   EXPECT_EQ(counters.writes, kWriters * kEach);
-  // Group commit at work: with 16 writers waiting on synced writes, rounds
-  // carry several writes each (one per write would mean no grouping).
-  EXPECT_LT(counters.rounds, counters.writes / 2);
+  // Group commit at work: with 16 writers waiting on synced writes, some
+  // rounds carry several writes (one round per write would mean no
+  // grouping). How many is timing: ~7 per round in an optimised build, as
+  // few as ~1.5 under ThreadSanitizer, which slows the writers far more
+  // than the fsync (seen in CI: 207 rounds for 320 writes); the size of
+  // the groups is a benchmark figure (docs/PERFORMANCE.md), not asserted.
+  EXPECT_LT(counters.rounds, counters.writes);
   for (int w = 0; w < kWriters; ++w) {
     EXPECT_EQ(StoredVersion(absl::StrCat("w", w)), kEach);
     EXPECT_EQ(IndexedVersion(absl::StrCat("w", w)), kEach);

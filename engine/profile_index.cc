@@ -381,26 +381,6 @@ Roaring ProfileIndex::FilterCandidates(const CompiledQuery& q) const {
   return Candidates(q, filters);
 }
 
-void ProfileIndex::ForEachCandidate(
-    const CompiledQuery& q,
-    absl::FunctionRef<void(const CompiledProfile&)> visit) const {
-  const Roaring candidates = FilterCandidates(q);
-  // A flat-earth lower bound on the distance, with the smaller cos(lat) of
-  // the two points, shrunk by 2% and 0.1 km for float rounding and the
-  // sphere's curvature: never above the haversine distance for any two UK
-  // points, so a doc rejected here is truly out of reach.
-  const double limit = q.max_distance_km.value_or(kMaxTravelKm);
-  for (uint32_t doc : candidates) {
-    const Hot& r = hot_[doc];
-    const double dy = (r.lat - q.lat) * kKmPerDegree;
-    const double dx =
-        (r.lon - q.lon) * kKmPerDegree * std::min(r.cos_lat, q.cos_lat);
-    const double lower_bound_km = std::sqrt(dx * dx + dy * dy) * 0.98 - 0.1;
-    if (lower_bound_km > std::min(limit, r.max_travel_km)) continue;
-    visit(*docs_[doc]);
-  }
-}
-
 namespace {
 
 // Per-query constants of the column scan: masks of the codes the query
@@ -455,6 +435,35 @@ constexpr double kMaxBoundDeg = 10;  // 0.17 rad
 
 }  // namespace
 
+ProfileIndex::Reach ProfileIndex::DecideReach(const Hot& h,
+                                              const CompiledQuery& q,
+                                              double limit) {
+  const double reach = std::min(limit, h.max_travel_km);
+  const double dlat_deg = h.lat - q.lat, dlon_deg = h.lon - q.lon;
+  const double dy = dlat_deg * kKmPerDegree, dx = dlon_deg * kKmPerDegree;
+  const double c_min = std::min(h.cos_lat, q.cos_lat);
+  const double c_max = std::max(h.cos_lat, q.cos_lat);
+  const double lower_sq = (dy * dy + c_min * c_min * dx * dx) * kLowerSq;
+  const double upper_sq = (dy * dy + c_max * c_max * dx * dx) * kUpperSq;
+  const bool bounds_hold = std::abs(dlat_deg) < kMaxBoundDeg &&
+                           std::abs(dlon_deg) < kMaxBoundDeg;
+  if (bounds_hold && upper_sq <= reach * reach) return {true, -1, lower_sq};
+  if (bounds_hold && lower_sq > reach * reach) return {false, -1, lower_sq};
+  const double distance =
+      HaversineKm(q.lat, q.lon, q.cos_lat, h.lat, h.lon, h.cos_lat);
+  return {distance <= h.max_travel_km && distance <= limit, distance,
+          bounds_hold ? lower_sq : 0};
+}
+
+void ProfileIndex::ForEachCandidate(
+    const CompiledQuery& q,
+    absl::FunctionRef<void(const CompiledProfile&)> visit) const {
+  const double limit = q.max_distance_km.value_or(kMaxTravelKm);
+  for (uint32_t doc : FilterCandidates(q)) {
+    if (DecideReach(hot_[doc], q, limit).within) visit(*docs_[doc]);
+  }
+}
+
 void ProfileIndex::Search(const CompiledQuery& q,
                           SearchCollector& collector) const {
   Roaring candidates = FilterCandidates(q);
@@ -495,22 +504,9 @@ void ProfileIndex::Search(const CompiledQuery& q,
       const uint32_t doc = buffer[i];
       const Hot& h = hot_[doc];
 
-      // Distance: decided from the bounds when they agree, else exactly.
-      const double reach = std::min(limit, h.max_travel_km);
-      const double dlat_deg = h.lat - q.lat, dlon_deg = h.lon - q.lon;
-      const double dy = dlat_deg * kKmPerDegree, dx = dlon_deg * kKmPerDegree;
-      const double c_min = std::min(h.cos_lat, q.cos_lat);
-      const double c_max = std::max(h.cos_lat, q.cos_lat);
-      const double e2_min = dy * dy + c_min * c_min * dx * dx;
-      const double e2_max = dy * dy + c_max * c_max * dx * dx;
-      const bool bounds_hold = std::abs(dlat_deg) < kMaxBoundDeg &&
-                               std::abs(dlon_deg) < kMaxBoundDeg;
-      double distance = -1;  // exact haversine, once computed
-      if (!bounds_hold || e2_max * kUpperSq > reach * reach) {
-        if (bounds_hold && e2_min * kLowerSq > reach * reach) continue;
-        distance = HaversineKm(q.lat, q.lon, q.cos_lat, h.lat, h.lon, h.cos_lat);
-        if (distance > h.max_travel_km || distance > limit) continue;
-      }
+      const Reach reach = DecideReach(h, q, limit);
+      if (!reach.within) continue;
+      double distance = reach.distance_km;
 
       // The other residual filters, as PassesResidualFilters.
       if (!excluded.empty() &&
@@ -519,12 +515,12 @@ void ProfileIndex::Search(const CompiledQuery& q,
       }
       if (!q.required_training.empty()) {
         const CompiledProfile& p = *docs_[doc];
-        bool unexpired = true;
-        for (CodeId code : q.required_training) {
-          const DayNumber expires = p.TrainingExpiry(code);
-          unexpired = unexpired && expires != kNoDate && expires >= q.as_of;
+        if (!std::all_of(q.required_training.begin(), q.required_training.end(),
+                         [&](CodeId code) {
+                           return TrainingUnexpired(p, code, q.as_of);
+                         })) {
+          continue;
         }
-        if (!unexpired) continue;
       }
       if (check_dbs_age && !(h.flags & kDbsUpdateService) &&
           (h.dbs_issued_on == kNoDate || h.dbs_issued_on < q.dbs_fresh_since)) {
@@ -594,7 +590,7 @@ void ProfileIndex::Search(const CompiledQuery& q,
         bound += applied[kTraining] * 1.0;
         bound += applied[kDistance] *
                  (distance >= 0 ? std::pow(0.5, distance / 8.0)
-                                : DistanceValueBound(std::sqrt(e2_min * kLowerSq)));
+                                : DistanceValueBound(std::sqrt(reach.lower_bound_sq)));
         if (bound * inverse_weight + 1e-6 < collector.KeptScoreFloor()) {
           continue;
         }
@@ -603,8 +599,7 @@ void ProfileIndex::Search(const CompiledQuery& q,
       if (scores_training) {
         int held = 0;
         for (CodeId code : q.preferred_training) {
-          const DayNumber expires = p.TrainingExpiry(code);
-          held += expires != kNoDate && expires >= q.as_of;
+          held += TrainingUnexpired(p, code, q.as_of) ? 1 : 0;
         }
         s[kTraining] = static_cast<double>(held) / q.preferred_training.size();
       }

@@ -74,8 +74,9 @@ class ProfileIndex {
   void ForEach(absl::FunctionRef<void(const CompiledProfile&)> visit) const;
 
   // Every profile that passes `query`'s set filters (PassesSetFilters in
-  // scoring.h) and may be within reach: a superset of the matches, never
-  // missing one, in document order.
+  // scoring.h) and is within reach (distance and travel), as Search
+  // decides it: a superset of the matches, never missing one, in document
+  // order.
   void ForEachCandidate(
       const CompiledQuery& query,
       absl::FunctionRef<void(const CompiledProfile&)> visit) const;
@@ -116,6 +117,17 @@ class ProfileIndex {
     uint8_t register_level, gender, age_band, flags;
   };
   static constexpr uint8_t kHasLastActive = 1, kDbsUpdateService = 2;
+  // Whether document `h` is within `limit` of the query and within its own
+  // travel: decided from distance bounds where they agree, exactly
+  // otherwise. distance_km is the exact haversine if it was computed, else
+  // -1; lower_bound_sq bounds the squared distance from below.
+  struct Reach {
+    bool within;
+    double distance_km;
+    double lower_bound_sq;
+  };
+  static Reach DecideReach(const Hot& h, const CompiledQuery& query,
+                           double limit);
   void SetColumns(uint32_t doc, const CompiledProfile& p);
   // Candidates(query, the query's set-filter bitmaps).
   Roaring FilterCandidates(const CompiledQuery& query) const;

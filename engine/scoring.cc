@@ -23,10 +23,6 @@ int CountShared(const std::vector<CodeId>& a, const std::vector<CodeId>& b) {
   return shared;
 }
 
-bool Unexpired(const CompiledProfile& profile, CodeId code, DayNumber as_of) {
-  const DayNumber expires = profile.TrainingExpiry(code);
-  return expires != kNoDate && expires >= as_of;
-}
 
 bool DbsFresh(const CompiledQuery& query, const CompiledProfile& profile) {
   if (profile.dbs_update_service) return true;
@@ -77,6 +73,12 @@ double RecencyValue(int64_t days) {
   return days < kTableDays ? table[days] : std::pow(0.5, days / 30.0);
 }
 
+bool TrainingUnexpired(const CompiledProfile& profile, CodeId code,
+                       DayNumber as_of) {
+  const DayNumber expires = profile.TrainingExpiry(code);
+  return expires != kNoDate && expires >= as_of;
+}
+
 double CosLat(double lat) { return std::cos(Radians(lat)); }
 
 double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
@@ -120,7 +122,7 @@ bool PassesResidualFilters(const CompiledQuery& q, const CompiledProfile& p,
   if (q.max_distance_km && distance_km > *q.max_distance_km) return false;
   if (!q.exclude_ids.empty() && q.exclude_ids.contains(p.id)) return false;
   for (CodeId code : q.required_training) {
-    if (!Unexpired(p, code, q.as_of)) return false;
+    if (!TrainingUnexpired(p, code, q.as_of)) return false;
   }
   if (q.min_dbs_level > v1::DBS_NONE && !DbsFresh(q, p)) return false;
   if (q.needed_slots > 0 &&
@@ -175,7 +177,7 @@ std::array<double, kComponentCount> ComponentValues(const CompiledQuery& q,
   if (q.applies[kTraining]) {
     int held = 0;
     for (CodeId code : q.preferred_training) {
-      held += Unexpired(p, code, q.as_of) ? 1 : 0;
+      held += TrainingUnexpired(p, code, q.as_of) ? 1 : 0;
     }
     s[kTraining] = static_cast<double>(held) / q.preferred_training.size();
   }

@@ -28,6 +28,11 @@ double HaversineKm(double lat1, double lon1, double cos_lat1, double lat2,
                    double lon2, double cos_lat2);
 double CosLat(double lat);
 
+// Whether `profile` holds training `code` unexpired on `as_of` (no expiry,
+// or expires_on >= as_of).
+bool TrainingUnexpired(const CompiledProfile& profile, CodeId code,
+                       DayNumber as_of);
+
 // Whether `profile`, at `distance_km` from the query's location, passes
 // every hard filter of `query`: the set filters and the residual ones.
 bool PassesHardFilters(const CompiledQuery& query,

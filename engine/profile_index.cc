@@ -23,23 +23,6 @@ int64_t Row(double lat) { return static_cast<int64_t>(std::floor(lat / kCellLatD
 int64_t Col(double lon) { return static_cast<int64_t>(std::floor(lon / kCellLonDeg)); }
 constexpr int64_t kColBias = 1 << 12;
 
-// Travel bands: travel_at_least_[b] holds the PAs whose max_travel_km is at
-// least kTravelBandKm[b]. A cell whose nearest point is D km from the query
-// can only contribute PAs who travel at least D, so its documents are
-// intersected with the band just below D: most PAs travel 5-25 km, so the
-// outer cells of a wide search shrink a lot before any column is read.
-constexpr std::array<double, 16> kTravelBandKm = {
-    0, 2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100};
-
-// The band of a cell at least `min_km` away.
-size_t TravelBandFor(double min_km) {
-  size_t band = 0;
-  while (band + 1 < kTravelBandKm.size() && kTravelBandKm[band + 1] <= min_km) {
-    ++band;
-  }
-  return band;
-}
-
 size_t WordsFor(size_t codes) { return std::max<size_t>(1, (codes + 63) / 64); }
 
 void SetBits(const std::vector<CodeId>& ids, uint64_t* words) {
@@ -53,6 +36,7 @@ ProfileIndex::ProfileIndex(const Taxonomy& taxonomy)
       skill_words_(WordsFor(taxonomy.skills().size())),
       interest_words_(WordsFor(taxonomy.interests().size())),
       language_words_(WordsFor(taxonomy.languages().size())),
+      training_words_(WordsFor(taxonomy.training().size())),
       skills_(taxonomy.skills().size()),
       training_(taxonomy.training().size()),
       languages_(taxonomy.languages().size()) {}
@@ -86,9 +70,6 @@ void ProfileIndex::AddPostings(uint32_t doc, const CompiledProfile& p,
   if (p.ok_with_pets) apply(ok_with_pets_);
   if (p.non_smoker) apply(non_smoker_);
   if (p.short_notice_cover) apply(short_notice_cover_);
-  for (size_t b = 1; b < kTravelBandKm.size(); ++b) {
-    if (p.max_travel_km >= kTravelBandKm[b]) apply(travel_at_least_[b]);
-  }
   const Cell cell = CellOf(p.lat, p.lon);
   if (add) {
     cells_[cell].add(doc);
@@ -107,15 +88,41 @@ uint32_t ProfileIndex::NewDocument() {
   }
   const uint32_t doc = static_cast<uint32_t>(docs_.size());
   docs_.emplace_back();
+  scan_.emplace_back();
   hot_.emplace_back();
   availability_.emplace_back();
   skill_bits_.resize(skill_bits_.size() + skill_words_);
   interest_bits_.resize(interest_bits_.size() + interest_words_);
   language_bits_.resize(language_bits_.size() + language_words_);
+  training_bits_.resize(training_bits_.size() + training_words_);
   return doc;
 }
 
+uint32_t ProfileIndex::ScanBits(const CompiledProfile& p) {
+  auto bit = [](bool set, int position) {
+    return set ? uint32_t{1} << position : 0u;
+  };
+  uint32_t bits = bit(p.active, kBitActive) |
+                  bit(p.driving_licence, kBitLicence) |
+                  bit(p.has_car, kBitCar) | bit(p.ok_with_pets, kBitPets) |
+                  bit(p.non_smoker, kBitNonSmoker) |
+                  bit(p.short_notice_cover, kBitShortNotice) |
+                  bit(true, kBitGender + p.gender);
+  for (int level = 1; level <= p.dbs_level; ++level) {
+    bits |= bit(true, kBitDbsAtLeast + level);
+  }
+  for (int level = 1; level <= p.register_level; ++level) {
+    bits |= bit(true, kBitLevelAtLeast + level);
+  }
+  return bits;
+}
+
 void ProfileIndex::SetColumns(uint32_t doc, const CompiledProfile& p) {
+  float travel = static_cast<float>(p.max_travel_km);
+  if (travel < p.max_travel_km) {
+    travel = std::nextafter(travel, std::numeric_limits<float>::infinity());
+  }
+  scan_[doc] = {travel, ScanBits(p)};
   Hot& h = hot_[doc];
   h.lat = p.lat;
   h.lon = p.lon;
@@ -140,6 +147,11 @@ void ProfileIndex::SetColumns(uint32_t doc, const CompiledProfile& p) {
   fill(skill_bits_, skill_words_, p.skills);
   fill(interest_bits_, interest_words_, p.interests);
   fill(language_bits_, language_words_, p.languages);
+  uint64_t* training = training_bits_.data() + doc * training_words_;
+  std::fill(training, training + training_words_, 0);
+  for (const TrainingHeld& held : p.training) {
+    training[held.code / 64] |= uint64_t{1} << (held.code % 64);
+  }
 }
 
 void ProfileIndex::Put(std::unique_ptr<const CompiledProfile> profile) {
@@ -171,11 +183,13 @@ void ProfileIndex::BulkLoad(
   std::sort(order.begin(), order.end());
   const size_t total = docs_.size() + profiles.size();
   docs_.reserve(total);
+  scan_.reserve(total);
   hot_.reserve(total);
   availability_.reserve(total);
   skill_bits_.reserve(total * skill_words_);
   interest_bits_.reserve(total * interest_words_);
   language_bits_.reserve(total * language_words_);
+  training_bits_.reserve(total * training_words_);
   doc_of_id_.reserve(total);
   // Postings are appended in ascending document order into plain arrays,
   // then each bitmap is built once from its sorted array.
@@ -185,7 +199,6 @@ void ProfileIndex::BulkLoad(
   std::array<std::vector<uint32_t>, 6> dbs;
   std::array<std::vector<uint32_t>, 5> level, gender;
   std::array<std::vector<uint32_t>, 5> flags;  // licence, car, pets, ns, snc
-  std::array<std::vector<uint32_t>, kTravelBandKm.size()> travel;
   std::vector<std::pair<Cell, std::vector<uint32_t>>> cells;
   for (size_t i = 0; i < order.size(); ++i) {
     // The profiles are read in cell order, i.e. all over the heap: start
@@ -218,9 +231,6 @@ void ProfileIndex::BulkLoad(
     for (int f = 0; f < 5; ++f) {
       if (flag[f]) flags[f].push_back(doc);
     }
-    for (size_t b = 1; b < kTravelBandKm.size(); ++b) {
-      if (p.max_travel_km >= kTravelBandKm[b]) travel[b].push_back(doc);
-    }
     if (cells.empty() || cells.back().first != cell) cells.push_back({cell, {}});
     cells.back().second.push_back(doc);
   }
@@ -239,7 +249,6 @@ void ProfileIndex::BulkLoad(
   Roaring* flag_bitmaps[5] = {&driving_licence_, &has_car_, &ok_with_pets_,
                               &non_smoker_, &short_notice_cover_};
   for (int f = 0; f < 5; ++f) add(*flag_bitmaps[f], flags[f]);
-  for (size_t b = 1; b < travel.size(); ++b) add(travel_at_least_[b], travel[b]);
   for (const auto& [cell, docs] : cells) add(cells_[cell], docs);
 }
 
@@ -251,11 +260,13 @@ bool ProfileIndex::Erase(absl::string_view id) {
   AddPostings(doc, *docs_[doc], /*add=*/false);
   docs_[doc].reset();
   // Erasure means everywhere: the columns keep nothing of the profile.
+  scan_[doc] = ScanRecord{};  // no kBitActive: never a candidate
   hot_[doc] = Hot{};
   availability_[doc].reset();
   std::fill_n(skill_bits_.begin() + doc * skill_words_, skill_words_, 0);
   std::fill_n(interest_bits_.begin() + doc * interest_words_, interest_words_, 0);
   std::fill_n(language_bits_.begin() + doc * language_words_, language_words_, 0);
+  std::fill_n(training_bits_.begin() + doc * training_words_, training_words_, 0);
   free_docs_.push_back(doc);
   return true;
 }
@@ -272,8 +283,8 @@ void ProfileIndex::ForEach(
   }
 }
 
-Roaring ProfileIndex::Candidates(
-    const CompiledQuery& q, const std::vector<const Roaring*>& filters) const {
+std::vector<ProfileIndex::ReachableCell> ProfileIndex::ReachableCells(
+    const CompiledQuery& q, uint64_t* documents) const {
   const double radius_km =
       std::min(q.max_distance_km.value_or(kMaxTravelKm), kMaxTravelKm) +
       kCellMarginKm;
@@ -285,17 +296,25 @@ Roaring ProfileIndex::Candidates(
   const int64_t row0 = Row(q.lat - dlat), row1 = Row(q.lat + dlat);
   const int64_t col0 = Col(q.lon - dlon), col1 = Col(q.lon + dlon);
 
-  // Cells within reach, by travel band.
-  std::array<std::vector<const Roaring*>, kTravelBandKm.size()> selected;
+  std::vector<ReachableCell> reachable;
   auto consider = [&](int64_t row, int64_t col, const Roaring& bitmap) {
     if (row < row0 || row > row1 || col < col0 || col > col1) return;
     const double lat0 = row * kCellLatDeg, lon0 = col * kCellLonDeg;
     const double near_lat = std::clamp(q.lat, lat0, lat0 + kCellLatDeg);
     const double near_lon = std::clamp(q.lon, lon0, lon0 + kCellLonDeg);
     const double near_km = HaversineKm(q.lat, q.lon, near_lat, near_lon);
-    if (near_km <= radius_km) {
-      selected[TravelBandFor(near_km - kCellMarginKm)].push_back(&bitmap);
-    }
+    if (near_km > radius_km) return;
+    // Every point of the cell is within its diagonal of the nearest point
+    // (measured on the cell's wider, equatorward edge; the margin covers
+    // the sphere).
+    const double width_km = kCellLonDeg * kKmPerDegree *
+                            std::cos(std::min(std::abs(lat0),
+                                              std::abs(lat0 + kCellLatDeg)) *
+                                     std::numbers::pi / 180.0);
+    const double height_km = kCellLatDeg * kKmPerDegree;
+    const double diagonal_km = std::hypot(width_km, height_km);
+    reachable.push_back({&bitmap, std::max(0.0, near_km - kCellMarginKm),
+                         near_km + diagonal_km + kCellMarginKm});
   };
   const int64_t box_cells = (row1 - row0 + 1) * (col1 - col0 + 1);
   if (box_cells > static_cast<int64_t>(cells_.size())) {
@@ -313,72 +332,177 @@ Roaring ProfileIndex::Candidates(
       }
     }
   }
-  static_assert(std::tuple_size_v<decltype(travel_at_least_)> ==
-                kTravelBandKm.size());
-  auto intersect_filters = [&](Roaring candidates) {
-    for (size_t i = 0; i < filters.size() && !candidates.isEmpty(); ++i) {
-      candidates &= *filters[i];
-    }
-    return candidates;
-  };
-  // A rare filter (fewer documents than the cells hold): intersect the
-  // filters and leave distance to the column scan, which rejects most
-  // documents on its lower bound without the cost of the cell union.
-  uint64_t in_cells = 0;
-  for (const auto& band : selected) {
-    for (const Roaring* cell : band) in_cells += cell->cardinality();
-  }
-  if (filters.front()->cardinality() * 4 <= in_cells) {
-    return intersect_filters(*filters.front());
-  }
-  // Otherwise the reachable documents first: documents are numbered by
-  // cell, so they sit in a few bitmap chunks and each filter's AND touches
-  // only those chunks, never the whole country. A band holding few
-  // documents is not worth its own union and AND: its cells join the band
-  // below (a lower travel threshold is a weaker cut, still a valid one).
-  constexpr uint64_t kMinBandDocuments = 1024;
-  for (size_t b = selected.size() - 1; b > 0; --b) {
-    uint64_t documents = 0;
-    for (const Roaring* cell : selected[b]) documents += cell->cardinality();
-    if (documents < kMinBandDocuments) {
-      selected[b - 1].insert(selected[b - 1].end(), selected[b].begin(),
-                             selected[b].end());
-      selected[b].clear();
+  std::sort(reachable.begin(), reachable.end(),
+            [](const ReachableCell& a, const ReachableCell& b) {
+              return a.near_km < b.near_km;
+            });
+  if (documents != nullptr) {
+    *documents = 0;
+    for (const ReachableCell& cell : reachable) {
+      *documents += cell.docs->cardinality();
     }
   }
-  Roaring reachable;
-  for (size_t b = 0; b < selected.size(); ++b) {
-    if (selected[b].empty()) continue;
-    Roaring cells = Roaring::fastunion(selected[b].size(), selected[b].data());
-    if (b > 0) cells &= travel_at_least_[b];
-    reachable |= cells;
-  }
-  return intersect_filters(std::move(reachable));
+  return reachable;
 }
 
-Roaring ProfileIndex::FilterCandidates(const CompiledQuery& q) const {
-  std::vector<const Roaring*> filters = {&active_};
-  for (CodeId id : q.must_have_skills) filters.push_back(&skills_[id]);
-  for (CodeId id : q.required_training) filters.push_back(&training_[id]);
-  for (CodeId id : q.required_languages) filters.push_back(&languages_[id]);
+namespace {
+
+// Calls visit(block, n) with the members of `bitmap` in order, a block of
+// up to 256 at a time (much faster than one-at-a-time iteration).
+template <typename Visit>
+void ForEachBlock(const Roaring& bitmap, Visit&& visit) {
+  roaring_uint32_iterator_t it;
+  roaring_init_iterator(&bitmap.roaring, &it);
+  constexpr uint32_t kBlock = 256;
+  uint32_t block[kBlock];
+  for (uint32_t n; (n = roaring_read_uint32_iterator(&it, block, kBlock)) > 0;) {
+    visit(block, n);
+  }
+}
+
+// Whether every bit of `mask` (`words` words) is set in `row`.
+bool HasAllBits(const uint64_t* row, const std::vector<uint64_t>& mask) {
+  for (size_t w = 0; w < mask.size(); ++w) {
+    if ((row[w] & mask[w]) != mask[w]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// The plan. The set filters (PassesSetFilters) are answered per document
+// from its 8-byte ScanRecord and the code bit columns; distance is left to
+// the caller (DecideReach). Documents are found one of two ways:
+// - postings, when some filter's bitmap is small next to the reachable
+//   cells (a rare skill or language): the bitmaps are intersected,
+//   smallest first, while they cut, and the survivors are visited;
+// - otherwise cells, nearest first: each reachable cell's documents are
+//   read in order (BulkLoad numbers them consecutively, so that is a
+//   sequential read of the columns), skipping at once every PA whose
+//   travel is below the cell's nearest distance.
+// Either way every document passing the set filters and within reach is
+// visited exactly once (cells do not overlap), plus some that are not
+// within reach, which the caller rejects.
+template <typename OnCell, typename OnDoc>
+void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
+                                   OnDoc&& on_doc) const {
+  uint32_t bits = uint32_t{1} << kBitActive;
+  auto require = [&](bool wanted, int position) {
+    if (wanted) bits |= uint32_t{1} << position;
+  };
+  require(q.requires_driver, kBitLicence);
+  require(q.requires_car, kBitCar);
+  require(q.has_pets, kBitPets);
+  require(q.requires_non_smoker, kBitNonSmoker);
+  require(q.short_notice, kBitShortNotice);
+  require(q.min_dbs_level > v1::DBS_NONE, kBitDbsAtLeast + q.min_dbs_level);
+  require(q.min_register_level > 0, kBitLevelAtLeast + q.min_register_level);
+  if (q.required_gender) require(true, kBitGender + *q.required_gender);
+  auto mask_of = [](size_t words, const std::vector<CodeId>& ids) {
+    std::vector<uint64_t> mask;
+    if (!ids.empty()) {
+      mask.assign(words, 0);
+      SetBits(ids, mask.data());
+    }
+    return mask;
+  };
+  const std::vector<uint64_t> skills = mask_of(skill_words_, q.must_have_skills);
+  const std::vector<uint64_t> languages =
+      mask_of(language_words_, q.required_languages);
+  const std::vector<uint64_t> training =
+      mask_of(training_words_, q.required_training);
+  // The code masks, after the record's bits: few documents get that far.
+  auto has_codes = [&](uint32_t doc) {
+    return HasAllBits(&skill_bits_[doc * skill_words_], skills) &&
+           HasAllBits(&language_bits_[doc * language_words_], languages) &&
+           HasAllBits(&training_bits_[doc * training_words_], training);
+  };
+  const bool any_codes =
+      !skills.empty() || !languages.empty() || !training.empty();
+
+  // The postings of the set filters, smallest first.
+  std::vector<const Roaring*> postings = {&active_};
+  for (CodeId id : q.must_have_skills) postings.push_back(&skills_[id]);
+  for (CodeId id : q.required_training) postings.push_back(&training_[id]);
+  for (CodeId id : q.required_languages) postings.push_back(&languages_[id]);
   if (q.min_dbs_level > v1::DBS_NONE) {
-    filters.push_back(&dbs_at_least_[q.min_dbs_level]);
+    postings.push_back(&dbs_at_least_[q.min_dbs_level]);
   }
   if (q.min_register_level > 0) {
-    filters.push_back(&level_at_least_[q.min_register_level]);
+    postings.push_back(&level_at_least_[q.min_register_level]);
   }
-  if (q.required_gender) filters.push_back(&gender_[*q.required_gender]);
-  if (q.requires_driver) filters.push_back(&driving_licence_);
-  if (q.requires_car) filters.push_back(&has_car_);
-  if (q.has_pets) filters.push_back(&ok_with_pets_);
-  if (q.requires_non_smoker) filters.push_back(&non_smoker_);
-  if (q.short_notice) filters.push_back(&short_notice_cover_);
-  std::sort(filters.begin(), filters.end(),
-            [](const Roaring* a, const Roaring* b) {
-              return a->cardinality() < b->cardinality();
-            });
-  if (filters.front()->isEmpty()) return Roaring();
-  return Candidates(q, filters);
+  if (q.required_gender) postings.push_back(&gender_[*q.required_gender]);
+  if (q.requires_driver) postings.push_back(&driving_licence_);
+  if (q.requires_car) postings.push_back(&has_car_);
+  if (q.has_pets) postings.push_back(&ok_with_pets_);
+  if (q.requires_non_smoker) postings.push_back(&non_smoker_);
+  if (q.short_notice) postings.push_back(&short_notice_cover_);
+  std::vector<std::pair<uint64_t, const Roaring*>> by_size;
+  for (const Roaring* posting : postings) {
+    by_size.emplace_back(posting->cardinality(), posting);
+  }
+  std::sort(by_size.begin(), by_size.end());
+  if (by_size.front().first == 0) return;
+
+  const bool wants_week = q.needed_slots > 0;
+  // Selects the documents of a block whose record passes (travel at least
+  // `near`, every required bit), without a branch per document, then
+  // those with the required codes, then visits them fetching a few ahead:
+  // they are scattered, so their columns' cache misses are overlapped by
+  // hand.
+  auto visit_block = [&](const uint32_t* block, uint32_t n, float near) {
+    uint32_t selected[256];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const ScanRecord& record = scan_[block[i]];
+      selected[count] = block[i];
+      count += (record.max_travel_km >= near) & ((record.bits & bits) == bits);
+    }
+    if (any_codes) {
+      uint32_t kept = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        selected[kept] = selected[i];
+        kept += has_codes(selected[i]) ? 1 : 0;
+      }
+      count = kept;
+    }
+    constexpr uint32_t kAhead = 4;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (i + kAhead < count) {
+        __builtin_prefetch(&hot_[selected[i + kAhead]]);
+        if (wants_week) __builtin_prefetch(&availability_[selected[i + kAhead]]);
+      }
+      on_doc(selected[i], scan_[selected[i]]);
+    }
+  };
+
+  uint64_t in_cells = 0;
+  const std::vector<ReachableCell> cells = ReachableCells(q, &in_cells);
+  // A posting visit costs a random read per document, a cell visit a
+  // sequential one: postings win when they are a few times smaller.
+  if (by_size.front().first * 4 <= in_cells) {
+    Roaring survivors = *by_size.front().second;
+    for (size_t i = 1; i < by_size.size() && survivors.cardinality() > 64; ++i) {
+      if (by_size[i].first * 2 > size()) break;  // cuts too little to pay
+      survivors &= *by_size[i].second;
+    }
+    const ReachableCell anywhere{nullptr, 0,
+                                 std::numeric_limits<double>::infinity()};
+    on_cell(anywhere);
+    ForEachBlock(survivors, [&](const uint32_t* block, uint32_t n) {
+      visit_block(block, n, 0.0f);
+    });
+    return;
+  }
+  for (const ReachableCell& cell : cells) {
+    on_cell(cell);
+    // near (rounded to float) may exceed near_km by a few metres; the
+    // cell margin (1 km) absorbs that.
+    const float near = static_cast<float>(cell.near_km);
+    ForEachBlock(*cell.docs, [&](const uint32_t* block, uint32_t n) {
+      visit_block(block, n, near);
+    });
+  }
 }
 
 namespace {
@@ -459,15 +583,15 @@ void ProfileIndex::ForEachCandidate(
     const CompiledQuery& q,
     absl::FunctionRef<void(const CompiledProfile&)> visit) const {
   const double limit = q.max_distance_km.value_or(kMaxTravelKm);
-  for (uint32_t doc : FilterCandidates(q)) {
-    if (DecideReach(hot_[doc], q, limit).within) visit(*docs_[doc]);
-  }
+  ForEachSetMatch(
+      q, [](const ReachableCell&) {},
+      [&](uint32_t doc, const ScanRecord&) {
+        if (DecideReach(hot_[doc], q, limit).within) visit(*docs_[doc]);
+      });
 }
 
 void ProfileIndex::Search(const CompiledQuery& q,
                           SearchCollector& collector) const {
-  Roaring candidates = FilterCandidates(q);
-  if (candidates.isEmpty()) return;
   const ScanQuery scan(q, skill_words_, interest_words_, language_words_);
   std::vector<uint32_t> excluded;  // documents of exclude_ids, sorted
   for (const std::string& id : q.exclude_ids) {
@@ -478,6 +602,12 @@ void ProfileIndex::Search(const CompiledQuery& q,
   const double limit = q.max_distance_km.value_or(kMaxTravelKm);
   const bool check_dbs_age = q.min_dbs_level > v1::DBS_NONE;
   const bool scores_training = q.applies[kTraining];
+  // Whether a match can be counted from its ScanRecord alone, once its
+  // distance is known to be within reach: no residual filter but distance.
+  const bool only_distance_residual =
+      excluded.empty() && q.required_training.empty() && !check_dbs_age &&
+      !(q.needed_slots > 0 && q.min_schedule_coverage > 0) &&
+      q.max_hourly_rate_pence <= 0;
   // Weights of the applied components (0 for the others) and 1/sum, for
   // the score bound; with no weight every score is 0 and nothing is pruned.
   std::array<double, kComponentCount> applied{};
@@ -487,129 +617,159 @@ void ProfileIndex::Search(const CompiledQuery& q,
     total_weight += applied[c];
   }
   const double inverse_weight = total_weight > 0 ? 1 / total_weight : 0;
+  const double weight_but_distance = total_weight - applied[kDistance];
 
-  roaring_uint32_iterator_t it;
-  roaring_init_iterator(&candidates.roaring, &it);
-  constexpr uint32_t kBuffer = 256;
-  uint32_t buffer[kBuffer];
-  for (uint32_t n; (n = roaring_read_uint32_iterator(&it, buffer, kBuffer)) > 0;) {
-    for (uint32_t i = 0; i < n; ++i) {
-      // Candidates are scattered over the columns (one in a few documents of
-      // a cell): fetch a few ahead so the misses overlap.
-      constexpr uint32_t kAhead = 8;
-      if (i + kAhead < n) {
-        __builtin_prefetch(&hot_[buffer[i + kAhead]]);
-        if (q.needed_slots > 0) __builtin_prefetch(&availability_[buffer[i + kAhead]]);
-      }
-      const uint32_t doc = buffer[i];
-      const Hot& h = hot_[doc];
-
-      const Reach reach = DecideReach(h, q, limit);
-      if (!reach.within) continue;
-      double distance = reach.distance_km;
-
-      // The other residual filters, as PassesResidualFilters.
-      if (!excluded.empty() &&
-          std::binary_search(excluded.begin(), excluded.end(), doc)) {
-        continue;
-      }
-      if (!q.required_training.empty()) {
-        const CompiledProfile& p = *docs_[doc];
-        if (!std::all_of(q.required_training.begin(), q.required_training.end(),
-                         [&](CodeId code) {
-                           return TrainingUnexpired(p, code, q.as_of);
-                         })) {
-          continue;
-        }
-      }
-      if (check_dbs_age && !(h.flags & kDbsUpdateService) &&
-          (h.dbs_issued_on == kNoDate || h.dbs_issued_on < q.dbs_fresh_since)) {
-        continue;
-      }
-      int covered = 0;
-      if (q.needed_slots > 0) {
-        covered = static_cast<int>((q.schedule & availability_[doc]).count());
-        if (static_cast<double>(covered) / q.needed_slots <
-            q.min_schedule_coverage) {
-          continue;
-        }
-      }
-      if (q.max_hourly_rate_pence > 0 &&
-          h.min_hourly_rate_pence > q.max_hourly_rate_pence) {
-        continue;
-      }
+  // Per cell: its bounds, and whether its matches can still enter the
+  // page. Cells come nearest first, so the page fills with near PAs early
+  // and, once even a perfect PA at a cell's nearest point could not enter
+  // it (every component 1 but distance), the cell's matches are only
+  // counted. The rounded score can exceed the unrounded bound by at most
+  // 5e-7, hence the margin.
+  const ReachableCell* cell = nullptr;
+  bool count_only = false;
+  bool certain_reach = false;  // cell within the limit: travel decides
+  auto on_cell = [&](const ReachableCell& next) {
+    cell = &next;
+    certain_reach = next.far_km <= limit;
+    count_only =
+        collector.PageFull() &&
+        (weight_but_distance +
+         applied[kDistance] * DistanceValueBound(next.near_km)) *
+                    inverse_weight +
+                1e-6 <
+            collector.KeptScoreFloor();
+  };
+  auto on_doc = [&](uint32_t doc, const ScanRecord& record) {
+    // A PA travelling past the cell's farthest point, in a cell wholly
+    // within the limit, is within reach: with no other residual filter
+    // and no score needed, it is a match without reading more. (The float
+    // travel is rounded up, at most ~1e-5 km; 1e-3 covers it.)
+    if (count_only && only_distance_residual && certain_reach &&
+        record.max_travel_km >= cell->far_km + 1e-3) {
       collector.CountMatch();
-
-      // Component values as ComponentValues computes them, bit for bit.
-      std::array<double, kComponentCount> s{};
-      if (q.applies[kSkills]) {
-        s[kSkills] = static_cast<double>(SharedBits(
-                         &skill_bits_[doc * skill_words_], scan.nice_skills)) /
-                     q.nice_to_have_skills.size();
-      }
-      if (q.applies[kSchedule]) {
-        s[kSchedule] = static_cast<double>(covered) / q.needed_slots;
-      }
-      if (q.applies[kInterests]) {
-        s[kInterests] = static_cast<double>(SharedBits(
-                            &interest_bits_[doc * interest_words_],
-                            scan.interests)) /
-                        q.interests.size();
-      }
-      if (q.applies[kPreferences]) {
-        int lists = 0, hits = 0;
-        if (!q.preferred_languages.empty()) {
-          ++lists;
-          hits += SharedBits(&language_bits_[doc * language_words_],
-                             scan.preferred_languages) > 0;
-        }
-        if (!q.preferred_genders.empty()) {
-          ++lists;
-          hits += (scan.genders >> h.gender) & 1;
-        }
-        if (!q.preferred_age_bands.empty()) {
-          ++lists;
-          hits += (scan.age_bands >> h.age_band) & 1;
-        }
-        s[kPreferences] = static_cast<double>(hits) / lists;
-      }
-      s[kTrust] = h.register_level / 4.0;
-      s[kRecency] = (h.flags & kHasLastActive)
-                        ? RecencyValue(DaysSinceActive(q.as_of_start_seconds,
-                                                       h.last_active_seconds,
-                                                       h.last_active_nanos))
-                        : 0.0;
-      // Skip the rest when even the best distance (and full training marks)
-      // could not lift this PA into the page: the rounded score can exceed
-      // the unrounded bound by at most 5e-7.
-      // (The bound need not match WeightedScore to the bit: the margin
-      // dwarfs any difference in rounding.)
-      if (collector.PageFull()) {
-        double bound = 0;
-        for (int c = 0; c < kComponentCount; ++c) bound += applied[c] * s[c];
-        bound += applied[kTraining] * 1.0;
-        bound += applied[kDistance] *
-                 (distance >= 0 ? std::pow(0.5, distance / 8.0)
-                                : DistanceValueBound(std::sqrt(reach.lower_bound_sq)));
-        if (bound * inverse_weight + 1e-6 < collector.KeptScoreFloor()) {
-          continue;
-        }
-      }
-      const CompiledProfile& p = *docs_[doc];
-      if (scores_training) {
-        int held = 0;
-        for (CodeId code : q.preferred_training) {
-          held += TrainingUnexpired(p, code, q.as_of) ? 1 : 0;
-        }
-        s[kTraining] = static_cast<double>(held) / q.preferred_training.size();
-      }
-      if (distance < 0) {
-        distance = HaversineKm(q.lat, q.lon, q.cos_lat, h.lat, h.lon, h.cos_lat);
-      }
-      s[kDistance] = std::pow(0.5, distance / 8.0);
-      collector.Offer({Score(q, s), distance, &p});
+      return;
     }
-  }
+    const Hot& h = hot_[doc];
+    const Reach reach = DecideReach(h, q, limit);
+    if (!reach.within) return;
+    double distance = reach.distance_km;
+
+    // The other residual filters, as PassesResidualFilters.
+    if (!excluded.empty() &&
+        std::binary_search(excluded.begin(), excluded.end(), doc)) {
+      return;
+    }
+    if (!q.required_training.empty()) {
+      const CompiledProfile& p = *docs_[doc];
+      if (!std::all_of(q.required_training.begin(), q.required_training.end(),
+                       [&](CodeId code) {
+                         return TrainingUnexpired(p, code, q.as_of);
+                       })) {
+        return;
+      }
+    }
+    if (check_dbs_age && !(h.flags & kDbsUpdateService) &&
+        (h.dbs_issued_on == kNoDate || h.dbs_issued_on < q.dbs_fresh_since)) {
+      return;
+    }
+    int covered = 0;
+    if (q.needed_slots > 0 && (!count_only || q.min_schedule_coverage > 0)) {
+      covered = static_cast<int>((q.schedule & availability_[doc]).count());
+      if (static_cast<double>(covered) / q.needed_slots <
+          q.min_schedule_coverage) {
+        return;
+      }
+    }
+    if (q.max_hourly_rate_pence > 0 &&
+        h.min_hourly_rate_pence > q.max_hourly_rate_pence) {
+      return;
+    }
+    collector.CountMatch();
+    if (count_only) return;
+
+    // Component values as ComponentValues computes them, bit for bit,
+    // cheapest first. `best` is the weighted score this PA could still
+    // reach (components not yet computed count as 1, distance at its
+    // bound): once the page is full and `best` is below its floor, the PA
+    // cannot enter it and the rest is skipped. The rounded score can exceed
+    // the unrounded bound by at most 5e-7, hence the margin. (The bound
+    // need not match WeightedScore to the bit: the margin dwarfs any
+    // difference in rounding.)
+    std::array<double, kComponentCount> s{};
+    const bool full = collector.PageFull();
+    const double floor = full ? collector.KeptScoreFloor() : 0;
+    double best = total_weight;
+    auto hopeless = [&](double weight, double value) {
+      best -= weight * (1 - value);
+      return full && best * inverse_weight + 1e-6 < floor;
+    };
+    if (full &&
+        hopeless(applied[kDistance],
+                 DistanceValueBound(distance >= 0
+                                        ? distance
+                                        : std::sqrt(reach.lower_bound_sq)))) {
+      return;
+    }
+    if (q.applies[kSkills]) {
+      s[kSkills] = static_cast<double>(SharedBits(
+                       &skill_bits_[doc * skill_words_], scan.nice_skills)) /
+                   q.nice_to_have_skills.size();
+      if (hopeless(applied[kSkills], s[kSkills])) return;
+    }
+    if (q.applies[kSchedule]) {
+      s[kSchedule] = static_cast<double>(covered) / q.needed_slots;
+      if (hopeless(applied[kSchedule], s[kSchedule])) return;
+    }
+    if (q.applies[kInterests]) {
+      s[kInterests] = static_cast<double>(SharedBits(
+                          &interest_bits_[doc * interest_words_],
+                          scan.interests)) /
+                      q.interests.size();
+      if (hopeless(applied[kInterests], s[kInterests])) return;
+    }
+    if (q.applies[kPreferences]) {
+      int lists = 0, hits = 0;
+      if (!q.preferred_languages.empty()) {
+        ++lists;
+        hits += SharedBits(&language_bits_[doc * language_words_],
+                           scan.preferred_languages) > 0;
+      }
+      if (!q.preferred_genders.empty()) {
+        ++lists;
+        hits += (scan.genders >> h.gender) & 1;
+      }
+      if (!q.preferred_age_bands.empty()) {
+        ++lists;
+        hits += (scan.age_bands >> h.age_band) & 1;
+      }
+      s[kPreferences] = static_cast<double>(hits) / lists;
+    }
+    s[kTrust] = h.register_level / 4.0;
+    s[kRecency] = (h.flags & kHasLastActive)
+                      ? RecencyValue(DaysSinceActive(q.as_of_start_seconds,
+                                                     h.last_active_seconds,
+                                                     h.last_active_nanos))
+                      : 0.0;
+    if (hopeless(applied[kPreferences], s[kPreferences]) |
+        hopeless(applied[kTrust], s[kTrust]) |
+        hopeless(applied[kRecency], s[kRecency])) {
+      return;
+    }
+    const CompiledProfile& p = *docs_[doc];
+    if (scores_training) {
+      int held = 0;
+      for (CodeId code : q.preferred_training) {
+        held += TrainingUnexpired(p, code, q.as_of) ? 1 : 0;
+      }
+      s[kTraining] = static_cast<double>(held) / q.preferred_training.size();
+    }
+    if (distance < 0) {
+      distance = HaversineKm(q.lat, q.lon, q.cos_lat, h.lat, h.lon, h.cos_lat);
+    }
+    s[kDistance] = std::pow(0.5, distance / 8.0);
+    collector.Offer({Score(q, s), distance, &p});
+  };
+  ForEachSetMatch(q, on_cell, on_doc);
 }
 
 size_t ProfileIndex::PostingBytes() const {
@@ -623,7 +783,6 @@ size_t ProfileIndex::PostingBytes() const {
   add_all(dbs_at_least_);
   add_all(level_at_least_);
   add_all(gender_);
-  add_all(travel_at_least_);
   for (const Roaring* b : {&driving_licence_, &has_car_, &ok_with_pets_,
                            &non_smoker_, &short_notice_cover_}) {
     bytes += b->getSizeInBytes(false);

@@ -4,28 +4,35 @@
 // after a delete, so memory does not grow under churn. Postings: one CRoaring
 // bitmap per skill, training code (held, any expiry), language, gender,
 // boolean check/flag, "DBS level at least L" and "register level at least
-// L", "travels at least B km" for a few bands, plus ACTIVE status. Geography: a grid of cells 0.05 degrees of latitude
-// by 0.08 of longitude (about 5.6 x 5.1 km at 55 N), each a bitmap.
+// L", plus ACTIVE status. Geography: a grid of cells 0.05 degrees of
+// latitude by 0.08 of longitude (about 5.6 x 5.1 km at 55 N), each a bitmap.
 //
-// Columns: everything the residual filters and the score read is also kept
-// per document in flat arrays (struct of arrays: a 64-byte record of
-// location, travel, dates, levels and flags; the 336-slot week; skills,
-// interests and languages as bit masks), so a search reads one or two cache
-// lines per candidate and never chases a pointer, except for the rare
-// training filters, the id of a result and explanations.
+// Columns: everything the filters and the score read is also kept per
+// document in flat arrays (struct of arrays): an 8-byte scan record (travel
+// and the boolean filters as bits); a 64-byte record of location, travel,
+// dates, levels and flags; the 336-slot week; skills, interests, languages
+// and training held as bit masks. A search reads a few bytes per document
+// it passes over and one or two cache lines per candidate, and never
+// chases a pointer, except for the rare training filters, the id of a
+// result and explanations.
 //
-// Search turns a query into a candidate set: every bitmap a hard filter maps
-// onto (smallest first), intersected with the union of the grid cells that
-// can hold a PA within reach. It then applies the exact residual filters
-// (distance, expiry dates, DBS age, schedule coverage, rates, exclusions) to
-// each candidate from the columns, counts it, and scores it only if its
-// score's upper bound could still enter the page being collected. Taken
-// together, that returns exactly what the reference scan returns, which
+// Search (the plan is in profile_index.cc, ForEachSetMatch): the grid
+// cells that can hold a PA within reach, nearest first; each cell's
+// documents are read from the columns in order, and those whose travel is
+// below the cell's nearest distance or who miss a set filter are dropped
+// without a branch. When a set filter's posting is much smaller than the
+// reachable cells (a rare skill or language), its bitmap is intersected
+// with the next ones instead and the survivors visited. Survivors get the
+// exact residual filters (distance, expiry dates, DBS age, schedule
+// coverage, rates, exclusions), are counted, and are scored only while
+// their score's upper bound could still enter the page being collected;
+// once a whole cell cannot, its matches are only counted. Taken together,
+// that returns exactly what the reference scan returns, which
 // tests/index_differential_test.cc checks on random data.
 //
 // Document order: BulkLoad (the rebuild at start) numbers documents by grid
-// cell, so the candidates of one search sit close together in the columns
-// and the cell bitmaps are runs. Later upserts take free or new slots.
+// cell, so a cell's documents are consecutive in every column and the cell
+// bitmaps are runs. Later upserts take free or new slots.
 //
 // Thread-safety: none inside. The Engine guards an index with a
 // std::shared_mutex: any number of readers (Search, ForEachCandidate, Find,
@@ -94,12 +101,25 @@ class ProfileIndex {
   static Cell CellOf(double lat, double lon);
   void AddPostings(uint32_t doc, const CompiledProfile& p, bool add);
   uint32_t NewDocument();
-  // The documents in every bitmap of `filters` (sorted by cardinality,
-  // the first non-empty) and, unless the first is rare, in the grid cells
-  // within reach of `query`, each cell cut to the PAs who travel far enough
-  // to reach the query.
-  Roaring Candidates(const CompiledQuery& query,
-                     const std::vector<const Roaring*>& filters) const;
+
+  // A grid cell that may hold PAs within reach of a query: every point of
+  // it is at least near_km and at most far_km from the query (bounds with
+  // a margin for the sphere).
+  struct ReachableCell {
+    const Roaring* docs;
+    double near_km, far_km;
+  };
+  // The reachable cells, nearest first; `documents` gets their total size.
+  std::vector<ReachableCell> ReachableCells(const CompiledQuery& query,
+                                            uint64_t* documents) const;
+  // The query plan shared by Search and ForEachCandidate: calls
+  // on_cell(cell) before the documents of each cell it visits (a cell
+  // {nullptr, 0, inf} when it walks postings instead of cells) and
+  // on_doc(doc, record) for every document passing the set filters whose
+  // travel may reach the query. See profile_index.cc.
+  template <typename OnCell, typename OnDoc>
+  void ForEachSetMatch(const CompiledQuery& query, OnCell&& on_cell,
+                       OnDoc&& on_doc) const;
 
   const Taxonomy& taxonomy_;
   std::vector<std::unique_ptr<const CompiledProfile>> docs_;
@@ -129,14 +149,29 @@ class ProfileIndex {
   static Reach DecideReach(const Hot& h, const CompiledQuery& query,
                            double limit);
   void SetColumns(uint32_t doc, const CompiledProfile& p);
-  // Candidates(query, the query's set-filter bitmaps).
-  Roaring FilterCandidates(const CompiledQuery& query) const;
 
+  // The 8-byte record the plan reads for every document of a reachable
+  // cell, before anything else: the PA's travel (rounded up to float, so
+  // "travel < a lower bound of the distance" safely rules a PA out) and
+  // the boolean set filters as bits (kBit* below).
+  struct ScanRecord {
+    float max_travel_km;
+    uint32_t bits;
+  };
+  static constexpr int kBitActive = 0, kBitLicence = 1, kBitCar = 2,
+                       kBitPets = 3, kBitNonSmoker = 4, kBitShortNotice = 5,
+                       kBitDbsAtLeast = 5,     // + level 1..5: bits 6..10
+                       kBitLevelAtLeast = 10,  // + level 1..4: bits 11..14
+                       kBitGender = 15;        // + gender 0..4: bits 15..19
+  static uint32_t ScanBits(const CompiledProfile& p);
+
+  std::vector<ScanRecord> scan_;
   std::vector<Hot> hot_;
   std::vector<WeekSlots> availability_;
   // Bit masks, words_*_ 64-bit words per document, bit i = code id i.
-  size_t skill_words_, interest_words_, language_words_;
-  std::vector<uint64_t> skill_bits_, interest_bits_, language_bits_;
+  size_t skill_words_, interest_words_, language_words_, training_words_;
+  std::vector<uint64_t> skill_bits_, interest_bits_, language_bits_,
+      training_bits_;  // training held, any expiry
 
   Roaring active_;
   std::vector<Roaring> skills_, training_, languages_;
@@ -145,7 +180,6 @@ class ProfileIndex {
   std::array<Roaring, 5> gender_;          // by v1::Gender (1..4 used)
   Roaring driving_licence_, has_car_, ok_with_pets_, non_smoker_,
       short_notice_cover_;
-  std::array<Roaring, 16> travel_at_least_;  // by band, see profile_index.cc
   absl::flat_hash_map<Cell, Roaring> cells_;
 };
 

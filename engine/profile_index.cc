@@ -4,6 +4,7 @@
 #include <cmath>
 #include <bit>
 #include <numbers>
+#include <ranges>
 
 #include "engine/scoring.h"
 
@@ -22,6 +23,19 @@ constexpr double kKmPerDegree = kEarthRadiusKm * std::numbers::pi / 180.0;
 int64_t Row(double lat) { return static_cast<int64_t>(std::floor(lat / kCellLatDeg)); }
 int64_t Col(double lon) { return static_cast<int64_t>(std::floor(lon / kCellLonDeg)); }
 constexpr int64_t kColBias = 1 << 12;
+
+// Bounds on the haversine distance from the squared equirectangular
+// distance E^2 = dy^2 + (c dx)^2 (km): with c the smaller cos(lat) of the
+// two points, haversine >= 0.998 E whenever the differences are under 0.2
+// rad (sin x >= x (1 - x^2/6)); with c the larger, haversine <=
+// E / sqrt(1 - (E/2R)^2) <= 1.0002 E for E <= 200 km (sin x <= x and
+// asin y <= y / sqrt(1 - y^2)). The factors below square those with room
+// for rounding. Within the box the grid lets through, the differences are
+// far below 0.2 rad; the scan checks that and falls back to the exact
+// distance otherwise.
+constexpr double kLowerSq = 0.995;   // (0.998)^2 = 0.996
+constexpr double kUpperSq = 1.001;   // (1.0002)^2 = 1.0004
+constexpr double kMaxBoundDeg = 10;  // 0.17 rad
 
 size_t WordsFor(size_t codes) { return std::max<size_t>(1, (codes + 63) / 64); }
 
@@ -72,11 +86,14 @@ void ProfileIndex::AddPostings(uint32_t doc, const CompiledProfile& p,
   if (p.short_notice_cover) apply(short_notice_cover_);
   const Cell cell = CellOf(p.lat, p.lon);
   if (add) {
-    cells_[cell].add(doc);
+    CellDocs& docs = cells_[cell];
+    docs.docs.add(doc);
+    docs.travel_sorted = false;
   } else {
     auto it = cells_.find(cell);
-    it->second.remove(doc);
-    if (it->second.isEmpty()) cells_.erase(it);
+    it->second.docs.remove(doc);
+    it->second.travel_sorted = false;
+    if (it->second.docs.isEmpty()) cells_.erase(it);
   }
 }
 
@@ -172,15 +189,26 @@ void ProfileIndex::Put(std::unique_ptr<const CompiledProfile> profile) {
 
 void ProfileIndex::BulkLoad(
     std::vector<std::unique_ptr<const CompiledProfile>> profiles) {
-  // Grid-cell order (then input order): the documents of a cell are
-  // consecutive, so a search's candidates share cache lines and pages.
-  std::vector<std::pair<Cell, uint32_t>> order;
+  // Grid-cell order, then descending travel (then input order): the
+  // documents of a cell are consecutive, so a search reads them in order,
+  // and it can stop at the first PA who does not travel far enough.
+  const bool empty = docs_.empty();
+  struct Key {
+    Cell cell;
+    double travel;
+    uint32_t input;
+  };
+  std::vector<Key> order;
   order.reserve(profiles.size());
   for (size_t i = 0; i < profiles.size(); ++i) {
-    order.emplace_back(CellOf(profiles[i]->lat, profiles[i]->lon),
-                       static_cast<uint32_t>(i));
+    order.push_back({CellOf(profiles[i]->lat, profiles[i]->lon),
+                     profiles[i]->max_travel_km, static_cast<uint32_t>(i)});
   }
-  std::sort(order.begin(), order.end());
+  std::sort(order.begin(), order.end(), [](const Key& a, const Key& b) {
+    if (a.cell != b.cell) return a.cell < b.cell;
+    if (a.travel != b.travel) return a.travel > b.travel;
+    return a.input < b.input;
+  });
   const size_t total = docs_.size() + profiles.size();
   docs_.reserve(total);
   scan_.reserve(total);
@@ -205,12 +233,13 @@ void ProfileIndex::BulkLoad(
     // fetching a few ahead so their cache misses overlap.
     if (i + 8 < order.size()) {
       const char* ahead =
-          reinterpret_cast<const char*>(profiles[order[i + 8].second].get());
+          reinterpret_cast<const char*>(profiles[order[i + 8].input].get());
       for (size_t line = 0; line < sizeof(CompiledProfile); line += 64) {
         __builtin_prefetch(ahead + line);
       }
     }
-    const auto& [cell, input] = order[i];
+    const Cell cell = order[i].cell;
+    const uint32_t input = order[i].input;
     const uint32_t doc = NewDocument();
     // A deep copy, so profiles (and their lists) are laid out in document
     // order too: scans in document order then read memory in order.
@@ -249,7 +278,12 @@ void ProfileIndex::BulkLoad(
   Roaring* flag_bitmaps[5] = {&driving_licence_, &has_car_, &ok_with_pets_,
                               &non_smoker_, &short_notice_cover_};
   for (int f = 0; f < 5; ++f) add(*flag_bitmaps[f], flags[f]);
-  for (const auto& [cell, docs] : cells) add(cells_[cell], docs);
+  for (const auto& [cell, docs] : cells) {
+    CellDocs& slot = cells_[cell];
+    // Only a cell built here from nothing is one sorted range.
+    slot.travel_sorted = empty && slot.docs.isEmpty();
+    add(slot.docs, docs);
+  }
 }
 
 bool ProfileIndex::Erase(absl::string_view id) {
@@ -295,40 +329,78 @@ std::vector<ProfileIndex::ReachableCell> ProfileIndex::ReachableCells(
       dlat / std::cos(poleward * std::numbers::pi / 180.0);
   const int64_t row0 = Row(q.lat - dlat), row1 = Row(q.lat + dlat);
   const int64_t col0 = Col(q.lon - dlon), col1 = Col(q.lon + dlon);
+  constexpr double kDegree = std::numbers::pi / 180.0;
+  const double height_km = kCellLatDeg * kKmPerDegree;
 
-  std::vector<ReachableCell> reachable;
-  auto consider = [&](int64_t row, int64_t col, const Roaring& bitmap) {
-    if (row < row0 || row > row1 || col < col0 || col > col1) return;
-    const double lat0 = row * kCellLatDeg, lon0 = col * kCellLonDeg;
+  // What a cell's distance bounds need of its row, computed once a row.
+  struct RowGeometry {
+    double near_lat, dy, c_min, c_max, diagonal_km;
+  };
+  auto row_geometry = [&](int64_t row) {
+    const double lat0 = row * kCellLatDeg;
     const double near_lat = std::clamp(q.lat, lat0, lat0 + kCellLatDeg);
+    const double cos_near = std::cos(near_lat * kDegree);
+    // The row's wider, equatorward edge bounds its cells' width.
+    const double width_km =
+        kCellLonDeg * kKmPerDegree *
+        std::cos(std::min(std::abs(lat0), std::abs(lat0 + kCellLatDeg)) *
+                 kDegree);
+    return RowGeometry{near_lat, (near_lat - q.lat) * kKmPerDegree,
+                       std::min(q.cos_lat, cos_near),
+                       std::max(q.cos_lat, cos_near),
+                       std::hypot(width_km, height_km)};
+  };
+  std::vector<ReachableCell> reachable;
+  auto consider = [&](const RowGeometry& g, int64_t col,
+                      const CellDocs& cell) {
+    if (col < col0 || col > col1) return;
+    const double lon0 = col * kCellLonDeg;
     const double near_lon = std::clamp(q.lon, lon0, lon0 + kCellLonDeg);
-    const double near_km = HaversineKm(q.lat, q.lon, near_lat, near_lon);
-    if (near_km > radius_km) return;
-    // Every point of the cell is within its diagonal of the nearest point
-    // (measured on the cell's wider, equatorward edge; the margin covers
-    // the sphere).
-    const double width_km = kCellLonDeg * kKmPerDegree *
-                            std::cos(std::min(std::abs(lat0),
-                                              std::abs(lat0 + kCellLatDeg)) *
-                                     std::numbers::pi / 180.0);
-    const double height_km = kCellLatDeg * kKmPerDegree;
-    const double diagonal_km = std::hypot(width_km, height_km);
-    reachable.push_back({&bitmap, std::max(0.0, near_km - kCellMarginKm),
-                         near_km + diagonal_km + kCellMarginKm});
+    // Bounds on the distance to the cell's nearest point (the clamped
+    // point; on a sphere the true nearest point can be up to ~0.1 km
+    // closer, which kCellMarginKm covers), as in DecideReach.
+    const double dx = (near_lon - q.lon) * kKmPerDegree;
+    double lower, upper;
+    if (std::abs(g.near_lat - q.lat) < kMaxBoundDeg &&
+        std::abs(near_lon - q.lon) < kMaxBoundDeg) {
+      lower = std::sqrt((g.dy * g.dy + g.c_min * g.c_min * dx * dx) * kLowerSq);
+      upper = std::sqrt((g.dy * g.dy + g.c_max * g.c_max * dx * dx) * kUpperSq);
+    } else {
+      lower = upper = HaversineKm(q.lat, q.lon, g.near_lat, near_lon);
+    }
+    if (lower > radius_km) return;
+    ReachableCell out{&cell, std::max(0.0, lower - kCellMarginKm),
+                      upper + g.diagonal_km + kCellMarginKm, 0, 0, 0};
+    if (cell.travel_sorted) {
+      // One range in descending travel: keep the prefix that travels at
+      // least near_km (as the scan compares it, in float).
+      out.first = cell.docs.minimum();
+      const uint32_t end = cell.docs.maximum() + 1;
+      const float near = static_cast<float>(out.near_km);
+      out.end = *std::partition_point(
+          std::views::iota(out.first, end).begin(),
+          std::views::iota(out.first, end).end(),
+          [&](uint32_t doc) { return scan_[doc].max_travel_km >= near; });
+      out.documents = out.end - out.first;
+    } else {
+      out.documents = cell.docs.cardinality();
+    }
+    if (out.documents > 0) reachable.push_back(out);
   };
   const int64_t box_cells = (row1 - row0 + 1) * (col1 - col0 + 1);
   if (box_cells > static_cast<int64_t>(cells_.size())) {
-    for (const auto& [cell, bitmap] : cells_) {
+    for (const auto& [key, cell] : cells_) {
       const int64_t row = static_cast<int64_t>(
-          std::floor(static_cast<double>(cell) / (2 * kColBias)));
-      const int64_t col = cell - row * (2 * kColBias) - kColBias;
-      consider(row, col, bitmap);
+          std::floor(static_cast<double>(key) / (2 * kColBias)));
+      if (row < row0 || row > row1) continue;
+      consider(row_geometry(row), key - row * (2 * kColBias) - kColBias, cell);
     }
   } else {
     for (int64_t row = row0; row <= row1; ++row) {
+      const RowGeometry g = row_geometry(row);
       for (int64_t col = col0; col <= col1; ++col) {
         auto it = cells_.find(row * (2 * kColBias) + (col + kColBias));
-        if (it != cells_.end()) consider(row, col, it->second);
+        if (it != cells_.end()) consider(g, col, it->second);
       }
     }
   }
@@ -338,9 +410,7 @@ std::vector<ProfileIndex::ReachableCell> ProfileIndex::ReachableCells(
             });
   if (documents != nullptr) {
     *documents = 0;
-    for (const ReachableCell& cell : reachable) {
-      *documents += cell.docs->cardinality();
-    }
+    for (const ReachableCell& cell : reachable) *documents += cell.documents;
   }
   return reachable;
 }
@@ -486,8 +556,8 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
       if (by_size[i].first * 2 > size()) break;  // cuts too little to pay
       survivors &= *by_size[i].second;
     }
-    const ReachableCell anywhere{nullptr, 0,
-                                 std::numeric_limits<double>::infinity()};
+    const ReachableCell anywhere{
+        nullptr, 0, std::numeric_limits<double>::infinity(), 0, 0, 0};
     on_cell(anywhere);
     ForEachBlock(survivors, [&](const uint32_t* block, uint32_t n) {
       visit_block(block, n, 0.0f);
@@ -499,9 +569,18 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
     // near (rounded to float) may exceed near_km by a few metres; the
     // cell margin (1 km) absorbs that.
     const float near = static_cast<float>(cell.near_km);
-    ForEachBlock(*cell.docs, [&](const uint32_t* block, uint32_t n) {
-      visit_block(block, n, near);
-    });
+    if (cell.cell->travel_sorted) {
+      uint32_t block[256];
+      for (uint32_t start = cell.first; start < cell.end; start += 256) {
+        const uint32_t n = std::min<uint32_t>(256, cell.end - start);
+        for (uint32_t i = 0; i < n; ++i) block[i] = start + i;
+        visit_block(block, n, near);
+      }
+    } else {
+      ForEachBlock(cell.cell->docs, [&](const uint32_t* block, uint32_t n) {
+        visit_block(block, n, near);
+      });
+    }
   }
 }
 
@@ -544,18 +623,6 @@ double DistanceValueBound(double lower_km) {
   return step < kSteps ? table[static_cast<int>(step)] : std::pow(0.5, 16.0);
 }
 
-// Bounds on the haversine distance from the squared equirectangular
-// distance E^2 = dy^2 + (c dx)^2 (km): with c the smaller cos(lat) of the
-// two points, haversine >= 0.998 E whenever the differences are under 0.2
-// rad (sin x >= x (1 - x^2/6)); with c the larger, haversine <=
-// E / sqrt(1 - (E/2R)^2) <= 1.0002 E for E <= 200 km (sin x <= x and
-// asin y <= y / sqrt(1 - y^2)). The factors below square those with room
-// for rounding. Within the box the grid lets through, the differences are
-// far below 0.2 rad; the scan checks that and falls back to the exact
-// distance otherwise.
-constexpr double kLowerSq = 0.995;   // (0.998)^2 = 0.996
-constexpr double kUpperSq = 1.001;   // (1.0002)^2 = 1.0004
-constexpr double kMaxBoundDeg = 10;  // 0.17 rad
 
 }  // namespace
 
@@ -787,7 +854,7 @@ size_t ProfileIndex::PostingBytes() const {
                            &non_smoker_, &short_notice_cover_}) {
     bytes += b->getSizeInBytes(false);
   }
-  for (const auto& [cell, bitmap] : cells_) bytes += bitmap.getSizeInBytes(false);
+  for (const auto& [cell, docs] : cells_) bytes += docs.docs.getSizeInBytes(false);
   return bytes;
 }
 

@@ -98,6 +98,14 @@ class ProfileIndex {
 
  private:
   using Cell = int64_t;
+  // A grid cell's documents. BulkLoad lays a cell out as one range of
+  // documents in descending travel; travel_sorted says it still is (any
+  // later change to the cell clears it), so a search can stop reading the
+  // cell at the first PA who cannot travel far enough.
+  struct CellDocs {
+    Roaring docs;
+    bool travel_sorted = false;
+  };
   static Cell CellOf(double lat, double lon);
   void AddPostings(uint32_t doc, const CompiledProfile& p, bool add);
   uint32_t NewDocument();
@@ -106,15 +114,20 @@ class ProfileIndex {
   // it is at least near_km and at most far_km from the query (bounds with
   // a margin for the sphere).
   struct ReachableCell {
-    const Roaring* docs;
+    const CellDocs* cell;
     double near_km, far_km;
+    // For a travel_sorted cell, the documents [first, end) that travel at
+    // least near_km; `documents` is their number, or the cell's size.
+    uint32_t first, end;
+    uint64_t documents;
   };
-  // The reachable cells, nearest first; `documents` gets their total size.
+  // The reachable cells, nearest first; `documents` gets the total number
+  // of documents a cell scan would read.
   std::vector<ReachableCell> ReachableCells(const CompiledQuery& query,
                                             uint64_t* documents) const;
   // The query plan shared by Search and ForEachCandidate: calls
   // on_cell(cell) before the documents of each cell it visits (a cell
-  // {nullptr, 0, inf} when it walks postings instead of cells) and
+  // {nullptr, 0, inf, ...} when it walks postings instead of cells) and
   // on_doc(doc, record) for every document passing the set filters whose
   // travel may reach the query. See profile_index.cc.
   template <typename OnCell, typename OnDoc>
@@ -180,7 +193,7 @@ class ProfileIndex {
   std::array<Roaring, 5> gender_;          // by v1::Gender (1..4 used)
   Roaring driving_licence_, has_car_, ok_with_pets_, non_smoker_,
       short_notice_cover_;
-  absl::flat_hash_map<Cell, Roaring> cells_;
+  absl::flat_hash_map<Cell, CellDocs> cells_;
 };
 
 }  // namespace pamatch

@@ -453,9 +453,10 @@ bool HasAllBits(const uint64_t* row, const std::vector<uint64_t>& mask) {
 // Either way every document passing the set filters and within reach is
 // visited exactly once (cells do not overlap), plus some that are not
 // within reach, which the caller rejects.
-template <typename OnCell, typename OnDoc>
+template <typename OnCell, typename OnDoc, typename OnCounted>
 void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
-                                   OnDoc&& on_doc) const {
+                                   OnDoc&& on_doc,
+                                   OnCounted&& on_counted) const {
   uint32_t bits = uint32_t{1} << kBitActive;
   auto require = [&](bool wanted, int position) {
     if (wanted) bits |= uint32_t{1} << position;
@@ -520,6 +521,9 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   // those with the required codes, then visits them fetching a few ahead:
   // they are scattered, so their columns' cache misses are overlapped by
   // hand.
+  // Documents selected with travel at least `counted_from` are matches
+  // the caller counts in bulk (see on_cell) rather than visits.
+  float counted_from = std::numeric_limits<float>::infinity();
   auto visit_block = [&](const uint32_t* block, uint32_t n, float near) {
     uint32_t selected[256];
     uint32_t count = 0;
@@ -534,6 +538,17 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
         selected[kept] = selected[i];
         kept += has_codes(selected[i]) ? 1 : 0;
       }
+      count = kept;
+    }
+    if (counted_from != std::numeric_limits<float>::infinity()) {
+      uint32_t kept = 0, counted = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        const bool certain = scan_[selected[i]].max_travel_km >= counted_from;
+        counted += certain;
+        selected[kept] = selected[i];
+        kept += !certain;
+      }
+      on_counted(counted);
       count = kept;
     }
     constexpr uint32_t kAhead = 4;
@@ -558,14 +573,14 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
     }
     const ReachableCell anywhere{
         nullptr, 0, std::numeric_limits<double>::infinity(), 0, 0, 0};
-    on_cell(anywhere);
+    counted_from = on_cell(anywhere);
     ForEachBlock(survivors, [&](const uint32_t* block, uint32_t n) {
       visit_block(block, n, 0.0f);
     });
     return;
   }
   for (const ReachableCell& cell : cells) {
-    on_cell(cell);
+    counted_from = on_cell(cell);
     // near (rounded to float) may exceed near_km by a few metres; the
     // cell margin (1 km) absorbs that.
     const float near = static_cast<float>(cell.near_km);
@@ -651,10 +666,14 @@ void ProfileIndex::ForEachCandidate(
     absl::FunctionRef<void(const CompiledProfile&)> visit) const {
   const double limit = q.max_distance_km.value_or(kMaxTravelKm);
   ForEachSetMatch(
-      q, [](const ReachableCell&) {},
+      q,
+      [](const ReachableCell&) {
+        return std::numeric_limits<float>::infinity();  // visit them all
+      },
       [&](uint32_t doc, const ScanRecord&) {
         if (DecideReach(hot_[doc], q, limit).within) visit(*docs_[doc]);
-      });
+      },
+      [](int64_t) {});
 }
 
 void ProfileIndex::Search(const CompiledQuery& q,
@@ -692,12 +711,8 @@ void ProfileIndex::Search(const CompiledQuery& q,
   // it (every component 1 but distance), the cell's matches are only
   // counted. The rounded score can exceed the unrounded bound by at most
   // 5e-7, hence the margin.
-  const ReachableCell* cell = nullptr;
   bool count_only = false;
-  bool certain_reach = false;  // cell within the limit: travel decides
   auto on_cell = [&](const ReachableCell& next) {
-    cell = &next;
-    certain_reach = next.far_km <= limit;
     count_only =
         collector.PageFull() &&
         (weight_but_distance +
@@ -705,17 +720,16 @@ void ProfileIndex::Search(const CompiledQuery& q,
                     inverse_weight +
                 1e-6 <
             collector.KeptScoreFloor();
-  };
-  auto on_doc = [&](uint32_t doc, const ScanRecord& record) {
     // A PA travelling past the cell's farthest point, in a cell wholly
     // within the limit, is within reach: with no other residual filter
     // and no score needed, it is a match without reading more. (The float
     // travel is rounded up, at most ~1e-5 km; 1e-3 covers it.)
-    if (count_only && only_distance_residual && certain_reach &&
-        record.max_travel_km >= cell->far_km + 1e-3) {
-      collector.CountMatch();
-      return;
-    }
+    return count_only && only_distance_residual && next.far_km <= limit
+               ? static_cast<float>(next.far_km + 1e-3)
+               : std::numeric_limits<float>::infinity();
+  };
+  auto on_counted = [&](int64_t matches) { collector.CountMatches(matches); };
+  auto on_doc = [&](uint32_t doc, const ScanRecord&) {
     const Hot& h = hot_[doc];
     const Reach reach = DecideReach(h, q, limit);
     if (!reach.within) return;
@@ -836,7 +850,7 @@ void ProfileIndex::Search(const CompiledQuery& q,
     s[kDistance] = std::pow(0.5, distance / 8.0);
     collector.Offer({Score(q, s), distance, &p});
   };
-  ForEachSetMatch(q, on_cell, on_doc);
+  ForEachSetMatch(q, on_cell, on_doc, on_counted);
 }
 
 size_t ProfileIndex::PostingBytes() const {

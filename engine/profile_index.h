@@ -129,10 +129,12 @@ class ProfileIndex {
   // on_cell(cell) before the documents of each cell it visits (a cell
   // {nullptr, 0, inf, ...} when it walks postings instead of cells) and
   // on_doc(doc, record) for every document passing the set filters whose
-  // travel may reach the query. See profile_index.cc.
-  template <typename OnCell, typename OnDoc>
+  // travel may reach the query. on_cell returns a travel from which the
+  // cell's documents need no visit: those are only counted, in bulk, by
+  // on_counted(n) (infinity: visit every one). See profile_index.cc.
+  template <typename OnCell, typename OnDoc, typename OnCounted>
   void ForEachSetMatch(const CompiledQuery& query, OnCell&& on_cell,
-                       OnDoc&& on_doc) const;
+                       OnDoc&& on_doc, OnCounted&& on_counted) const;
 
   const Taxonomy& taxonomy_;
   std::vector<std::unique_ptr<const CompiledProfile>> docs_;

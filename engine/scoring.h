@@ -100,6 +100,7 @@ class SearchCollector {
   // match for the page; and whether the page is full, in which case a match
   // scoring below KeptScoreFloor() cannot enter it.
   void CountMatch() { ++total_matches_; }
+  void CountMatches(int64_t n) { total_matches_ += n; }
   void Offer(const Match& match);
   bool PageFull() const {
     return best_.size() == static_cast<size_t>(query_.page_size) + 1;

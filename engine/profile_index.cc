@@ -4,6 +4,7 @@
 #include <cmath>
 #include <bit>
 #include <numbers>
+#include <optional>
 #include <ranges>
 
 #include "engine/scoring.h"
@@ -564,17 +565,24 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   uint64_t in_cells = 0;
   const std::vector<ReachableCell> cells = ReachableCells(q, &in_cells);
   // A posting visit costs a random read per document, a cell visit a
-  // sequential one: postings win when they are a few times smaller.
-  if (by_size.front().first * 4 <= in_cells) {
-    Roaring survivors = *by_size.front().second;
-    for (size_t i = 1; i < by_size.size() && survivors.cardinality() > 64; ++i) {
+  // sequential one: postings win when they are a few times fewer. Their
+  // intersection costs about the size of the smallest, so it is tried
+  // when that is not much larger than the cells (two rare filters, like a
+  // rare skill and a language, cut each other to a handful).
+  std::optional<Roaring> survivors;
+  if (by_size.front().first <= 2 * in_cells) {
+    survivors = *by_size.front().second;
+    for (size_t i = 1; i < by_size.size() && survivors->cardinality() > 64;
+         ++i) {
       if (by_size[i].first * 2 > size()) break;  // cuts too little to pay
-      survivors &= *by_size[i].second;
+      *survivors &= *by_size[i].second;
     }
+  }
+  if (survivors && survivors->cardinality() * 4 <= in_cells) {
     const ReachableCell anywhere{
         nullptr, 0, std::numeric_limits<double>::infinity(), 0, 0, 0};
     counted_from = on_cell(anywhere);
-    ForEachBlock(survivors, [&](const uint32_t* block, uint32_t n) {
+    ForEachBlock(*survivors, [&](const uint32_t* block, uint32_t n) {
       visit_block(block, n, 0.0f);
     });
     return;

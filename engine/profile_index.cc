@@ -107,6 +107,7 @@ uint32_t ProfileIndex::NewDocument() {
   const uint32_t doc = static_cast<uint32_t>(docs_.size());
   docs_.emplace_back();
   scan_.emplace_back();
+  geo_.emplace_back();
   hot_.emplace_back();
   availability_.emplace_back();
   skill_bits_.resize(skill_bits_.size() + skill_words_);
@@ -141,6 +142,12 @@ void ProfileIndex::SetColumns(uint32_t doc, const CompiledProfile& p) {
     travel = std::nextafter(travel, std::numeric_limits<float>::infinity());
   }
   scan_[doc] = {travel, ScanBits(p)};
+  geo_[doc] = {static_cast<float>(p.lat), static_cast<float>(p.lon),
+               p.dbs_update_service ? std::numeric_limits<int32_t>::max()
+               : p.dbs_issued_on == kNoDate
+                   ? std::numeric_limits<int32_t>::min()
+                   : static_cast<int32_t>(p.dbs_issued_on),
+               static_cast<int32_t>(p.min_hourly_rate_pence)};
   Hot& h = hot_[doc];
   h.lat = p.lat;
   h.lon = p.lon;
@@ -213,6 +220,7 @@ void ProfileIndex::BulkLoad(
   const size_t total = docs_.size() + profiles.size();
   docs_.reserve(total);
   scan_.reserve(total);
+  geo_.reserve(total);
   hot_.reserve(total);
   availability_.reserve(total);
   skill_bits_.reserve(total * skill_words_);
@@ -296,6 +304,7 @@ bool ProfileIndex::Erase(absl::string_view id) {
   docs_[doc].reset();
   // Erasure means everywhere: the columns keep nothing of the profile.
   scan_[doc] = ScanRecord{};  // no kBitActive: never a candidate
+  geo_[doc] = GeoRecord{};
   hot_[doc] = Hot{};
   availability_[doc].reset();
   std::fill_n(skill_bits_.begin() + doc * skill_words_, skill_words_, 0);
@@ -318,8 +327,8 @@ void ProfileIndex::ForEach(
   }
 }
 
-std::vector<ProfileIndex::ReachableCell> ProfileIndex::ReachableCells(
-    const CompiledQuery& q, uint64_t* documents) const {
+ProfileIndex::CellsInReach ProfileIndex::ReachableCells(
+    const CompiledQuery& q) const {
   const double radius_km =
       std::min(q.max_distance_km.value_or(kMaxTravelKm), kMaxTravelKm) +
       kCellMarginKm;
@@ -351,7 +360,18 @@ std::vector<ProfileIndex::ReachableCell> ProfileIndex::ReachableCells(
                        std::max(q.cos_lat, cos_near),
                        std::hypot(width_km, height_km)};
   };
-  std::vector<ReachableCell> reachable;
+  CellsInReach out;
+  std::vector<ReachableCell>& reachable = out.cells;
+  {
+    // Every cell considered lies within rows row0..row1.
+    const double lat_low = row0 * kCellLatDeg, lat_high = (row1 + 1) * kCellLatDeg;
+    const double abs_high = std::max(std::abs(lat_low), std::abs(lat_high));
+    const double abs_low = lat_low <= 0 && lat_high >= 0
+                               ? 0
+                               : std::min(std::abs(lat_low), std::abs(lat_high));
+    out.cos_low = std::min(q.cos_lat, std::cos(std::min(90.0, abs_high) * kDegree));
+    out.cos_high = std::max(q.cos_lat, std::cos(abs_low * kDegree));
+  }
   auto consider = [&](const RowGeometry& g, int64_t col,
                       const CellDocs& cell) {
     if (col < col0 || col > col1) return;
@@ -370,23 +390,23 @@ std::vector<ProfileIndex::ReachableCell> ProfileIndex::ReachableCells(
       lower = upper = HaversineKm(q.lat, q.lon, g.near_lat, near_lon);
     }
     if (lower > radius_km) return;
-    ReachableCell out{&cell, std::max(0.0, lower - kCellMarginKm),
-                      upper + g.diagonal_km + kCellMarginKm, 0, 0, 0};
+    ReachableCell found{&cell, std::max(0.0, lower - kCellMarginKm),
+                        upper + g.diagonal_km + kCellMarginKm, 0, 0, 0};
     if (cell.travel_sorted) {
       // One range in descending travel: keep the prefix that travels at
       // least near_km (as the scan compares it, in float).
-      out.first = cell.docs.minimum();
+      found.first = cell.docs.minimum();
       const uint32_t end = cell.docs.maximum() + 1;
-      const float near = static_cast<float>(out.near_km);
-      out.end = *std::partition_point(
-          std::views::iota(out.first, end).begin(),
-          std::views::iota(out.first, end).end(),
+      const float near = static_cast<float>(found.near_km);
+      found.end = *std::partition_point(
+          std::views::iota(found.first, end).begin(),
+          std::views::iota(found.first, end).end(),
           [&](uint32_t doc) { return scan_[doc].max_travel_km >= near; });
-      out.documents = out.end - out.first;
+      found.documents = found.end - found.first;
     } else {
-      out.documents = cell.docs.cardinality();
+      found.documents = cell.docs.cardinality();
     }
-    if (out.documents > 0) reachable.push_back(out);
+    if (found.documents > 0) reachable.push_back(found);
   };
   const int64_t box_cells = (row1 - row0 + 1) * (col1 - col0 + 1);
   if (box_cells > static_cast<int64_t>(cells_.size())) {
@@ -409,11 +429,8 @@ std::vector<ProfileIndex::ReachableCell> ProfileIndex::ReachableCells(
             [](const ReachableCell& a, const ReachableCell& b) {
               return a.near_km < b.near_km;
             });
-  if (documents != nullptr) {
-    *documents = 0;
-    for (const ReachableCell& cell : reachable) *documents += cell.documents;
-  }
-  return reachable;
+  for (const ReachableCell& cell : reachable) out.documents += cell.documents;
+  return out;
 }
 
 namespace {
@@ -517,14 +534,36 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   if (by_size.front().first == 0) return;
 
   const bool wants_week = q.needed_slots > 0;
-  // Selects the documents of a block whose record passes (travel at least
-  // `near`, every required bit), without a branch per document, then
-  // those with the required codes, then visits them fetching a few ahead:
-  // they are scattered, so their columns' cache misses are overlapped by
-  // hand.
-  // Documents selected with travel at least `counted_from` are matches
-  // the caller counts in bulk (see on_cell) rather than visits.
-  float counted_from = std::numeric_limits<float>::infinity();
+  // The second stage's constants (GeoRecord): bounds on the distance from
+  // float coordinates, as DecideReach's but with cos(latitude) bounded
+  // over the whole region searched (set below; for postings, anywhere:
+  // 0 and 1), and 0.1 km of margin for the floats.
+  const float limit = static_cast<float>(
+      std::min(q.max_distance_km.value_or(kMaxTravelKm), 1e6));
+  const float qlat = static_cast<float>(q.lat), qlon = static_cast<float>(q.lon);
+  constexpr float kKm = static_cast<float>(kKmPerDegree);
+  constexpr float kFloatMarginKm = 0.1f;
+  const bool check_dbs_age = q.min_dbs_level > v1::DBS_NONE;
+  const int32_t dbs_fresh_since = q.dbs_fresh_since;
+  const int32_t max_rate = q.max_hourly_rate_pence > 0
+                               ? static_cast<int32_t>(q.max_hourly_rate_pence)
+                               : std::numeric_limits<int32_t>::max();
+  float cos_low_sq = 0, cos_high_sq = 1;
+
+  // Per cell: whether matches may be counted in bulk rather than visited
+  // (on_cell's answer), and then the travel past the cell's farthest
+  // point, from which a PA is within reach whatever its exact distance
+  // (the float travel is rounded up, by at most ~1e-5 km; 1e-3 covers it).
+  bool bulk = false;
+  float travel_past_cell = std::numeric_limits<float>::infinity();
+
+  // A block of documents goes through three stages, each cheaper per
+  // document than the next and each keeping fewer: the ScanRecord (travel
+  // at least `near`, every required bit; no branch per document); the
+  // code masks; the GeoRecord (distance bounds, DBS age, rate). In a bulk
+  // cell, documents certain to match are counted there. The rest are
+  // visited, fetching a few ahead: they are scattered, so their columns'
+  // cache misses are overlapped by hand.
   auto visit_block = [&](const uint32_t* block, uint32_t n, float near) {
     uint32_t selected[256];
     uint32_t count = 0;
@@ -541,17 +580,34 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
       }
       count = kept;
     }
-    if (counted_from != std::numeric_limits<float>::infinity()) {
-      uint32_t kept = 0, counted = 0;
-      for (uint32_t i = 0; i < count; ++i) {
-        const bool certain = scan_[selected[i]].max_travel_km >= counted_from;
-        counted += certain;
-        selected[kept] = selected[i];
-        kept += !certain;
-      }
-      on_counted(counted);
-      count = kept;
+    uint32_t kept = 0, counted = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t doc = selected[i];
+      const GeoRecord& g = geo_[doc];
+      const float travel = scan_[doc].max_travel_km;
+      const float dlat = g.lat - qlat, dlon = g.lon - qlon;
+      const float dy = dlat * kKm, dx = dlon * kKm;
+      const float lower_sq =
+          (dy * dy + cos_low_sq * dx * dx) * static_cast<float>(kLowerSq);
+      const float upper_sq =
+          (dy * dy + cos_high_sq * dx * dx) * static_cast<float>(kUpperSq);
+      const float reach = std::min(limit, travel);
+      const float outer = reach + kFloatMarginKm;
+      const float inner = std::max(0.0f, reach - kFloatMarginKm);
+      const bool bounded = (std::abs(dlat) < static_cast<float>(kMaxBoundDeg)) &
+                           (std::abs(dlon) < static_cast<float>(kMaxBoundDeg));
+      const bool out = bounded & (lower_sq > outer * outer);
+      const bool stale = check_dbs_age & (g.dbs_key < dbs_fresh_since);
+      const bool keep = !(out | stale | (g.min_hourly_rate_pence > max_rate));
+      const bool certain =
+          keep & bulk &
+          ((travel >= travel_past_cell) | (bounded & (upper_sq < inner * inner)));
+      counted += certain;
+      selected[kept] = doc;
+      kept += keep & !certain;
     }
+    if (counted > 0) on_counted(counted);
+    count = kept;
     constexpr uint32_t kAhead = 4;
     for (uint32_t i = 0; i < count; ++i) {
       if (i + kAhead < count) {
@@ -561,9 +617,15 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
       on_doc(selected[i], scan_[selected[i]]);
     }
   };
+  auto enter_cell = [&](const ReachableCell& cell) {
+    bulk = on_cell(cell);
+    travel_past_cell = bulk && cell.far_km <= limit
+                           ? static_cast<float>(cell.far_km + 1e-3)
+                           : std::numeric_limits<float>::infinity();
+  };
 
-  uint64_t in_cells = 0;
-  const std::vector<ReachableCell> cells = ReachableCells(q, &in_cells);
+  const CellsInReach in_reach = ReachableCells(q);
+  const uint64_t in_cells = in_reach.documents;
   // A posting visit costs a random read per document, a cell visit a
   // sequential one: postings win when they are a few times fewer. Their
   // intersection costs about the size of the smallest, so it is tried
@@ -581,14 +643,18 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   if (survivors && survivors->cardinality() * 4 <= in_cells) {
     const ReachableCell anywhere{
         nullptr, 0, std::numeric_limits<double>::infinity(), 0, 0, 0};
-    counted_from = on_cell(anywhere);
+    enter_cell(anywhere);
     ForEachBlock(*survivors, [&](const uint32_t* block, uint32_t n) {
       visit_block(block, n, 0.0f);
     });
     return;
   }
-  for (const ReachableCell& cell : cells) {
-    counted_from = on_cell(cell);
+  // Slightly widened, so float rounding cannot tighten the bounds.
+  cos_low_sq = static_cast<float>(in_reach.cos_low * in_reach.cos_low * 0.9999);
+  cos_high_sq =
+      static_cast<float>(in_reach.cos_high * in_reach.cos_high * 1.0001);
+  for (const ReachableCell& cell : in_reach.cells) {
+    enter_cell(cell);
     // near (rounded to float) may exceed near_km by a few metres; the
     // cell margin (1 km) absorbs that.
     const float near = static_cast<float>(cell.near_km);
@@ -675,9 +741,7 @@ void ProfileIndex::ForEachCandidate(
   const double limit = q.max_distance_km.value_or(kMaxTravelKm);
   ForEachSetMatch(
       q,
-      [](const ReachableCell&) {
-        return std::numeric_limits<float>::infinity();  // visit them all
-      },
+      [](const ReachableCell&) { return false; },  // visit every one
       [&](uint32_t doc, const ScanRecord&) {
         if (DecideReach(hot_[doc], q, limit).within) visit(*docs_[doc]);
       },
@@ -696,12 +760,12 @@ void ProfileIndex::Search(const CompiledQuery& q,
   const double limit = q.max_distance_km.value_or(kMaxTravelKm);
   const bool check_dbs_age = q.min_dbs_level > v1::DBS_NONE;
   const bool scores_training = q.applies[kTraining];
-  // Whether a match can be counted from its ScanRecord alone, once its
-  // distance is known to be within reach: no residual filter but distance.
-  const bool only_distance_residual =
-      excluded.empty() && q.required_training.empty() && !check_dbs_age &&
-      !(q.needed_slots > 0 && q.min_schedule_coverage > 0) &&
-      q.max_hourly_rate_pence <= 0;
+  // Whether the plan alone can tell a match (ForEachSetMatch judges
+  // distance, DBS age and rate): no exclusion, training expiry or
+  // schedule coverage to check.
+  const bool bulk_countable =
+      excluded.empty() && q.required_training.empty() &&
+      !(q.needed_slots > 0 && q.min_schedule_coverage > 0);
   // Weights of the applied components (0 for the others) and 1/sum, for
   // the score bound; with no weight every score is 0 and nothing is pruned.
   std::array<double, kComponentCount> applied{};
@@ -728,13 +792,9 @@ void ProfileIndex::Search(const CompiledQuery& q,
                     inverse_weight +
                 1e-6 <
             collector.KeptScoreFloor();
-    // A PA travelling past the cell's farthest point, in a cell wholly
-    // within the limit, is within reach: with no other residual filter
-    // and no score needed, it is a match without reading more. (The float
-    // travel is rounded up, at most ~1e-5 km; 1e-3 covers it.)
-    return count_only && only_distance_residual && next.far_km <= limit
-               ? static_cast<float>(next.far_km + 1e-3)
-               : std::numeric_limits<float>::infinity();
+    // No score needed, and no residual filter the plan cannot judge: the
+    // plan may count matches it is certain of without visiting them.
+    return count_only && bulk_countable;
   };
   auto on_counted = [&](int64_t matches) { collector.CountMatches(matches); };
   auto on_doc = [&](uint32_t doc, const ScanRecord&) {

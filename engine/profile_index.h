@@ -81,9 +81,10 @@ class ProfileIndex {
   void ForEach(absl::FunctionRef<void(const CompiledProfile&)> visit) const;
 
   // Every profile that passes `query`'s set filters (PassesSetFilters in
-  // scoring.h) and is within reach (distance and travel), as Search
-  // decides it: a superset of the matches, never missing one, in document
-  // order.
+  // scoring.h), is within reach (distance and travel) and passes the DBS
+  // age and rate filters, as Search decides them: a superset of the
+  // matches (exclusions, training expiry and schedule coverage are left
+  // to the caller), never missing one, in the plan's order.
   void ForEachCandidate(
       const CompiledQuery& query,
       absl::FunctionRef<void(const CompiledProfile&)> visit) const;
@@ -121,17 +122,24 @@ class ProfileIndex {
     uint32_t first, end;
     uint64_t documents;
   };
-  // The reachable cells, nearest first; `documents` gets the total number
-  // of documents a cell scan would read.
-  std::vector<ReachableCell> ReachableCells(const CompiledQuery& query,
-                                            uint64_t* documents) const;
+  // The reachable cells, nearest first, with the total number of
+  // documents a cell scan would read, and bounds on cos(latitude) over all
+  // of them and the query.
+  struct CellsInReach {
+    std::vector<ReachableCell> cells;
+    uint64_t documents = 0;
+    double cos_low = 0, cos_high = 1;
+  };
+  CellsInReach ReachableCells(const CompiledQuery& query) const;
   // The query plan shared by Search and ForEachCandidate: calls
   // on_cell(cell) before the documents of each cell it visits (a cell
   // {nullptr, 0, inf, ...} when it walks postings instead of cells) and
   // on_doc(doc, record) for every document passing the set filters whose
-  // travel may reach the query. on_cell returns a travel from which the
-  // cell's documents need no visit: those are only counted, in bulk, by
-  // on_counted(n) (infinity: visit every one). See profile_index.cc.
+  // travel may reach the query and that the plan could not rule out or
+  // count. on_cell returns whether the cell's certain matches may be
+  // counted without a visit (only when no score is wanted from it and no
+  // residual filter but distance, DBS age and rate applies); those are
+  // reported in bulk by on_counted(n). See profile_index.cc.
   template <typename OnCell, typename OnDoc, typename OnCounted>
   void ForEachSetMatch(const CompiledQuery& query, OnCell&& on_cell,
                        OnDoc&& on_doc, OnCounted&& on_counted) const;
@@ -180,7 +188,20 @@ class ProfileIndex {
                        kBitGender = 15;        // + gender 0..4: bits 15..19
   static uint32_t ScanBits(const CompiledProfile& p);
 
+  // The second record the plan reads, for documents that passed their
+  // ScanRecord and codes: the location as floats (distance bounds with a
+  // 0.1 km margin rule most PAs in or out without the exact haversine),
+  // the DBS date as a key (fresh on as_of iff key >= the query's
+  // dbs_fresh_since: INT32_MAX with the update service, INT32_MIN with no
+  // date) and the rate.
+  struct GeoRecord {
+    float lat, lon;
+    int32_t dbs_key;
+    int32_t min_hourly_rate_pence;
+  };
+
   std::vector<ScanRecord> scan_;
+  std::vector<GeoRecord> geo_;
   std::vector<Hot> hot_;
   std::vector<WeekSlots> availability_;
   // Bit masks, words_*_ 64-bit words per document, bit i = code id i.

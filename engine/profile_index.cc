@@ -471,9 +471,9 @@ bool HasAllBits(const uint64_t* row, const std::vector<uint64_t>& mask) {
 // Either way every document passing the set filters and within reach is
 // visited exactly once (cells do not overlap), plus some that are not
 // within reach, which the caller rejects.
-template <typename OnCell, typename OnDoc, typename OnCounted>
+template <typename OnCell, typename Skip, typename OnDoc, typename OnCounted>
 void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
-                                   OnDoc&& on_doc,
+                                   Skip&& skip, OnDoc&& on_doc,
                                    OnCounted&& on_counted) const {
   uint32_t bits = uint32_t{1} << kBitActive;
   auto require = [&](bool wanted, int position) {
@@ -554,7 +554,7 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   // (on_cell's answer), and then the travel past the cell's farthest
   // point, from which a PA is within reach whatever its exact distance
   // (the float travel is rounded up, by at most ~1e-5 km; 1e-3 covers it).
-  bool bulk = false;
+  bool bulk = false, ask = false;
   float travel_past_cell = std::numeric_limits<float>::infinity();
 
   // A block of documents goes through three stages, each cheaper per
@@ -599,9 +599,14 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
       const bool out = bounded & (lower_sq > outer * outer);
       const bool stale = check_dbs_age & (g.dbs_key < dbs_fresh_since);
       const bool keep = !(out | stale | (g.min_hourly_rate_pence > max_rate));
-      const bool certain =
-          keep & bulk &
-          ((travel >= travel_past_cell) | (bounded & (upper_sq < inner * inner)));
+      const bool in_reach =
+          (travel >= travel_past_cell) | (bounded & (upper_sq < inner * inner));
+      bool certain = keep & in_reach & bulk;
+      if (keep & in_reach & ask) {
+        // (The float lower bound, less its margin, bounds the distance.)
+        certain = skip(doc, std::max(0.0f, std::sqrt(bounded ? lower_sq : 0.0f) -
+                                               kFloatMarginKm));
+      }
       counted += certain;
       selected[kept] = doc;
       kept += keep & !certain;
@@ -618,8 +623,10 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
     }
   };
   auto enter_cell = [&](const ReachableCell& cell) {
-    bulk = on_cell(cell);
-    travel_past_cell = bulk && cell.far_km <= limit
+    const CellVisit visit = on_cell(cell);
+    bulk = visit == CellVisit::kCountCertain;
+    ask = visit == CellVisit::kAskSkip;
+    travel_past_cell = cell.far_km <= limit
                            ? static_cast<float>(cell.far_km + 1e-3)
                            : std::numeric_limits<float>::infinity();
   };
@@ -741,7 +748,8 @@ void ProfileIndex::ForEachCandidate(
   const double limit = q.max_distance_km.value_or(kMaxTravelKm);
   ForEachSetMatch(
       q,
-      [](const ReachableCell&) { return false; },  // visit every one
+      [](const ReachableCell&) { return CellVisit::kVisit; },
+      [](uint32_t, float) { return false; },
       [&](uint32_t doc, const ScanRecord&) {
         if (DecideReach(hot_[doc], q, limit).within) visit(*docs_[doc]);
       },
@@ -794,9 +802,32 @@ void ProfileIndex::Search(const CompiledQuery& q,
             collector.KeptScoreFloor();
     // No score needed, and no residual filter the plan cannot judge: the
     // plan may count matches it is certain of without visiting them.
-    return count_only && bulk_countable;
+    if (!bulk_countable) return CellVisit::kVisit;
+    if (count_only) return CellVisit::kCountCertain;
+    return collector.PageFull() ? CellVisit::kAskSkip : CellVisit::kVisit;
   };
   auto on_counted = [&](int64_t matches) { collector.CountMatches(matches); };
+  // A certain match in a scoring cell whose score cannot enter the page
+  // even with its distance at the plan's lower bound, its skills and
+  // interests as held and every other component 1, needs only counting.
+  auto skip = [&](uint32_t doc, float lower_km) {
+    if (!collector.PageFull()) return false;
+    double best = weight_but_distance +
+                  applied[kDistance] * DistanceValueBound(lower_km);
+    if (q.applies[kSkills]) {
+      best -= applied[kSkills] *
+              (1 - static_cast<double>(SharedBits(
+                       &skill_bits_[doc * skill_words_], scan.nice_skills)) /
+                       q.nice_to_have_skills.size());
+    }
+    if (q.applies[kInterests]) {
+      best -= applied[kInterests] *
+              (1 - static_cast<double>(SharedBits(
+                       &interest_bits_[doc * interest_words_], scan.interests)) /
+                       q.interests.size());
+    }
+    return best * inverse_weight + 1e-6 < collector.KeptScoreFloor();
+  };
   auto on_doc = [&](uint32_t doc, const ScanRecord&) {
     const Hot& h = hot_[doc];
     const Reach reach = DecideReach(h, q, limit);
@@ -918,7 +949,7 @@ void ProfileIndex::Search(const CompiledQuery& q,
     s[kDistance] = std::pow(0.5, distance / 8.0);
     collector.Offer({Score(q, s), distance, &p});
   };
-  ForEachSetMatch(q, on_cell, on_doc, on_counted);
+  ForEachSetMatch(q, on_cell, skip, on_doc, on_counted);
 }
 
 size_t ProfileIndex::PostingBytes() const {

@@ -131,18 +131,25 @@ class ProfileIndex {
     double cos_low = 0, cos_high = 1;
   };
   CellsInReach ReachableCells(const CompiledQuery& query) const;
+  // What the plan may do with a cell's matches that it is certain of
+  // (within reach, DBS fresh, rate accepted): visit them all; count them
+  // without a visit; or ask skip(doc, lower_km) for each.
+  enum class CellVisit { kVisit, kCountCertain, kAskSkip };
   // The query plan shared by Search and ForEachCandidate: calls
   // on_cell(cell) before the documents of each cell it visits (a cell
   // {nullptr, 0, inf, ...} when it walks postings instead of cells) and
   // on_doc(doc, record) for every document passing the set filters whose
   // travel may reach the query and that the plan could not rule out or
-  // count. on_cell returns whether the cell's certain matches may be
-  // counted without a visit (only when no score is wanted from it and no
-  // residual filter but distance, DBS age and rate applies); those are
-  // reported in bulk by on_counted(n). See profile_index.cc.
-  template <typename OnCell, typename OnDoc, typename OnCounted>
+  // count. on_cell returns a CellVisit: kCountCertain only when no score
+  // is wanted from the cell and no residual filter but distance, DBS age
+  // and rate applies; kAskSkip when a certain match needs no visit if
+  // skip(doc, lower_km) says so, given a lower bound on its distance.
+  // Matches counted without a visit are reported by on_counted(n). See
+  // profile_index.cc.
+  template <typename OnCell, typename Skip, typename OnDoc, typename OnCounted>
   void ForEachSetMatch(const CompiledQuery& query, OnCell&& on_cell,
-                       OnDoc&& on_doc, OnCounted&& on_counted) const;
+                       Skip&& skip, OnDoc&& on_doc,
+                       OnCounted&& on_counted) const;
 
   const Taxonomy& taxonomy_;
   std::vector<std::unique_ptr<const CompiledProfile>> docs_;

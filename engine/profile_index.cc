@@ -544,6 +544,8 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   constexpr float kKm = static_cast<float>(kKmPerDegree);
   constexpr float kFloatMarginKm = 0.1f;
   const bool check_dbs_age = q.min_dbs_level > v1::DBS_NONE;
+  const bool checks_coverage =
+      q.needed_slots > 0 && q.min_schedule_coverage > 0;
   const int32_t dbs_fresh_since = q.dbs_fresh_since;
   const int32_t max_rate = q.max_hourly_rate_pence > 0
                                ? static_cast<int32_t>(q.max_hourly_rate_pence)
@@ -557,10 +559,11 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   bool bulk = false, ask = false;
   float travel_past_cell = std::numeric_limits<float>::infinity();
 
-  // A block of documents goes through three stages, each cheaper per
-  // document than the next and each keeping fewer: the ScanRecord (travel
-  // at least `near`, every required bit; no branch per document); the
-  // code masks; the GeoRecord (distance bounds, DBS age, rate). In a bulk
+  // A block of documents goes through stages, each cheaper per document
+  // than the next and each keeping fewer: the ScanRecord (travel at least
+  // `near`, every required bit; no branch per document); the code masks;
+  // the schedule coverage, if the query sets a minimum; the GeoRecord
+  // (distance bounds, DBS age, rate). In a bulk
   // cell, documents certain to match are counted there. The rest are
   // visited, fetching a few ahead: they are scattered, so their columns'
   // cache misses are overlapped by hand.
@@ -577,6 +580,20 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
       for (uint32_t i = 0; i < count; ++i) {
         selected[kept] = selected[i];
         kept += has_codes(selected[i]) ? 1 : 0;
+      }
+      count = kept;
+    }
+    if (checks_coverage) {
+      // As on_doc and PassesResidualFilters compute it, bit for bit.
+      uint32_t kept = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        const int covered =
+            static_cast<int>((q.schedule & availability_[selected[i]]).count());
+        selected[kept] = selected[i];
+        kept += static_cast<double>(covered) / q.needed_slots <
+                        q.min_schedule_coverage
+                    ? 0
+                    : 1;
       }
       count = kept;
     }
@@ -769,11 +786,9 @@ void ProfileIndex::Search(const CompiledQuery& q,
   const bool check_dbs_age = q.min_dbs_level > v1::DBS_NONE;
   const bool scores_training = q.applies[kTraining];
   // Whether the plan alone can tell a match (ForEachSetMatch judges
-  // distance, DBS age and rate): no exclusion, training expiry or
-  // schedule coverage to check.
-  const bool bulk_countable =
-      excluded.empty() && q.required_training.empty() &&
-      !(q.needed_slots > 0 && q.min_schedule_coverage > 0);
+  // distance, DBS age, rate and schedule coverage): no exclusion or
+  // training expiry to check.
+  const bool bulk_countable = excluded.empty() && q.required_training.empty();
   // Weights of the applied components (0 for the others) and 1/sum, for
   // the score bound; with no weight every score is 0 and nothing is pruned.
   std::array<double, kComponentCount> applied{};

@@ -82,9 +82,9 @@ class ProfileIndex {
 
   // Every profile that passes `query`'s set filters (PassesSetFilters in
   // scoring.h), is within reach (distance and travel) and passes the DBS
-  // age and rate filters, as Search decides them: a superset of the
-  // matches (exclusions, training expiry and schedule coverage are left
-  // to the caller), never missing one, in the plan's order.
+  // age, rate and schedule coverage filters, as Search decides them: a
+  // superset of the matches (exclusions and training expiry are left to
+  // the caller), never missing one, in the plan's order.
   void ForEachCandidate(
       const CompiledQuery& query,
       absl::FunctionRef<void(const CompiledProfile&)> visit) const;
@@ -132,7 +132,7 @@ class ProfileIndex {
   };
   CellsInReach ReachableCells(const CompiledQuery& query) const;
   // What the plan may do with a cell's matches that it is certain of
-  // (within reach, DBS fresh, rate accepted): visit them all; count them
+  // (within reach, DBS fresh, rate accepted, schedule covered): visit them all; count them
   // without a visit; or ask skip(doc, lower_km) for each.
   enum class CellVisit { kVisit, kCountCertain, kAskSkip };
   // The query plan shared by Search and ForEachCandidate: calls
@@ -141,8 +141,8 @@ class ProfileIndex {
   // on_doc(doc, record) for every document passing the set filters whose
   // travel may reach the query and that the plan could not rule out or
   // count. on_cell returns a CellVisit: kCountCertain only when no score
-  // is wanted from the cell and no residual filter but distance, DBS age
-  // and rate applies; kAskSkip when a certain match needs no visit if
+  // is wanted from the cell and no residual filter but distance, DBS age,
+  // rate and schedule coverage applies; kAskSkip when a certain match needs no visit if
   // skip(doc, lower_km) says so, given a lower bound on its distance.
   // Matches counted without a visit are reported by on_counted(n). See
   // profile_index.cc.

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <bit>
 #include <numbers>
-#include <optional>
 #include <ranges>
 
 #include "engine/scoring.h"
@@ -459,18 +458,22 @@ bool HasAllBits(const uint64_t* row, const std::vector<uint64_t>& mask) {
 }  // namespace
 
 // The plan. The set filters (PassesSetFilters) are answered per document
-// from its 8-byte ScanRecord and the code bit columns; distance is left to
-// the caller (DecideReach). Documents are found one of two ways:
-// - postings, when some filter's bitmap is small next to the reachable
-//   cells (a rare skill or language): the bitmaps are intersected,
-//   smallest first, while they cut, and the survivors are visited;
-// - otherwise cells, nearest first: each reachable cell's documents are
-//   read in order (BulkLoad numbers them consecutively, so that is a
-//   sequential read of the columns), skipping at once every PA whose
-//   travel is below the cell's nearest distance.
-// Either way every document passing the set filters and within reach is
-// visited exactly once (cells do not overlap), plus some that are not
-// within reach, which the caller rejects.
+// from its 8-byte ScanRecord and the code bit columns, and distance, DBS
+// age, rate and schedule coverage from the 16-byte GeoRecord where its
+// bounds are conclusive (the caller decides the rest exactly, with
+// DecideReach). Documents are found in the reachable cells, nearest first,
+// skipping at once every PA whose travel is below the cell's nearest
+// distance (a binary search in a cell BulkLoad laid out by travel); within
+// a cell:
+// - if the smallest posting of the set filters is rare (under a quarter
+//   of all PAs: a rare skill, a language), only its documents, found by
+//   seeking in its bitmap;
+// - otherwise every document, read in order (BulkLoad numbers a cell's
+//   documents consecutively, so that is a sequential read of the columns).
+// A posting smaller than the number of reachable cells is walked whole
+// instead. Either way every document passing the set filters and within
+// reach is visited or counted exactly once (cells do not overlap), plus
+// some that are not within reach, which the caller rejects.
 template <typename OnCell, typename Skip, typename OnDoc, typename OnCounted>
 void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
                                    Skip&& skip, OnDoc&& on_doc,
@@ -649,30 +652,25 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   };
 
   const CellsInReach in_reach = ReachableCells(q);
-  const uint64_t in_cells = in_reach.documents;
-  // A posting visit costs a random read per document, a cell visit a
-  // sequential one: postings win when they are a few times fewer. Their
-  // intersection costs about the size of the smallest, so it is tried
-  // when that is not much larger than the cells (two rare filters, like a
-  // rare skill and a language, cut each other to a handful).
-  std::optional<Roaring> survivors;
-  if (by_size.front().first <= 2 * in_cells) {
-    survivors = *by_size.front().second;
-    for (size_t i = 1; i < by_size.size() && survivors->cardinality() > 64;
-         ++i) {
-      if (by_size[i].first * 2 > size()) break;  // cuts too little to pay
-      *survivors &= *by_size[i].second;
-    }
-  }
-  if (survivors && survivors->cardinality() * 4 <= in_cells) {
+  const Roaring& smallest = *by_size.front().second;
+  const uint64_t smallest_size = by_size.front().first;
+  // A filter held by a handful of PAs in all (fewer than the reachable
+  // cells): visit its documents wherever they are.
+  if (smallest_size <= in_reach.cells.size()) {
     const ReachableCell anywhere{
         nullptr, 0, std::numeric_limits<double>::infinity(), 0, 0, 0};
     enter_cell(anywhere);
-    ForEachBlock(*survivors, [&](const uint32_t* block, uint32_t n) {
+    ForEachBlock(smallest, [&](const uint32_t* block, uint32_t n) {
       visit_block(block, n, 0.0f);
     });
     return;
   }
+  // A rare filter (under a quarter of all PAs, like a rare skill or a
+  // language): within each cell, visit only its documents, found by
+  // seeking in its bitmap, rather than read every document of the cell.
+  const bool walk_smallest = smallest_size * 4 <= size();
+  roaring_uint32_iterator_t it;
+  roaring_init_iterator(&smallest.roaring, &it);
   // Slightly widened, so float rounding cannot tighten the bounds.
   cos_low_sq = static_cast<float>(in_reach.cos_low * in_reach.cos_low * 0.9999);
   cos_high_sq =
@@ -682,13 +680,31 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
     // near (rounded to float) may exceed near_km by a few metres; the
     // cell margin (1 km) absorbs that.
     const float near = static_cast<float>(cell.near_km);
-    if (cell.cell->travel_sorted) {
+    if (cell.cell->travel_sorted && walk_smallest) {
+      uint32_t block[256];
+      uint32_t n = 0;
+      bool more = roaring_move_uint32_iterator_equalorlarger(&it, cell.first);
+      while (more && it.current_value < cell.end) {
+        block[n++] = it.current_value;
+        if (n == 256) {
+          visit_block(block, n, near);
+          n = 0;
+        }
+        more = roaring_advance_uint32_iterator(&it);
+      }
+      if (n > 0) visit_block(block, n, near);
+    } else if (cell.cell->travel_sorted) {
       uint32_t block[256];
       for (uint32_t start = cell.first; start < cell.end; start += 256) {
         const uint32_t n = std::min<uint32_t>(256, cell.end - start);
         for (uint32_t i = 0; i < n; ++i) block[i] = start + i;
         visit_block(block, n, near);
       }
+    } else if (walk_smallest) {
+      ForEachBlock(cell.cell->docs & smallest,
+                   [&](const uint32_t* block, uint32_t n) {
+                     visit_block(block, n, near);
+                   });
     } else {
       ForEachBlock(cell.cell->docs, [&](const uint32_t* block, uint32_t n) {
         visit_block(block, n, near);

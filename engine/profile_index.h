@@ -9,7 +9,8 @@
 //
 // Columns: everything the filters and the score read is also kept per
 // document in flat arrays (struct of arrays): an 8-byte scan record (travel
-// and the boolean filters as bits); a 64-byte record of location, travel,
+// and the boolean filters as bits); a 16-byte record of float location,
+// DBS date and rate; a 64-byte record of location, travel,
 // dates, levels and flags; the 336-slot week; skills, interests, languages
 // and training held as bit masks. A search reads a few bytes per document
 // it passes over and one or two cache lines per candidate, and never
@@ -18,21 +19,23 @@
 //
 // Search (the plan is in profile_index.cc, ForEachSetMatch): the grid
 // cells that can hold a PA within reach, nearest first; each cell's
-// documents are read from the columns in order, and those whose travel is
-// below the cell's nearest distance or who miss a set filter are dropped
-// without a branch. When a set filter's posting is much smaller than the
-// reachable cells (a rare skill or language), its bitmap is intersected
-// with the next ones instead and the survivors visited. Survivors get the
-// exact residual filters (distance, expiry dates, DBS age, schedule
-// coverage, rates, exclusions), are counted, and are scored only while
-// their score's upper bound could still enter the page being collected;
-// once a whole cell cannot, its matches are only counted. Taken together,
-// that returns exactly what the reference scan returns, which
+// documents are read from the columns in order (or, for a rare skill or
+// language, only that posting's documents in the cell), stopping at the
+// first PA whose travel is below the cell's nearest distance; those who
+// miss a set filter are dropped without a branch, and a second small
+// record (float location, DBS date, rate) rules most of the rest in or
+// out. Survivors get the exact residual filters (distance, expiry dates,
+// DBS age, schedule coverage, rates, exclusions), are counted, and are
+// scored only while their score's upper bound could still enter the page
+// being collected; matches certain to miss the page, and once a whole
+// cell cannot enter it all its certain matches, are only counted. Taken
+// together, that returns exactly what the reference scan returns, which
 // tests/index_differential_test.cc checks on random data.
 //
 // Document order: BulkLoad (the rebuild at start) numbers documents by grid
-// cell, so a cell's documents are consecutive in every column and the cell
-// bitmaps are runs. Later upserts take free or new slots.
+// cell, then descending travel, so a cell's documents are consecutive in
+// every column and the cell bitmaps are runs. Later upserts take free or
+// new slots (the cells they touch are then read through their bitmaps).
 //
 // Thread-safety: none inside. The Engine guards an index with a
 // std::shared_mutex: any number of readers (Search, ForEachCandidate, Find,

@@ -17,7 +17,8 @@ import math
 import sys
 
 COLOURS = {"dense_city": "#1b9e77", "broad": "#d95f02", "rural": "#7570b3",
-           "narrow": "#e7298a", "short_notice": "#66a61e"}
+           "narrow": "#e7298a", "short_notice": "#66a61e",
+           "mix": "#333333"}  # the five kinds in turn (index only)
 
 
 def load(paths):

@@ -2,6 +2,7 @@
 // candidate sets that never miss a match.
 #include "engine/profile_index.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,6 +92,44 @@ TEST_F(ProfileIndexTest, GeoCellsNeverDropAPaJustInsideTheRadius) {
   EXPECT_EQ(Candidates(request).size(), static_cast<size_t>(n));
   request.set_max_distance_km(2);
   EXPECT_TRUE(Candidates(request).empty());
+}
+
+TEST_F(ProfileIndexTest, ChangesToACellLaidOutByTravelAreSeen) {
+  // BulkLoad lays a cell out by descending travel and a search reads only
+  // the PAs that travel far enough; a later change to the cell must not be
+  // hidden by that order. Three PAs in one cell, the query 12 km north.
+  auto at_home = [](const std::string& id, double travel_km) {
+    v1::Profile p = testing::BaseProfile(id);
+    p.set_max_travel_km(travel_km);
+    return p;
+  };
+  std::vector<std::unique_ptr<const CompiledProfile>> loaded;
+  for (const v1::Profile& p :
+       {at_home("a", 20), at_home("b", 5), at_home("c", 3)}) {
+    auto compiled = CompileProfile(*taxonomy_, p);
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    loaded.push_back(std::make_unique<const CompiledProfile>(*std::move(compiled)));
+  }
+  index_->BulkLoad(std::move(loaded));
+  v1::SearchRequest request = testing::BaseRequest();
+  request.mutable_location()->set_lat(testing::kNewcastleLat + 12 / 111.195);
+  EXPECT_EQ(Candidates(request), std::vector<std::string>{"a"});
+
+  // c, last in the cell's order, now travels furthest.
+  v1::Profile c = at_home("c", 30);
+  c.set_version(2);
+  Put(c);
+  std::vector<std::string> found = Candidates(request);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<std::string>{"a", "c"}));
+
+  // a's slot, first in the cell, is freed and taken by a newcomer.
+  ASSERT_TRUE(index_->Erase("a"));
+  Put(at_home("d", 25));
+  found = Candidates(request);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(index_->document_slots(), 3u);
 }
 
 }  // namespace

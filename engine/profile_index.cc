@@ -59,31 +59,50 @@ ProfileIndex::Cell ProfileIndex::CellOf(double lat, double lon) {
   return Row(lat) * (2 * kColBias) + (Col(lon) + kColBias);
 }
 
+template <typename F>
+void ProfileIndex::ForEachPostingOf(const CompiledProfile& p, F&& f) {
+  if (p.active) f(active_);
+  for (CodeId id : p.skills) f(skills_[id]);
+  for (const TrainingHeld& held : p.training) f(training_[held.code]);
+  for (CodeId id : p.languages) f(languages_[id]);
+  for (int level = v1::DBS_NONE; level <= p.dbs_level; ++level) {
+    f(dbs_at_least_[level]);
+  }
+  for (int level = 0; level <= p.register_level; ++level) {
+    f(level_at_least_[level]);
+  }
+  f(gender_[p.gender]);
+  if (p.driving_licence) f(driving_licence_);
+  if (p.has_car) f(has_car_);
+  if (p.ok_with_pets) f(ok_with_pets_);
+  if (p.non_smoker) f(non_smoker_);
+  if (p.short_notice_cover) f(short_notice_cover_);
+}
+
+template <typename Self, typename F>
+void ProfileIndex::ForEachPosting(Self& self, F&& f) {
+  f(self.active_);
+  for (auto& b : self.skills_) f(b);
+  for (auto& b : self.training_) f(b);
+  for (auto& b : self.languages_) f(b);
+  for (auto& b : self.dbs_at_least_) f(b);
+  for (auto& b : self.level_at_least_) f(b);
+  for (auto& b : self.gender_) f(b);
+  for (auto* b : {&self.driving_licence_, &self.has_car_, &self.ok_with_pets_,
+                  &self.non_smoker_, &self.short_notice_cover_}) {
+    f(*b);
+  }
+}
+
 void ProfileIndex::AddPostings(uint32_t doc, const CompiledProfile& p,
                                bool add) {
-  auto apply = [&](Roaring& bitmap) {
+  ForEachPostingOf(p, [&](Roaring& bitmap) {
     if (add) {
       bitmap.add(doc);
     } else {
       bitmap.remove(doc);
     }
-  };
-  if (p.active) apply(active_);
-  for (CodeId id : p.skills) apply(skills_[id]);
-  for (const TrainingHeld& held : p.training) apply(training_[held.code]);
-  for (CodeId id : p.languages) apply(languages_[id]);
-  for (int level = v1::DBS_NONE; level <= p.dbs_level; ++level) {
-    apply(dbs_at_least_[level]);
-  }
-  for (int level = 0; level <= p.register_level; ++level) {
-    apply(level_at_least_[level]);
-  }
-  apply(gender_[p.gender]);
-  if (p.driving_licence) apply(driving_licence_);
-  if (p.has_car) apply(has_car_);
-  if (p.ok_with_pets) apply(ok_with_pets_);
-  if (p.non_smoker) apply(non_smoker_);
-  if (p.short_notice_cover) apply(short_notice_cover_);
+  });
   const Cell cell = CellOf(p.lat, p.lon);
   if (add) {
     CellDocs& docs = cells_[cell];
@@ -227,14 +246,8 @@ void ProfileIndex::BulkLoad(
   language_bits_.reserve(total * language_words_);
   training_bits_.reserve(total * training_words_);
   doc_of_id_.reserve(total);
-  // Postings are appended in ascending document order into plain arrays,
-  // then each bitmap is built once from its sorted array.
-  std::vector<std::vector<uint32_t>> skills(skills_.size()),
-      training(training_.size()), languages(languages_.size());
-  std::vector<uint32_t> active;
-  std::array<std::vector<uint32_t>, 6> dbs;
-  std::array<std::vector<uint32_t>, 5> level, gender;
-  std::array<std::vector<uint32_t>, 5> flags;  // licence, car, pets, ns, snc
+  // Postings are appended in ascending document order (cheap for a
+  // bitmap: always its last container), then compacted once at the end.
   std::vector<std::pair<Cell, std::vector<uint32_t>>> cells;
   for (size_t i = 0; i < order.size(); ++i) {
     // The profiles are read in cell order, i.e. all over the heap: start
@@ -256,36 +269,19 @@ void ProfileIndex::BulkLoad(
     const CompiledProfile& p = *docs_[doc];
     doc_of_id_.emplace(absl::string_view(p.id), doc);
     SetColumns(doc, p);
-    if (p.active) active.push_back(doc);
-    for (CodeId id : p.skills) skills[id].push_back(doc);
-    for (const TrainingHeld& held : p.training) training[held.code].push_back(doc);
-    for (CodeId id : p.languages) languages[id].push_back(doc);
-    for (int l = v1::DBS_NONE; l <= p.dbs_level; ++l) dbs[l].push_back(doc);
-    for (int l = 0; l <= p.register_level; ++l) level[l].push_back(doc);
-    gender[p.gender].push_back(doc);
-    const bool flag[5] = {p.driving_licence, p.has_car, p.ok_with_pets,
-                          p.non_smoker, p.short_notice_cover};
-    for (int f = 0; f < 5; ++f) {
-      if (flag[f]) flags[f].push_back(doc);
-    }
+    ForEachPostingOf(p, [doc](Roaring& bitmap) { bitmap.add(doc); });
     if (cells.empty() || cells.back().first != cell) cells.push_back({cell, {}});
     cells.back().second.push_back(doc);
   }
-  auto add = [](Roaring& bitmap, const std::vector<uint32_t>& docs) {
-    bitmap.addMany(docs.size(), docs.data());
+  auto compact = [](Roaring& bitmap) {
     bitmap.runOptimize();
     bitmap.shrinkToFit();
   };
-  add(active_, active);
-  for (size_t i = 0; i < skills.size(); ++i) add(skills_[i], skills[i]);
-  for (size_t i = 0; i < training.size(); ++i) add(training_[i], training[i]);
-  for (size_t i = 0; i < languages.size(); ++i) add(languages_[i], languages[i]);
-  for (size_t i = 0; i < dbs.size(); ++i) add(dbs_at_least_[i], dbs[i]);
-  for (size_t i = 0; i < level.size(); ++i) add(level_at_least_[i], level[i]);
-  for (size_t i = 0; i < gender.size(); ++i) add(gender_[i], gender[i]);
-  Roaring* flag_bitmaps[5] = {&driving_licence_, &has_car_, &ok_with_pets_,
-                              &non_smoker_, &short_notice_cover_};
-  for (int f = 0; f < 5; ++f) add(*flag_bitmaps[f], flags[f]);
+  ForEachPosting(*this, compact);
+  auto add = [&](Roaring& bitmap, const std::vector<uint32_t>& docs) {
+    bitmap.addMany(docs.size(), docs.data());
+    compact(bitmap);
+  };
   for (const auto& [cell, docs] : cells) {
     CellDocs& slot = cells_[cell];
     // Only a cell built here from nothing is one sorted range.
@@ -984,20 +980,8 @@ void ProfileIndex::Search(const CompiledQuery& q,
 }
 
 size_t ProfileIndex::PostingBytes() const {
-  size_t bytes = active_.getSizeInBytes(false);
-  auto add_all = [&](const auto& bitmaps) {
-    for (const Roaring& b : bitmaps) bytes += b.getSizeInBytes(false);
-  };
-  add_all(skills_);
-  add_all(training_);
-  add_all(languages_);
-  add_all(dbs_at_least_);
-  add_all(level_at_least_);
-  add_all(gender_);
-  for (const Roaring* b : {&driving_licence_, &has_car_, &ok_with_pets_,
-                           &non_smoker_, &short_notice_cover_}) {
-    bytes += b->getSizeInBytes(false);
-  }
+  size_t bytes = 0;
+  ForEachPosting(*this, [&](const Roaring& b) { bytes += b.getSizeInBytes(false); });
   for (const auto& [cell, docs] : cells_) bytes += docs.docs.getSizeInBytes(false);
   return bytes;
 }

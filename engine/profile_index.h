@@ -111,6 +111,14 @@ class ProfileIndex {
     bool travel_sorted = false;
   };
   static Cell CellOf(double lat, double lon);
+  // Calls f(bitmap) for every posting `p` belongs to (not its cell): the
+  // one place that knows which postings a profile has, for Put, Erase and
+  // BulkLoad alike.
+  template <typename F>
+  void ForEachPostingOf(const CompiledProfile& p, F&& f);
+  // Calls f(bitmap) for every posting bitmap of `self` (not the cells).
+  template <typename Self, typename F>
+  static void ForEachPosting(Self& self, F&& f);
   void AddPostings(uint32_t doc, const CompiledProfile& p, bool add);
   uint32_t NewDocument();
 

@@ -562,10 +562,10 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   // than the next and each keeping fewer: the ScanRecord (travel at least
   // `near`, every required bit; no branch per document); the code masks;
   // the schedule coverage, if the query sets a minimum; the GeoRecord
-  // (distance bounds, DBS age, rate). In a bulk
-  // cell, documents certain to match are counted there. The rest are
-  // visited, fetching a few ahead: they are scattered, so their columns'
-  // cache misses are overlapped by hand.
+  // (distance bounds, DBS age, rate). Matches certain there are counted
+  // there when the cell (or skip) allows. The rest are visited, fetching a
+  // few ahead: they are scattered, so their columns' cache misses are
+  // overlapped by hand.
   auto visit_block = [&](const uint32_t* block, uint32_t n, float near) {
     uint32_t selected[256];
     uint32_t count = 0;

@@ -386,7 +386,7 @@ ProfileIndex::CellsInReach ProfileIndex::ReachableCells(
     }
     if (lower > radius_km) return;
     ReachableCell found{&cell, std::max(0.0, lower - kCellMarginKm),
-                        upper + g.diagonal_km + kCellMarginKm, 0, 0, 0};
+                        upper + g.diagonal_km + kCellMarginKm, 0, 0};
     if (cell.travel_sorted) {
       // One range in descending travel: keep the prefix that travels at
       // least near_km (as the scan compares it, in float).
@@ -397,11 +397,9 @@ ProfileIndex::CellsInReach ProfileIndex::ReachableCells(
           std::views::iota(found.first, end).begin(),
           std::views::iota(found.first, end).end(),
           [&](uint32_t doc) { return scan_[doc].max_travel_km >= near; });
-      found.documents = found.end - found.first;
-    } else {
-      found.documents = cell.docs.cardinality();
+      if (found.end == found.first) return;  // nobody travels that far
     }
-    if (found.documents > 0) reachable.push_back(found);
+    reachable.push_back(found);
   };
   const int64_t box_cells = (row1 - row0 + 1) * (col1 - col0 + 1);
   if (box_cells > static_cast<int64_t>(cells_.size())) {
@@ -424,7 +422,6 @@ ProfileIndex::CellsInReach ProfileIndex::ReachableCells(
             [](const ReachableCell& a, const ReachableCell& b) {
               return a.near_km < b.near_km;
             });
-  for (const ReachableCell& cell : reachable) out.documents += cell.documents;
   return out;
 }
 
@@ -508,7 +505,7 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   const bool any_codes =
       !skills.empty() || !languages.empty() || !training.empty();
 
-  // The postings of the set filters, smallest first.
+  // The postings of the set filters.
   std::vector<const Roaring*> postings = {&active_};
   for (CodeId id : q.must_have_skills) postings.push_back(&skills_[id]);
   for (CodeId id : q.required_training) postings.push_back(&training_[id]);
@@ -525,12 +522,17 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   if (q.has_pets) postings.push_back(&ok_with_pets_);
   if (q.requires_non_smoker) postings.push_back(&non_smoker_);
   if (q.short_notice) postings.push_back(&short_notice_cover_);
-  std::vector<std::pair<uint64_t, const Roaring*>> by_size;
+  // The smallest drives the plan below (every document must be in it).
+  const Roaring* smallest = postings.front();
+  uint64_t smallest_size = smallest->cardinality();
   for (const Roaring* posting : postings) {
-    by_size.emplace_back(posting->cardinality(), posting);
+    const uint64_t size = posting->cardinality();
+    if (size < smallest_size) {
+      smallest = posting;
+      smallest_size = size;
+    }
   }
-  std::sort(by_size.begin(), by_size.end());
-  if (by_size.front().first == 0) return;
+  if (smallest_size == 0) return;
 
   const bool wants_week = q.needed_slots > 0;
   // The second stage's constants (GeoRecord): bounds on the distance from
@@ -648,15 +650,13 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   };
 
   const CellsInReach in_reach = ReachableCells(q);
-  const Roaring& smallest = *by_size.front().second;
-  const uint64_t smallest_size = by_size.front().first;
   // A filter held by a handful of PAs in all (fewer than the reachable
   // cells): visit its documents wherever they are.
   if (smallest_size <= in_reach.cells.size()) {
     const ReachableCell anywhere{
-        nullptr, 0, std::numeric_limits<double>::infinity(), 0, 0, 0};
+        nullptr, 0, std::numeric_limits<double>::infinity(), 0, 0};
     enter_cell(anywhere);
-    ForEachBlock(smallest, [&](const uint32_t* block, uint32_t n) {
+    ForEachBlock(*smallest, [&](const uint32_t* block, uint32_t n) {
       visit_block(block, n, 0.0f);
     });
     return;
@@ -666,7 +666,7 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   // seeking in its bitmap, rather than read every document of the cell.
   const bool walk_smallest = smallest_size * 4 <= size();
   roaring_uint32_iterator_t it;
-  roaring_init_iterator(&smallest.roaring, &it);
+  roaring_init_iterator(&smallest->roaring, &it);
   // Slightly widened, so float rounding cannot tighten the bounds.
   cos_low_sq = static_cast<float>(in_reach.cos_low * in_reach.cos_low * 0.9999);
   cos_high_sq =
@@ -697,7 +697,7 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
         visit_block(block, n, near);
       }
     } else if (walk_smallest) {
-      ForEachBlock(cell.cell->docs & smallest,
+      ForEachBlock(cell.cell->docs & *smallest,
                    [&](const uint32_t* block, uint32_t n) {
                      visit_block(block, n, near);
                    });

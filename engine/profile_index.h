@@ -129,16 +129,13 @@ class ProfileIndex {
     const CellDocs* cell;
     double near_km, far_km;
     // For a travel_sorted cell, the documents [first, end) that travel at
-    // least near_km; `documents` is their number, or the cell's size.
+    // least near_km (never empty: a cell with none is left out).
     uint32_t first, end;
-    uint64_t documents;
   };
-  // The reachable cells, nearest first, with the total number of
-  // documents a cell scan would read, and bounds on cos(latitude) over all
-  // of them and the query.
+  // The reachable cells, nearest first, and bounds on cos(latitude) over
+  // all of them and the query.
   struct CellsInReach {
     std::vector<ReachableCell> cells;
-    uint64_t documents = 0;
     double cos_low = 0, cos_high = 1;
   };
   CellsInReach ReachableCells(const CompiledQuery& query) const;

@@ -192,6 +192,30 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
               1e-3 * ratio);
   EXPECT_EQ(Number(report, "failed_calls"), 0);
 
+  // CPU per call of each phase, over its measured window: the loadgen,
+  // the daemon and the kernel all ran on this machine, so it was busy, at
+  // most on all its CPUs, and this process's share is part of it.
+  for (const Struct* phase : {&health, &search}) {
+    const Struct& cpu = Object(*phase, "cpu");
+    const double calls = Number(Object(*phase, "totals"), "calls");
+    EXPECT_DOUBLE_EQ(Number(cpu, "window_s"), 2.0);
+    EXPECT_GE(Number(cpu, "cpus"), 1);
+    const double busy = Number(cpu, "machine_busy_s");
+    EXPECT_GT(busy, 0.1);
+    EXPECT_LE(busy, Number(cpu, "cpus") * 2.0 * 1.05 + 0.05);
+    EXPECT_GT(Number(cpu, "self_s"), 0);
+    EXPECT_LT(Number(cpu, "self_s"), busy + 0.1);
+    EXPECT_NEAR(Number(cpu, "machine_us_per_call"), busy * 1e6 / calls,
+                1e-3 * busy * 1e6 / calls);
+    EXPECT_NEAR(Number(cpu, "self_us_per_call"),
+                Number(cpu, "self_s") * 1e6 / calls,
+                1e-3 * Number(cpu, "self_s") * 1e6 / calls + 1e-3);
+  }
+  EXPECT_NEAR(Number(Object(report, "ratios"), "search_cpu_over_health_cpu"),
+              Number(Object(search, "cpu"), "machine_us_per_call") /
+                  Number(Object(health, "cpu"), "machine_us_per_call"),
+              1e-3);
+
   const std::string html = ReadAll(html_path());
   EXPECT_TRUE(absl::StrContains(html, "<svg")) << html.substr(0, 500);
   EXPECT_TRUE(absl::StrContains(html, "<polyline"));
@@ -201,8 +225,12 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
   EXPECT_FALSE(absl::StrContains(html, "src="));
   EXPECT_FALSE(absl::StrContains(html, "href="));
   // The text report on stdout carries the same ratio.
-  EXPECT_TRUE(absl::StrContains(ReadAll(dir_.path() + "/loadgen.out"),
-                                "search qps / health qps"));
+  EXPECT_TRUE(absl::StrContains(html, "Machine CPU per search"));
+  EXPECT_TRUE(absl::StrContains(html, "us per call"));
+  const std::string text = ReadAll(dir_.path() + "/loadgen.out");
+  EXPECT_TRUE(absl::StrContains(text, "search qps / health qps"));
+  EXPECT_TRUE(absl::StrContains(text, "machine cpu per search / per health call"));
+  EXPECT_TRUE(absl::StrContains(text, "  cpu: ")) << text;
 }
 
 TEST_F(LoadgenBinaryTest, OpenLoopWithWritesUpsertsAndDeletes) {

@@ -222,8 +222,13 @@ PhaseResult LoadDriver::Phase::Run() {
       ticks_ns.push_back(at_ns);
     }
   }
+  // CPU is sampled at the warm-up end and the phase end (the same ticks).
+  CpuSample cpu_from, cpu_to;
+  if (warmup_end_ns_ == 0) cpu_from = SampleCpu();
   for (int64_t at_ns : ticks_ns) {
     std::this_thread::sleep_until(start_ + std::chrono::nanoseconds(at_ns));
+    if (at_ns == warmup_end_ns_) cpu_from = SampleCpu();
+    if (at_ns == end_ns_) cpu_to = SampleCpu();
     Tick(at_ns / 1e9);
   }
   if (scheduler.joinable()) scheduler.join();
@@ -244,6 +249,7 @@ PhaseResult LoadDriver::Phase::Run() {
                       warmup_end_ns_ / 1e9;
   result.ops = recorder_.ops();
   result.series = recorder_.series();
+  result.cpu = CpuBetween(cpu_from, cpu_to, (end_ns_ - warmup_end_ns_) / 1e9);
   std::lock_guard<std::mutex> lock(lag_mu_);
   result.send_lag = send_lag_;
   return result;

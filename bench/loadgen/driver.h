@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "bench/loadgen/cpu.h"
 #include "bench/loadgen/histogram.h"
 #include "bench/loadgen/recorder.h"
 #include "bench/loadgen/workload.h"
@@ -59,6 +60,8 @@ struct PhaseResult {
   std::vector<OpStats> ops;  // indexed like OpNames()
   std::vector<SecondSample> series;
   LatencyHistogram send_lag;  // open loop: actual - intended send time
+  // CPU used from the warm-up end to the phase end (cpu.h).
+  CpuUsage cpu;
 };
 
 // Receives each second's sample while a phase runs (the progress line).

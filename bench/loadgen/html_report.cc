@@ -189,6 +189,7 @@ std::string PhaseSection(const PhaseResult& phase) {
   }
   html += SummaryRow("(all)", Summarize(AllOps(phase), phase.measured_s));
   html += "</table>\n";
+  absl::StrAppend(&html, "<p>CPU: ", Escape(CpuSentence(phase)), ".</p>\n");
   for (const auto& [code, message] : AllOps(phase).error_examples) {
     absl::StrAppendFormat(&html, "<p>First %s: %s</p>\n", Escape(code),
                           Escape(message));
@@ -280,6 +281,12 @@ std::string HtmlReport(const RunReport& report) {
                           "<p>Search throughput / Health/Check throughput: "
                           "<b>%.3f</b> (target &ge; 0.5).</p>\n",
                           *ratios.search_qps_over_health_qps);
+  }
+  if (ratios.search_cpu_over_health_cpu.has_value()) {
+    absl::StrAppendFormat(&html,
+                          "<p>Machine CPU per search / per Health/Check call: "
+                          "<b>%.3f</b>.</p>\n",
+                          *ratios.search_cpu_over_health_cpu);
   }
   if (ratios.mixed_search_p99_over_search_p99.has_value()) {
     absl::StrAppendFormat(&html,

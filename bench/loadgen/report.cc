@@ -1,5 +1,6 @@
 #include "bench/loadgen/report.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -91,6 +92,18 @@ std::string JsonPhase(const PhaseResult& phase) {
         JsonNumber(Ms(s.p99_ns)), JsonNumber(Ms(s.max_ns))));
   }
   const PhaseSpec& spec = phase.spec;
+  const CpuPerCall per_call = CpuPerCallOf(phase);
+  const std::string cpu = absl::StrFormat(
+      "{\"window_s\":%s,\"cpus\":%d,\"machine_busy_s\":%s,\"self_s\":%s,"
+      "\"machine_us_per_call\":%s,\"self_us_per_call\":%s}",
+      JsonNumber(phase.cpu.window_s), phase.cpu.cpus,
+      phase.cpu.machine_busy_s.has_value()
+          ? JsonNumber(*phase.cpu.machine_busy_s)
+          : "null",
+      JsonNumber(phase.cpu.self_s),
+      per_call.machine_us.has_value() ? JsonNumber(*per_call.machine_us)
+                                      : "null",
+      JsonNumber(per_call.self_us));
   std::string send_lag = "null";
   if (spec.mode == LoopMode::kOpen) {
     send_lag =
@@ -103,7 +116,7 @@ std::string JsonPhase(const PhaseResult& phase) {
       "{\"name\":%s,\"workload\":%s,\"mode\":%s,\"concurrency\":%d,"
       "\"rate_per_s\":%s,\"channels\":%d,\"warmup_s\":%s,\"duration_s\":%s,"
       "\"measured_s\":%s,\"totals\":%s,\"searches\":%s,\"ops\":{%s},"
-      "\"send_lag\":%s,\"series\":[%s]}",
+      "\"send_lag\":%s,\"cpu\":%s,\"series\":[%s]}",
       JsonString(spec.name), JsonString(PhaseWorkloadName(spec.workload)),
       JsonString(ModeName(spec.mode)),
       spec.mode == LoopMode::kClosed ? spec.concurrency : 0,
@@ -113,7 +126,7 @@ std::string JsonPhase(const PhaseResult& phase) {
       JsonNumber(phase.measured_s),
       JsonSummary(Summarize(AllOps(phase), phase.measured_s)),
       JsonSummary(Summarize(SearchOps(phase), phase.measured_s)),
-      absl::StrJoin(ops, ","), send_lag, absl::StrJoin(series, ","));
+      absl::StrJoin(ops, ","), send_lag, cpu, absl::StrJoin(series, ","));
 }
 
 std::string TextRow(absl::string_view name, const Summary& s) {
@@ -163,6 +176,32 @@ OpStats SearchOps(const PhaseResult& phase) {
   return searches;
 }
 
+CpuPerCall CpuPerCallOf(const PhaseResult& phase) {
+  CpuPerCall per_call;
+  const int64_t calls = AllOps(phase).ok() + AllOps(phase).failed();
+  if (calls <= 0) return per_call;
+  if (phase.cpu.machine_busy_s.has_value()) {
+    per_call.machine_us = *phase.cpu.machine_busy_s * 1e6 / calls;
+  }
+  per_call.self_us = phase.cpu.self_s * 1e6 / calls;
+  return per_call;
+}
+
+std::string CpuSentence(const PhaseResult& phase) {
+  const CpuPerCall per_call = CpuPerCallOf(phase);
+  if (!per_call.machine_us.has_value()) {
+    return absl::StrFormat(
+        "this process %.1f us per call (machine unknown: /proc/stat "
+        "unreadable)",
+        per_call.self_us);
+  }
+  return absl::StrFormat(
+      "%.2f of %d CPUs busy on this machine, %.1f us per call (this process "
+      "%.1f us)",
+      *phase.cpu.machine_busy_s / std::max(1e-9, phase.cpu.window_s),
+      phase.cpu.cpus, *per_call.machine_us, per_call.self_us);
+}
+
 Ratios ComputeRatios(const RunReport& report) {
   Ratios ratios;
   const PhaseResult* health = FirstPhase(report, PhaseWorkload::kHealth);
@@ -176,6 +215,12 @@ Ratios ComputeRatios(const RunReport& report) {
         Summarize(SearchOps(*searching), searching->measured_s).qps;
     if (health_qps > 0)
       ratios.search_qps_over_health_qps = search_qps / health_qps;
+    const std::optional<double> health_cpu = CpuPerCallOf(*health).machine_us;
+    const std::optional<double> search_cpu =
+        CpuPerCallOf(*searching).machine_us;
+    if (health_cpu.has_value() && search_cpu.has_value() && *health_cpu > 0) {
+      ratios.search_cpu_over_health_cpu = *search_cpu / *health_cpu;
+    }
   }
   if (search != nullptr && mixed != nullptr) {
     const double read_only = Summarize(SearchOps(*search), 1).p99_ms;
@@ -229,6 +274,7 @@ std::string TextReport(const RunReport& report) {
           Ms(phase.send_lag.ValueAtQuantile(0.99)),
           Ms(phase.send_lag.max_ns()));
     }
+    absl::StrAppend(&out, "  cpu: ", CpuSentence(phase), "\n");
     for (const auto& [code, message] : AllOps(phase).error_examples) {
       absl::StrAppendFormat(&out, "  first %s: %s\n", code, message);
     }
@@ -245,6 +291,11 @@ std::string TextReport(const RunReport& report) {
     absl::StrAppendFormat(&out,
                           "search qps / health qps: %.3f (target >= 0.5)\n",
                           *ratios.search_qps_over_health_qps);
+  }
+  if (ratios.search_cpu_over_health_cpu.has_value()) {
+    absl::StrAppendFormat(&out,
+                          "machine cpu per search / per health call: %.3f\n",
+                          *ratios.search_cpu_over_health_cpu);
   }
   if (ratios.mixed_search_p99_over_search_p99.has_value()) {
     absl::StrAppendFormat(
@@ -267,6 +318,7 @@ std::string JsonReport(const RunReport& report) {
       "\"writes\":{\"upserts_ok\":%d,\"deletes_ok\":%d,\"live_ids\":%d,"
       "\"sample_live_id\":%s,\"sample_deleted_id\":%s},"
       "\"ratios\":{\"search_qps_over_health_qps\":%s,"
+      "\"search_cpu_over_health_cpu\":%s,"
       "\"mixed_search_p99_over_search_p99\":%s},\"failed_calls\":%d}\n",
       JsonString(report.server), JsonString(report.started_at),
       JsonString(report.command_line), absl::StrJoin(phases, ","), w.upserts_ok,
@@ -274,6 +326,9 @@ std::string JsonReport(const RunReport& report) {
       JsonString(w.sample_deleted_id),
       ratios.search_qps_over_health_qps.has_value()
           ? JsonNumber(*ratios.search_qps_over_health_qps)
+          : "null",
+      ratios.search_cpu_over_health_cpu.has_value()
+          ? JsonNumber(*ratios.search_cpu_over_health_cpu)
           : "null",
       ratios.mixed_search_p99_over_search_p99.has_value()
           ? JsonNumber(*ratios.mixed_search_p99_over_search_p99)

@@ -7,6 +7,8 @@
 //   qps     successful calls per second of measurement (driver.h)
 //   p50..max latency of successful calls, milliseconds
 //   errors  failed calls by gRPC status code name
+//   cpu     CPU microseconds per measured call, the whole machine's and
+//           this process's, from the warm-up end to the phase end (cpu.h)
 // Pure functions of their arguments; thread-compatible.
 #ifndef PA_MATCH_BENCH_LOADGEN_REPORT_H_
 #define PA_MATCH_BENCH_LOADGEN_REPORT_H_
@@ -49,11 +51,25 @@ Summary Summarize(const OpStats& stats, double measured_s);
 OpStats AllOps(const PhaseResult& phase);
 OpStats SearchOps(const PhaseResult& phase);
 
+// CPU microseconds per measured call of `phase` (cpu.h): the machine's
+// (absent if /proc/stat was unreadable) and this process's.
+struct CpuPerCall {
+  std::optional<double> machine_us;
+  double self_us = 0;
+};
+CpuPerCall CpuPerCallOf(const PhaseResult& phase);
+// The phase's CPU figures as one sentence (text and HTML reports).
+std::string CpuSentence(const PhaseResult& phase);
+
 // Cross-phase ratios, present when the run had the phases they compare.
 struct Ratios {
   // Search throughput of the first search (else mixed) phase over that of
   // the first health phase: the fraction of the transport's no-op rate.
   std::optional<double> search_qps_over_health_qps;
+  // Machine CPU per call of that search phase over that of the health
+  // phase: what a search costs in no-op calls. Compare phases run at the
+  // same offered rate (open loop) for a like-for-like figure (cpu.h).
+  std::optional<double> search_cpu_over_health_cpu;
   // p99 of searches in the first mixed phase over the first search phase.
   std::optional<double> mixed_search_p99_over_search_p99;
 };

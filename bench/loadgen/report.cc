@@ -208,13 +208,17 @@ Ratios ComputeRatios(const RunReport& report) {
   const PhaseResult* search = FirstPhase(report, PhaseWorkload::kSearch);
   const PhaseResult* mixed = FirstPhase(report, PhaseWorkload::kMixed);
   const PhaseResult* searching = search != nullptr ? search : mixed;
-  if (health != nullptr && searching != nullptr) {
+  if (health != nullptr && searching != nullptr &&
+      health->spec.mode == LoopMode::kClosed &&
+      searching->spec.mode == LoopMode::kClosed) {
     const double health_qps =
         Summarize(AllOps(*health), health->measured_s).qps;
     const double search_qps =
         Summarize(SearchOps(*searching), searching->measured_s).qps;
     if (health_qps > 0)
       ratios.search_qps_over_health_qps = search_qps / health_qps;
+  }
+  if (health != nullptr && searching != nullptr) {
     const std::optional<double> health_cpu = CpuPerCallOf(*health).machine_us;
     const std::optional<double> search_cpu =
         CpuPerCallOf(*searching).machine_us;

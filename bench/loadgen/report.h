@@ -65,6 +65,7 @@ std::string CpuSentence(const PhaseResult& phase);
 struct Ratios {
   // Search throughput of the first search (else mixed) phase over that of
   // the first health phase: the fraction of the transport's no-op rate.
+  // Closed loops only (an open loop's throughput is the rate asked for).
   std::optional<double> search_qps_over_health_qps;
   // Machine CPU per call of that search phase over that of the health
   // phase: what a search costs in no-op calls. Compare phases run at the

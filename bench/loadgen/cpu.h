@@ -1,8 +1,8 @@
 // CPU time as the kernel counts it, so a phase can say what one call cost
 // in CPU (not only how many calls a second went through): the whole
 // machine's busy time (/proc/stat: user, nice, system, irq and softirq,
-// over all CPUs) and this process's own (getrusage). With pa-matchd on the same
-// machine, machine minus this process is the server and the kernel's
+// over all CPUs) and this process's own (getrusage). With pa-matchd on the
+// same machine, machine minus this process is the server and the kernel's
 // network path; with the server elsewhere, the machine figure covers only
 // this side.
 //
@@ -17,6 +17,7 @@
 #define PA_MATCH_BENCH_LOADGEN_CPU_H_
 
 #include <optional>
+
 #include "absl/strings/string_view.h"
 
 namespace pamatch::loadgen {

@@ -178,7 +178,8 @@ OpStats SearchOps(const PhaseResult& phase) {
 
 CpuPerCall CpuPerCallOf(const PhaseResult& phase) {
   CpuPerCall per_call;
-  const int64_t calls = AllOps(phase).ok() + AllOps(phase).failed();
+  const OpStats all = AllOps(phase);
+  const int64_t calls = all.ok() + all.failed();
   if (calls <= 0) return per_call;
   if (phase.cpu.machine_busy_s.has_value()) {
     per_call.machine_us = *phase.cpu.machine_busy_s * 1e6 / calls;

@@ -2,6 +2,7 @@
 // API with a real RocksDB in a temp dir. Expected values are worked out by
 // hand in the comments.
 #include <cmath>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -303,6 +304,62 @@ TEST_F(RulesTest, ScheduleCoverageUsesMergedSlotsAndTheWeeksLastSlot) {
   }
   request.set_min_schedule_coverage(0.51);
   EXPECT_EQ(Run(request).total_matches(), 0);
+}
+
+// days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)), to
+// the nanosecond, on the index's path (which keeps the day only) as on the
+// reference scan's.
+TEST_F(RulesTest, RecencyCountsWholeDaysBeforeAsOfMidnight) {
+  const int64_t as_of = absl::ToUnixSeconds(absl::FromCivil(
+      absl::CivilDay(2026, 6, 15), absl::UTCTimeZone()));  // BaseRequest's
+  struct Case {
+    const char* id;
+    int64_t seconds;
+    int32_t nanos;
+    int days;
+  };
+  const Case cases[] = {
+      {"at-midnight", as_of, 0, 0},
+      {"day-before-midnight", as_of - 86400, 0, 1},
+      {"day-before-plus-1ns", as_of - 86400, 1, 0},
+      {"day-before-less-1s", as_of - 86401, 0, 1},
+      {"day-before-less-1ns", as_of - 86401, 999999999, 1},
+      {"two-days-less-1ns", as_of - 2 * 86400 - 1, 999999999, 2},
+      {"after-as-of", as_of + 3600, 5, 0},
+      {"thirty-days", as_of - 30 * 86400, 0, 30},
+      {"epoch", 0, 0, static_cast<int>(as_of / 86400)},
+  };
+  for (const Case& c : cases) {
+    v1::Profile p = BaseProfile(c.id);
+    p.mutable_last_active()->set_seconds(c.seconds);
+    p.mutable_last_active()->set_nanos(c.nanos);
+    Put(p);
+  }
+  const v1::SearchRequest request = BaseRequest();
+  const v1::SearchResponse index = Run(request);
+  auto reference = engine_->ReferenceSearch(request, testing::SomeNow());
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  ASSERT_EQ(index.results_size(), std::size(cases));
+  ASSERT_EQ(reference->results_size(), std::size(cases));
+  for (int i = 0; i < index.results_size(); ++i) {
+    SCOPED_TRACE(index.results(i).id());
+    EXPECT_EQ(index.results(i).id(), reference->results(i).id());
+    EXPECT_EQ(index.results(i).score(), reference->results(i).score());
+  }
+  // Distance 0 (component 1), trust 1/4 (BaseProfile's checks make level
+  // 1), recency 0.5^(days/30).
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.id);
+    const double expected =
+        (0.15 * 1 + 0.05 * 0.25 + 0.05 * std::pow(0.5, c.days / 30.0)) / 0.25;
+    bool found = false;
+    for (const auto& r : index.results()) {
+      if (r.id() != c.id) continue;
+      found = true;
+      EXPECT_DOUBLE_EQ(r.score(), std::round(expected * 1e6) / 1e6);
+    }
+    EXPECT_TRUE(found);
+  }
 }
 
 TEST_F(RulesTest, ScoreFollowsTheFormulaExactly) {

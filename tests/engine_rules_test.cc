@@ -307,8 +307,8 @@ TEST_F(RulesTest, ScheduleCoverageUsesMergedSlotsAndTheWeeksLastSlot) {
 }
 
 // days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)), to
-// the nanosecond, on the index's path (which keeps the day only) as on the
-// reference scan's.
+// the nanosecond: the index's scores (ProfileIndex::Search scores from its
+// own columns) equal the reference scan's and the formula's.
 TEST_F(RulesTest, RecencyCountsWholeDaysBeforeAsOfMidnight) {
   const int64_t as_of = absl::ToUnixSeconds(absl::FromCivil(
       absl::CivilDay(2026, 6, 15), absl::UTCTimeZone()));  // BaseRequest's

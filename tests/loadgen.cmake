@@ -1,6 +1,6 @@
 # The load generator (bench/loadgen/): its CPU accounting, histogram, SVG
-# charts and operation mix, and the real pa-match-loadgen binary driving a real
-# pa-matchd on loopback.
+# charts and operation mix, and the real pa-match-loadgen binary driving a
+# real pa-matchd on loopback.
 pa_match_test(loadgen_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/loadgen_cpu_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/loadgen_histogram_test.cc

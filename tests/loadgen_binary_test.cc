@@ -224,12 +224,13 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
   EXPECT_FALSE(absl::StrContains(html, "<script"));
   EXPECT_FALSE(absl::StrContains(html, "src="));
   EXPECT_FALSE(absl::StrContains(html, "href="));
-  // The text report on stdout carries the same ratio.
   EXPECT_TRUE(absl::StrContains(html, "Machine CPU per search"));
   EXPECT_TRUE(absl::StrContains(html, "us per call"));
+  // The text report on stdout carries the same ratios and CPU lines.
   const std::string text = ReadAll(dir_.path() + "/loadgen.out");
   EXPECT_TRUE(absl::StrContains(text, "search qps / health qps"));
-  EXPECT_TRUE(absl::StrContains(text, "machine cpu per search / per health call"));
+  EXPECT_TRUE(
+      absl::StrContains(text, "machine cpu per search / per health call"));
   EXPECT_TRUE(absl::StrContains(text, "  cpu: ")) << text;
 }
 

@@ -325,6 +325,11 @@ std::string FormatStats(const pamatch::v1::GetStatsResponse& stats) {
   line("version", stats.version());
   line("taxonomy_skills", stats.taxonomy_skills());
   line("taxonomy_training", stats.taxonomy_training());
+  line("unsorted_profiles", stats.unsorted_profiles());
+  line("index_relayouts", stats.index_relayouts());
+  if (stats.index_relayouts() > 0) {
+    line("last_relayout_s", absl::StrFormat("%.3f", stats.last_relayout_seconds()));
+  }
   if (!stats.profiles_by_local_authority().empty()) {
     std::vector<std::pair<std::string, int64_t>> by_la(
         stats.profiles_by_local_authority().begin(),

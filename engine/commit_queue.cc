@@ -163,7 +163,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
       for (const auto& [g, w] : accepted) {
         ProfileWrite& write = round[g].writes[w];
         if (write.compiled.has_value()) {
-          index_->Put(std::make_unique<const CompiledProfile>(
+          index_->Put(std::make_shared<const CompiledProfile>(
               *std::move(write.compiled)));
         } else {
           index_->Erase(write.id);

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/commit_queue.h"
+#include "engine/index_relayout.h"
 #include "engine/profile.h"
 #include "engine/profile_index.h"
 #include "engine/query.h"
@@ -58,6 +59,8 @@ class EngineState {
   // Started once the index is loaded. Declared last: destroyed first, after
   // committing what is queued, while the store and index still exist.
   std::unique_ptr<CommitQueue> commits;
+  // Started after the commit queue, stopped before it (destroyed first).
+  std::unique_ptr<IndexRelayout> relayout;
 
   // A copy of the policy of `local_authority`, or nullopt.
   std::optional<v1::Policy> FindPolicy(absl::string_view local_authority) const {
@@ -79,7 +82,7 @@ class EngineState {
   void Apply(std::vector<CompiledProfile>& compiled) {
     std::unique_lock lock(profiles_mu);
     for (CompiledProfile& profile : compiled) {
-      index->Put(std::make_unique<const CompiledProfile>(std::move(profile)));
+      index->Put(std::make_shared<const CompiledProfile>(std::move(profile)));
     }
   }
 };
@@ -105,7 +108,7 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
   bool scan_done = false;        // GUARDED_BY(mu)
   absl::Status failure;          // GUARDED_BY(mu)
   std::atomic<int64_t> loaded{0};
-  std::vector<std::unique_ptr<const CompiledProfile>> all;  // GUARDED_BY(mu)
+  std::vector<ProfileIndex::ProfilePtr> all;  // GUARDED_BY(mu)
   auto fail = [&](absl::Status status) {
     std::lock_guard lock(mu);
     if (failure.ok()) failure = std::move(status);
@@ -113,7 +116,7 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
   };
   auto work = [&] {
     v1::Profile stored;
-    std::vector<std::unique_ptr<const CompiledProfile>> compiled;
+    std::vector<ProfileIndex::ProfilePtr> compiled;
     for (;;) {
       Batch batch;
       {
@@ -148,7 +151,7 @@ absl::Status LoadProfiles(EngineState& state, const EngineOptions& options) {
               one.status().message())));
         }
         compiled.push_back(
-            std::make_unique<const CompiledProfile>(*std::move(one)));
+            std::make_shared<const CompiledProfile>(*std::move(one)));
       }
       {
         std::lock_guard lock(mu);
@@ -279,6 +282,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   if (!status.ok()) return status;
   state->commits = std::make_unique<CommitQueue>(
       state->store.get(), state->index.get(), &state->profiles_mu);
+  RelayoutOptions relayout;
+  relayout.background = options.relayout_unsorted_fraction >= 0;
+  relayout.unsorted_fraction = options.relayout_unsorted_fraction;
+  relayout.min_unsorted_documents = options.relayout_min_unsorted;
+  state->relayout = std::make_unique<IndexRelayout>(
+      state->index.get(), &state->profiles_mu, state->taxonomy, relayout);
   return std::unique_ptr<Engine>(new Engine(std::move(state)));
 }
 
@@ -507,7 +516,13 @@ v1::GetStatsResponse Engine::Stats() const {
     });
     stats.set_active_profiles(active);
     stats.set_paused_profiles(stats.profiles() - active);
+    stats.set_unsorted_profiles(
+        static_cast<int64_t>(s.index->unsorted_documents()));
   }
+  const IndexRelayout::Stats relayout = s.relayout->stats();
+  stats.set_index_relayouts(relayout.runs);
+  stats.set_last_relayout_seconds(
+      absl::ToDoubleSeconds(relayout.last_duration));
   {
     std::shared_lock lock(s.policies_mu);
     stats.set_policies(static_cast<int64_t>(s.policies.size()));
@@ -564,6 +579,8 @@ absl::StatusOr<v1::BackupResponse> Engine::Backup(
           absl::ToUnixSeconds(now));
   return response;
 }
+
+void Engine::RelayoutIndex() { state_->relayout->RunNow(); }
 
 absl::Status Engine::PurgeDeleted() { return state_->store->PurgeDeleted(); }
 

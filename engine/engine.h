@@ -62,6 +62,12 @@ struct EngineOptions {
   // this long after the delete, plus the time of one flush and compaction
   // of the deleted range (docs/STORAGE.md "Erasure").
   absl::Duration erasure_delay = absl::Seconds(60);
+  // Background relayout of the index (engine/index_relayout.h): it runs
+  // when the profiles in grid cells that writes have put out of travel
+  // order are more than this fraction of all profiles and more than
+  // relayout_min_unsorted. Negative: never in the background.
+  double relayout_unsorted_fraction = 0.01;
+  int64_t relayout_min_unsorted = 1000;
   // Called during Open's rebuild of the index, about once a second and once
   // at the end (done = true). From Open's thread only.
   std::function<void(const LoadProgress&)> on_progress;
@@ -138,6 +144,11 @@ class Engine {
   // from it. Restore: docs/STORAGE.md.
   absl::StatusOr<v1::BackupResponse> Backup(const std::string& destination_dir,
                                             absl::Time now) const;
+
+  // Lays the index out again now, in the order of the rebuild at start
+  // (engine/index_relayout.h), as the background relayout does; blocks
+  // until done. Searches and writes go on meanwhile.
+  void RelayoutIndex();
 
   // Purges deleted profiles from the files now instead of after
   // erasure_delay; blocks until done (tests, shutdown).

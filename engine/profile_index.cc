@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <bit>
+#include <cassert>
 #include <numbers>
 #include <ranges>
 
@@ -103,17 +104,48 @@ void ProfileIndex::AddPostings(uint32_t doc, const CompiledProfile& p,
       bitmap.remove(doc);
     }
   });
-  const Cell cell = CellOf(p.lat, p.lon);
-  if (add) {
-    CellDocs& docs = cells_[cell];
-    docs.docs.add(doc);
-    docs.travel_sorted = false;
-  } else {
-    auto it = cells_.find(cell);
-    it->second.docs.remove(doc);
-    it->second.travel_sorted = false;
-    if (it->second.docs.isEmpty()) cells_.erase(it);
+  ChangeCell(doc, p, add);
+}
+
+void ProfileIndex::ChangeCell(uint32_t doc, const CompiledProfile& p,
+                              bool add) {
+  auto it = add ? cells_.try_emplace(CellOf(p.lat, p.lon)).first
+                : cells_.find(CellOf(p.lat, p.lon));
+  CellDocs& cell = it->second;
+  if (cell.travel_sorted) {
+    // The whole cell now counts as unsorted; `doc` is added below.
+    unsorted_documents_ += cell.docs.cardinality();
+    cell.travel_sorted = false;
   }
+  if (add) {
+    cell.docs.add(doc);
+    ++unsorted_documents_;
+  } else {
+    cell.docs.remove(doc);
+    --unsorted_documents_;
+    if (cell.docs.isEmpty()) cells_.erase(it);
+  }
+}
+
+void ProfileIndex::NoteChange(absl::string_view id) {
+  // Relaxed is enough: the flag is set and cleared under the index's own
+  // lock (shared), and Put and Erase run under it (exclusive), which orders
+  // them.
+  if (!tracking_.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(changes_mu_);
+  changed_.emplace(id);
+}
+
+void ProfileIndex::StartTrackingChanges() {
+  tracking_.store(true, std::memory_order_relaxed);
+}
+
+std::vector<std::string> ProfileIndex::TakeChanges(bool keep_tracking) {
+  std::lock_guard lock(changes_mu_);
+  if (!keep_tracking) tracking_.store(false, std::memory_order_relaxed);
+  std::vector<std::string> ids(changed_.begin(), changed_.end());
+  changed_.clear();
+  return ids;
 }
 
 uint32_t ProfileIndex::NewDocument() {
@@ -197,7 +229,8 @@ void ProfileIndex::SetColumns(uint32_t doc, const CompiledProfile& p) {
   }
 }
 
-void ProfileIndex::Put(std::unique_ptr<const CompiledProfile> profile) {
+void ProfileIndex::Put(ProfilePtr profile) {
+  NoteChange(profile->id);
   uint32_t doc;
   auto existing = doc_of_id_.find(absl::string_view(profile->id));
   if (existing != doc_of_id_.end()) {
@@ -213,8 +246,8 @@ void ProfileIndex::Put(std::unique_ptr<const CompiledProfile> profile) {
   doc_of_id_.emplace(absl::string_view(docs_[doc]->id), doc);
 }
 
-void ProfileIndex::BulkLoad(
-    std::vector<std::unique_ptr<const CompiledProfile>> profiles) {
+void ProfileIndex::BulkLoad(std::vector<ProfilePtr> profiles,
+                            Profiles profiles_are) {
   // Grid-cell order, then descending travel (then input order): the
   // documents of a cell are consecutive, so a search reads them in order,
   // and it can stop at the first PA who does not travel far enough.
@@ -262,9 +295,11 @@ void ProfileIndex::BulkLoad(
     const Cell cell = order[i].cell;
     const uint32_t input = order[i].input;
     const uint32_t doc = NewDocument();
-    // A deep copy, so profiles (and their lists) are laid out in document
-    // order too: scans in document order then read memory in order.
-    docs_[doc] = std::make_unique<const CompiledProfile>(*profiles[input]);
+    // kCopy: a deep copy, so profiles (and their lists) are laid out in
+    // document order too: scans in document order then read memory in order.
+    docs_[doc] = profiles_are == Profiles::kCopy
+                     ? std::make_shared<const CompiledProfile>(*profiles[input])
+                     : std::move(profiles[input]);
     profiles[input].reset();
     const CompiledProfile& p = *docs_[doc];
     doc_of_id_.emplace(absl::string_view(p.id), doc);
@@ -285,7 +320,12 @@ void ProfileIndex::BulkLoad(
   for (const auto& [cell, docs] : cells) {
     CellDocs& slot = cells_[cell];
     // Only a cell built here from nothing is one sorted range.
+    const bool was_sorted = slot.travel_sorted;
     slot.travel_sorted = empty && slot.docs.isEmpty();
+    if (!slot.travel_sorted) {
+      unsorted_documents_ +=
+          docs.size() + (was_sorted ? slot.docs.cardinality() : 0);
+    }
     add(slot.docs, docs);
   }
 }
@@ -293,6 +333,7 @@ void ProfileIndex::BulkLoad(
 bool ProfileIndex::Erase(absl::string_view id) {
   auto it = doc_of_id_.find(id);
   if (it == doc_of_id_.end()) return false;
+  NoteChange(id);
   const uint32_t doc = it->second;
   doc_of_id_.erase(it);
   AddPostings(doc, *docs_[doc], /*add=*/false);
@@ -313,6 +354,51 @@ bool ProfileIndex::Erase(absl::string_view id) {
 const CompiledProfile* ProfileIndex::Find(absl::string_view id) const {
   auto it = doc_of_id_.find(id);
   return it == doc_of_id_.end() ? nullptr : docs_[it->second].get();
+}
+
+ProfileIndex::ProfilePtr ProfileIndex::Share(absl::string_view id) const {
+  auto it = doc_of_id_.find(id);
+  return it == doc_of_id_.end() ? nullptr : docs_[it->second];
+}
+
+std::vector<ProfileIndex::ProfilePtr> ProfileIndex::Snapshot() const {
+  std::vector<ProfilePtr> all;
+  all.reserve(size());
+  for (const ProfilePtr& doc : docs_) {
+    if (doc) all.push_back(doc);
+  }
+  return all;
+}
+
+void ProfileIndex::Swap(ProfileIndex& other) {
+  // Both refer to one taxonomy, so the column widths agree.
+  assert(&taxonomy_ == &other.taxonomy_);
+  using std::swap;
+  swap(docs_, other.docs_);
+  swap(free_docs_, other.free_docs_);
+  swap(doc_of_id_, other.doc_of_id_);
+  swap(scan_, other.scan_);
+  swap(geo_, other.geo_);
+  swap(hot_, other.hot_);
+  swap(availability_, other.availability_);
+  swap(skill_bits_, other.skill_bits_);
+  swap(interest_bits_, other.interest_bits_);
+  swap(language_bits_, other.language_bits_);
+  swap(training_bits_, other.training_bits_);
+  swap(active_, other.active_);
+  swap(skills_, other.skills_);
+  swap(training_, other.training_);
+  swap(languages_, other.languages_);
+  swap(dbs_at_least_, other.dbs_at_least_);
+  swap(level_at_least_, other.level_at_least_);
+  swap(gender_, other.gender_);
+  swap(driving_licence_, other.driving_licence_);
+  swap(has_car_, other.has_car_);
+  swap(ok_with_pets_, other.ok_with_pets_);
+  swap(non_smoker_, other.non_smoker_);
+  swap(short_notice_cover_, other.short_notice_cover_);
+  swap(cells_, other.cells_);
+  swap(unsorted_documents_, other.unsorted_documents_);
 }
 
 void ProfileIndex::ForEach(

@@ -35,20 +35,30 @@
 // Document order: BulkLoad (the rebuild at start) numbers documents by grid
 // cell, then descending travel, so a cell's documents are consecutive in
 // every column and the cell bitmaps are runs. Later upserts take free or
-// new slots (the cells they touch are then read through their bitmaps).
+// new slots (the cells they touch are then read through their bitmaps, in
+// full: unsorted_documents() counts them) until a relayout
+// (engine/index_relayout.h) builds a fresh index in that order and Swaps
+// it in. Profiles are immutable and shared (shared_ptr), so a relayout's
+// copy of the index costs the columns and postings, not the profiles.
 //
-// Thread-safety: none inside. The Engine guards an index with a
-// std::shared_mutex: any number of readers (Search, ForEachCandidate, Find,
-// ForEach) or one writer (Put, Erase, BulkLoad).
+// Thread-safety: none inside, but for change tracking. The Engine guards an
+// index with a std::shared_mutex: any number of readers (Search,
+// ForEachCandidate, Find, Share, ForEach, Snapshot, unsorted_documents) or
+// one writer (Put, Erase, BulkLoad, Swap). StartTrackingChanges and
+// TakeChanges are safe under either (they have their own mutex).
 #ifndef PA_MATCH_ENGINE_PROFILE_INDEX_H_
 #define PA_MATCH_ENGINE_PROFILE_INDEX_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "engine/profile.h"
@@ -65,16 +75,46 @@ class ProfileIndex {
   ProfileIndex(const ProfileIndex&) = delete;
   ProfileIndex& operator=(const ProfileIndex&) = delete;
 
+  using ProfilePtr = std::shared_ptr<const CompiledProfile>;
+
   // Adds `profile`, replacing the stored profile with the same id if any.
-  void Put(std::unique_ptr<const CompiledProfile> profile);
+  void Put(ProfilePtr profile);
+  // What BulkLoad does with the profiles it is given.
+  enum class Profiles {
+    // Keeps a deep copy of each, allocated in document order, so a scan in
+    // document order reads memory in order (the rebuild at start, whose
+    // profiles were compiled all over the heap by several threads).
+    kCopy,
+    // Keeps the pointers (a relayout: the profiles are the live index's).
+    kShare,
+  };
   // Replaces the contents of an empty index with `profiles` (unique ids),
   // numbering documents in grid-cell order. Much faster than Put one by one.
-  void BulkLoad(std::vector<std::unique_ptr<const CompiledProfile>> profiles);
+  void BulkLoad(std::vector<ProfilePtr> profiles,
+                Profiles profiles_are = Profiles::kCopy);
   // Removes the profile `id`; false if there was none.
   bool Erase(absl::string_view id);
+  // Exchanges the contents of the two indexes (same taxonomy), change
+  // tracking apart (each keeps its own).
+  void Swap(ProfileIndex& other);
 
   // The profile `id`, or nullptr.
   const CompiledProfile* Find(absl::string_view id) const;
+  // The same, shared (nullptr if absent).
+  ProfilePtr Share(absl::string_view id) const;
+  // Every stored profile, shared, in document order.
+  std::vector<ProfilePtr> Snapshot() const;
+
+  // Documents in cells that are no longer one travel-sorted range (a write
+  // touched them since the last BulkLoad): what a search reads in full.
+  size_t unsorted_documents() const { return unsorted_documents_; }
+
+  // Change tracking, for a relayout: from StartTrackingChanges on, Put and
+  // Erase note the id of every profile they change; TakeChanges returns
+  // the ids noted since the last take (each once) and, unless
+  // keep_tracking, stops tracking.
+  void StartTrackingChanges();
+  std::vector<std::string> TakeChanges(bool keep_tracking);
   size_t size() const { return doc_of_id_.size(); }
   // Document ids allocated, live or free: deleted ids are reused, so this
   // stays at the peak number of profiles rather than growing with churn.
@@ -159,8 +199,13 @@ class ProfileIndex {
                        Skip&& skip, OnDoc&& on_doc,
                        OnCounted&& on_counted) const;
 
+  // Notes, for the cell of `p`, that `doc` joins (add) or leaves it; the
+  // cell is then no longer a travel-sorted range.
+  void ChangeCell(uint32_t doc, const CompiledProfile& p, bool add);
+  void NoteChange(absl::string_view id);
+
   const Taxonomy& taxonomy_;
-  std::vector<std::unique_ptr<const CompiledProfile>> docs_;
+  std::vector<ProfilePtr> docs_;
   std::vector<uint32_t> free_docs_;
   // Keys view the id inside the profile they map to.
   absl::flat_hash_map<absl::string_view, uint32_t> doc_of_id_;
@@ -232,6 +277,15 @@ class ProfileIndex {
   Roaring driving_licence_, has_car_, ok_with_pets_, non_smoker_,
       short_notice_cover_;
   absl::flat_hash_map<Cell, CellDocs> cells_;
+  // (Swap exchanges every member from docs_ to here: add new ones there.)
+  // The documents of the cells whose travel_sorted is false.
+  size_t unsorted_documents_ = 0;
+
+  // Change tracking (not swapped). Put and Erase read tracking_ without
+  // the mutex, so an index that is not tracked pays one relaxed load.
+  std::atomic<bool> tracking_{false};
+  std::mutex changes_mu_;
+  absl::flat_hash_set<std::string> changed_;  // GUARDED_BY(changes_mu_)
 };
 
 }  // namespace pamatch

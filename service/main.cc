@@ -3,7 +3,8 @@
 //   pa-matchd [--listen 127.0.0.1:50051] [--data_dir ./data] [--taxonomy F]
 //             [--keys_file F] [--demo_profiles 2000] [--demo_seed 42]
 //             [--restore_from BACKUP] [--allow_new_db]
-//             [--erasure_delay_seconds 60] ...
+//             [--erasure_delay_seconds 60]
+//             [--relayout_unsorted_fraction 0.01] ...
 //   pa-matchd keygen --name NAME --scopes search,write [--keys_file F]
 //
 // On the first start (no keys file) it creates the keys file with one admin
@@ -77,6 +78,10 @@ ABSL_FLAG(std::string, restore_from, "",
 ABSL_FLAG(int, erasure_delay_seconds, 60,
           "deleted profiles are purged from the database files this long "
           "after a delete (plus one flush and compaction)");
+ABSL_FLAG(double, relayout_unsorted_fraction, 0.01,
+          "lay the index out again in the background once writes have put "
+          "more than this fraction of the profiles (and over 1,000) in grid "
+          "cells out of travel order; negative: never");
 ABSL_FLAG(std::string, name, "", "keygen: name of the new key");
 ABSL_FLAG(std::string, scopes, "",
           "keygen: scopes of the new key, e.g. "
@@ -318,6 +323,8 @@ int RunServer() {
       !existing_install || absl::GetFlag(FLAGS_allow_new_db);
   engine_options.erasure_delay =
       absl::Seconds(absl::GetFlag(FLAGS_erasure_delay_seconds));
+  engine_options.relayout_unsorted_fraction =
+      absl::GetFlag(FLAGS_relayout_unsorted_fraction);
   engine_options.on_progress = [](const LoadProgress& p) {
     const double seconds = absl::ToDoubleSeconds(p.elapsed);
     const double rate = seconds > 0 ? p.loaded / seconds : 0;

@@ -140,6 +140,9 @@ TEST(StatsFormat, KeyValuesAndAuthorities) {
     version: "0.1.0"
     taxonomy_skills: 40
     taxonomy_training: 25
+    unsorted_profiles: 4200
+    index_relayouts: 3
+    last_relayout_seconds: 0.75
   )pb");
   EXPECT_EQ(FormatStats(stats),
             "profiles:          120000\n"
@@ -151,6 +154,9 @@ TEST(StatsFormat, KeyValuesAndAuthorities) {
             "version:           0.1.0\n"
             "taxonomy_skills:   40\n"
             "taxonomy_training: 25\n"
+            "unsorted_profiles: 4200\n"
+            "index_relayouts:   3\n"
+            "last_relayout_s:   0.750\n"
             "\n"
             "local_authority  profiles\n"
             "E06000047           50000\n"

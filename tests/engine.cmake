@@ -4,3 +4,5 @@ pa_match_test(engine_concurrency_test SOURCES engine_concurrency_test.cc
 pa_match_test(index_differential_test SOURCES index_differential_test.cc
               LIBS pamatch_engine)
 pa_match_test(profile_index_test SOURCES profile_index_test.cc LIBS pamatch_engine)
+pa_match_test(index_relayout_test SOURCES index_relayout_test.cc
+              LIBS pamatch_engine Threads::Threads LABELS tsan)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/demo_data.h"
 #include "engine/engine.h"
 #include "gtest/gtest.h"
 #include "tests/engine_test_util.h"
@@ -42,10 +43,10 @@ v1::SearchRequest PatchRequest(int writer) {
   return r;
 }
 
-TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWrite) {
-  testing::TempDir dir;
-  auto engine = testing::OpenEngine(dir.path(), /*sync=*/false);
-  ASSERT_NE(engine, nullptr);
+// Writers and searchers on `engine` (above); with `relayouts`, one more
+// thread lays the index out again and again meanwhile, so writes land in
+// every step of a relayout (engine/index_relayout.h).
+void WritersAgainstSearchers(Engine* engine, bool relayouts) {
   std::atomic<bool> writers_done{false};
   std::atomic<int> failures{0};
 
@@ -103,10 +104,52 @@ TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWrite) {
       }
     });
   }
+  int runs = 0;
+  if (relayouts) {
+    threads.emplace_back([&] {
+      while (!writers_done.load()) {
+        engine->RelayoutIndex();
+        ++runs;
+      }
+    });
+  }
   for (int w = 0; w < kWriters; ++w) threads[w].join();
   writers_done = true;
   for (size_t t = kWriters; t < threads.size(); ++t) threads[t].join();
   EXPECT_EQ(failures.load(), 0);
+  if (relayouts) {
+    EXPECT_GT(runs, 0);
+    EXPECT_EQ(engine->Stats().index_relayouts(), runs);
+  }
+}
+
+TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWrite) {
+  testing::TempDir dir;
+  auto engine = testing::OpenEngine(dir.path(), /*sync=*/false);
+  ASSERT_NE(engine, nullptr);
+  WritersAgainstSearchers(engine.get(), /*relayouts=*/false);
+}
+
+TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWriteThroughRelayouts) {
+  testing::TempDir dir;
+  auto engine = testing::OpenEngine(dir.path(), /*sync=*/false);
+  ASSERT_NE(engine, nullptr);
+  // 3,000 PAs around Durham, away from the writers' patches, so that each
+  // relayout takes long enough for writes to land in its every step.
+  DemoOptions demo;
+  demo.count = 3000;
+  demo.now = testing::SomeNow();
+  std::vector<v1::Profile> filler = GenerateDemoProfiles(demo);
+  for (v1::Profile& p : filler) {
+    p.mutable_location()->set_lat(54.70 + 0.1 * (p.location().lat() - 54.9));
+    p.mutable_location()->set_lon(-1.55);
+    p.set_local_authority("E06000047");
+    p.set_max_travel_km(std::min(p.max_travel_km(), 5.0));
+  }
+  for (const auto& result : engine->BulkUpsert(filler)) {
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+  WritersAgainstSearchers(engine.get(), /*relayouts=*/true);
 }
 
 TEST(EngineConcurrencyTest, ConcurrentWritersToOneIdKeepVersionsExact) {

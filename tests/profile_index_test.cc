@@ -26,7 +26,7 @@ class ProfileIndexTest : public ::testing::Test {
   void Put(const v1::Profile& p) {
     auto compiled = CompileProfile(*taxonomy_, p);
     ASSERT_TRUE(compiled.ok()) << compiled.status();
-    index_->Put(std::make_unique<const CompiledProfile>(*std::move(compiled)));
+    index_->Put(std::make_shared<const CompiledProfile>(*std::move(compiled)));
   }
   std::vector<std::string> Candidates(const v1::SearchRequest& request) {
     auto query = CompileQuery(*taxonomy_, request, nullptr, testing::SomeNow());
@@ -103,12 +103,12 @@ TEST_F(ProfileIndexTest, ChangesToACellLaidOutByTravelAreSeen) {
     p.set_max_travel_km(travel_km);
     return p;
   };
-  std::vector<std::unique_ptr<const CompiledProfile>> loaded;
+  std::vector<ProfileIndex::ProfilePtr> loaded;
   for (const v1::Profile& p :
        {at_home("a", 20), at_home("b", 5), at_home("c", 3)}) {
     auto compiled = CompileProfile(*taxonomy_, p);
     ASSERT_TRUE(compiled.ok()) << compiled.status();
-    loaded.push_back(std::make_unique<const CompiledProfile>(*std::move(compiled)));
+    loaded.push_back(std::make_shared<const CompiledProfile>(*std::move(compiled)));
   }
   index_->BulkLoad(std::move(loaded));
   v1::SearchRequest request = testing::BaseRequest();

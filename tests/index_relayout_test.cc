@@ -1,0 +1,316 @@
+// The index relayout (engine/index_relayout.h): which documents count as
+// unsorted, that a relayout restores the travel order without changing any
+// search's answer, that writes made during each step of a relayout are
+// kept, and that the engine runs it in the background when, and only when,
+// enough profiles are unsorted.
+#include "engine/index_relayout.h"
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/demo_data.h"
+#include "engine/engine.h"
+#include "engine/profile_index.h"
+#include "engine/query.h"
+#include "engine/scoring.h"
+#include "gtest/gtest.h"
+#include "tests/engine_test_util.h"
+
+namespace pamatch {
+namespace {
+
+using ProfilePtr = ProfileIndex::ProfilePtr;
+
+constexpr double kLat = testing::kNewcastleLat, kLon = testing::kNewcastleLon;
+
+class IndexRelayoutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto taxonomy = Taxonomy::Load(testing::TaxonomyPath());
+    ASSERT_TRUE(taxonomy.ok()) << taxonomy.status();
+    taxonomy_ = std::make_unique<Taxonomy>(*std::move(taxonomy));
+    index_ = std::make_unique<ProfileIndex>(*taxonomy_);
+  }
+  ProfilePtr Compile(const v1::Profile& p) {
+    auto compiled = CompileProfile(*taxonomy_, p);
+    EXPECT_TRUE(compiled.ok()) << compiled.status();
+    return std::make_shared<const CompiledProfile>(*std::move(compiled));
+  }
+  // A North East demo profile; `seed` other than 42 gives the same id
+  // with other contents (an update).
+  v1::Profile Demo(int64_t i, uint64_t seed = 42) {
+    v1::Profile p = GenerateDemoProfile(seed, i, testing::SomeNow(), "pa-");
+    p.set_version(static_cast<int64_t>(seed));
+    return p;
+  }
+  void Load(int count) {
+    std::vector<ProfilePtr> all;
+    for (int i = 0; i < count; ++i) all.push_back(Compile(Demo(i)));
+    index_->BulkLoad(std::move(all));
+  }
+  // Writes as the commit thread does: under the exclusive lock.
+  void Put(const v1::Profile& p) {
+    ProfilePtr compiled = Compile(p);
+    std::unique_lock lock(mu_);
+    index_->Put(std::move(compiled));
+  }
+  void Erase(const std::string& id) {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(index_->Erase(id)) << id;
+  }
+
+  // Searches of several shapes over the North East.
+  static std::vector<v1::SearchRequest> Requests() {
+    std::vector<v1::SearchRequest> requests;
+    auto at = [](double lat, double lon, double km) {
+      v1::SearchRequest r = testing::BaseRequest();
+      r.mutable_location()->set_lat(lat);
+      r.mutable_location()->set_lon(lon);
+      r.set_max_distance_km(km);
+      r.set_page_size(20);
+      return r;
+    };
+    requests.push_back(at(kLat, kLon, 5));          // dense, near
+    requests.push_back(at(kLat, kLon, 30));         // broad
+    requests.push_back(at(54.906, -1.381, 15));     // Sunderland
+    requests.push_back(at(54.776, -1.575, 200));    // Durham, all reach
+    v1::SearchRequest skills = at(kLat, kLon, 25);
+    skills.add_must_have_skills("personal_care");
+    skills.add_nice_to_have_skills("shopping");
+    requests.push_back(skills);
+    v1::SearchRequest hours = at(54.57, -1.23, 40);  // Middlesbrough
+    testing::AddInterval(hours.mutable_schedule(), v1::MONDAY,
+                         "09:00", "12:00");
+    requests.push_back(hours);
+    return requests;
+  }
+  // The index's answer to `request`, serialized.
+  std::string IndexAnswer(const ProfileIndex& index,
+                          const v1::SearchRequest& request) {
+    auto query = CompileQuery(*taxonomy_, request, nullptr, testing::SomeNow());
+    EXPECT_TRUE(query.ok()) << query.status();
+    SearchCollector collector(*query, *taxonomy_);
+    index.Search(*query, collector);
+    return collector.Finish().SerializeAsString();
+  }
+  // The reference scan's: every profile against every filter.
+  std::string ScanAnswer(const ProfileIndex& index,
+                         const v1::SearchRequest& request) {
+    auto query = CompileQuery(*taxonomy_, request, nullptr, testing::SomeNow());
+    EXPECT_TRUE(query.ok()) << query.status();
+    SearchCollector collector(*query, *taxonomy_);
+    index.ForEach([&](const CompiledProfile& p) { collector.Consider(p); });
+    v1::SearchResponse response = collector.Finish();
+    EXPECT_GT(response.total_matches(), 0) << request.ShortDebugString();
+    return response.SerializeAsString();
+  }
+  std::vector<std::string> Answers(const ProfileIndex& index) {
+    std::vector<std::string> answers;
+    for (const v1::SearchRequest& r : Requests()) {
+      answers.push_back(IndexAnswer(index, r));
+      EXPECT_EQ(answers.back(), ScanAnswer(index, r)) << r.ShortDebugString();
+    }
+    return answers;
+  }
+  std::set<std::string> Ids(const ProfileIndex& index) {
+    std::set<std::string> ids;
+    index.ForEach([&](const CompiledProfile& p) { ids.insert(p.id); });
+    return ids;
+  }
+
+  std::unique_ptr<Taxonomy> taxonomy_;
+  std::unique_ptr<ProfileIndex> index_;
+  std::shared_mutex mu_;
+};
+
+TEST_F(IndexRelayoutTest, UnsortedDocumentsCountTheCellsWritesTouched) {
+  // Cells are 0.05 degrees of latitude high: rows 0.1 apart never share one.
+  auto at = [](const std::string& id, double row) {
+    v1::Profile p = testing::BaseProfile(id);
+    p.mutable_location()->set_lat(kLat + 0.1 * row);
+    return p;
+  };
+  std::vector<ProfilePtr> loaded;
+  for (int i = 0; i < 5; ++i) loaded.push_back(Compile(at(absl::StrCat("a", i), 0)));
+  for (int i = 0; i < 3; ++i) loaded.push_back(Compile(at(absl::StrCat("b", i), 1)));
+  for (int i = 0; i < 2; ++i) loaded.push_back(Compile(at(absl::StrCat("c", i), 2)));
+  index_->BulkLoad(std::move(loaded));
+  EXPECT_EQ(index_->unsorted_documents(), 0u);
+  index_->Put(Compile(at("a5", 0)));  // cell a: 6 documents, now unsorted
+  EXPECT_EQ(index_->unsorted_documents(), 6u);
+  index_->Put(Compile(at("b0", 1)));  // replaced in place: all of b too
+  EXPECT_EQ(index_->unsorted_documents(), 9u);
+  index_->Put(Compile(at("a0", 0)));  // a is already counted
+  EXPECT_EQ(index_->unsorted_documents(), 9u);
+  ASSERT_TRUE(index_->Erase("c0"));   // c keeps one document
+  EXPECT_EQ(index_->unsorted_documents(), 10u);
+  index_->Put(Compile(at("d0", 3)));  // a new cell
+  EXPECT_EQ(index_->unsorted_documents(), 11u);
+  ASSERT_TRUE(index_->Erase("d0"));   // and gone again
+  EXPECT_EQ(index_->unsorted_documents(), 10u);
+  index_->Put(Compile(at("b1", 0)));  // moves from b to a
+  EXPECT_EQ(index_->unsorted_documents(), 10u);
+  EXPECT_EQ(index_->size(), 10u);
+}
+
+TEST_F(IndexRelayoutTest, RelayoutRestoresOrderAndKeepsEveryAnswer) {
+  Load(3000);
+  for (int i = 3000; i < 3200; ++i) Put(Demo(i));       // new
+  for (int i = 0; i < 300; i += 3) Put(Demo(i, 7));      // updated
+  for (int i = 1; i < 300; i += 3) Erase(Demo(i).id());  // deleted
+  const size_t size = index_->size();
+  ASSERT_EQ(size, 3100u);
+  ASSERT_GT(index_->document_slots(), size);  // new ones did not all fit
+  ASSERT_GT(index_->unsorted_documents(), 1000u);
+  const std::vector<std::string> before = Answers(*index_);
+  const std::set<std::string> ids = Ids(*index_);
+
+  RelayoutOptions options;
+  options.background = false;
+  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  relayout.RunNow();
+
+  EXPECT_EQ(index_->unsorted_documents(), 0u);
+  EXPECT_EQ(index_->size(), size);
+  EXPECT_EQ(index_->document_slots(), size);  // deleted slots reclaimed
+  EXPECT_EQ(Ids(*index_), ids);
+  EXPECT_EQ(Answers(*index_), before);
+  // The same profiles, shared rather than copied.
+  EXPECT_EQ(index_->Find("pa-000000")->version, 7);
+  EXPECT_EQ(relayout.stats().runs, 1);
+  EXPECT_EQ(relayout.stats().replayed, 0);
+}
+
+TEST_F(IndexRelayoutTest, WritesDuringEachStepAreKept) {
+  Load(2000);
+  // Distinct contents for an id: a different seed moves the PA elsewhere.
+  RelayoutOptions options;
+  options.background = false;
+  options.after_step = [&](int step) {
+    if (step == 2) {  // the fresh index is built from the snapshot
+      Put(Demo(5000));             // new
+      Put(Demo(10, 2));            // updated
+      Erase(Demo(11).id());        // deleted
+      Put(Demo(5001));             // new, then deleted in the same window
+      Erase(Demo(5001).id());
+    } else if (step == 3) {  // the fresh index has caught up once
+      Put(Demo(5002));             // new
+      Put(Demo(10, 3));            // updated again
+      Erase(Demo(12).id());        // deleted
+      Put(Demo(11, 4));            // deleted before, back now
+    }
+  };
+  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  relayout.RunNow();
+
+  // What the index should now hold, built from nothing.
+  ProfileIndex expected(*taxonomy_);
+  {
+    std::vector<ProfilePtr> all;
+    for (int i = 0; i < 2000; ++i) {
+      if (i == 10) {
+        all.push_back(Compile(Demo(10, 3)));
+      } else if (i == 11) {
+        all.push_back(Compile(Demo(11, 4)));
+      } else if (i != 12) {
+        all.push_back(Compile(Demo(i)));
+      }
+    }
+    all.push_back(Compile(Demo(5000)));
+    all.push_back(Compile(Demo(5002)));
+    expected.BulkLoad(std::move(all));
+  }
+  EXPECT_EQ(index_->size(), 2001u);
+  EXPECT_EQ(Ids(*index_), Ids(expected));
+  EXPECT_EQ(index_->Find(Demo(10).id())->version, 3);
+  EXPECT_EQ(index_->Find(Demo(11).id())->version, 4);
+  EXPECT_EQ(index_->Find(Demo(12).id()), nullptr);
+  EXPECT_EQ(index_->Find(Demo(5001).id()), nullptr);
+  EXPECT_EQ(Answers(*index_), Answers(expected));
+  // Step 3 replayed 10, 11, 5000 and 5001; step 4 10, 11, 12 and 5002.
+  EXPECT_EQ(relayout.stats().replayed, 8);
+  EXPECT_EQ(relayout.stats().replayed_exclusive, 4);
+  // Only the cells those writes touched are unsorted.
+  EXPECT_GT(index_->unsorted_documents(), 0u);
+  EXPECT_LT(index_->unsorted_documents(), index_->size() / 4);
+  // Tracking stopped: later writes are not noted for a relayout.
+  Put(Demo(5003));
+  EXPECT_TRUE(index_->TakeChanges(/*keep_tracking=*/false).empty());
+}
+
+// The engine's background thread, end to end (writes through the commit
+// queue, stats through Engine::Stats).
+std::unique_ptr<Engine> OpenWithRelayout(const std::string& dir,
+                                         double fraction) {
+  EngineOptions options;
+  options.data_dir = dir + "/db";
+  options.taxonomy_path = testing::TaxonomyPath();
+  options.sync_writes = false;
+  options.relayout_unsorted_fraction = fraction;
+  options.relayout_min_unsorted = 100;
+  auto engine = Engine::Open(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+void WriteDemoProfiles(Engine& engine, int first, int count) {
+  DemoOptions demo;
+  demo.count = first + count;
+  demo.now = testing::SomeNow();
+  std::vector<v1::Profile> all = GenerateDemoProfiles(demo);
+  all.erase(all.begin(), all.begin() + first);
+  for (const auto& result : engine.BulkUpsert(all)) {
+    ASSERT_TRUE(result.ok()) << result.status();
+  }
+}
+
+TEST(EngineRelayoutTest, BackgroundRelayoutRunsOnceEnoughProfilesAreUnsorted) {
+  testing::TempDir dir;
+  {
+    auto engine = OpenWithRelayout(dir.path(), 0.1);
+    ASSERT_NE(engine, nullptr);
+    // 50 writes into an empty index: under relayout_min_unsorted (100).
+    WriteDemoProfiles(*engine, 0, 50);
+    EXPECT_EQ(engine->Stats().unsorted_profiles(), 50);
+  }
+  auto engine = OpenWithRelayout(dir.path(), 0.1);
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->Stats().unsorted_profiles(), 0);  // rebuilt in order
+  WriteDemoProfiles(*engine, 50, 450);
+  ASSERT_GT(engine->Stats().unsorted_profiles(), 100);
+  v1::GetStatsResponse stats;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stats = engine->Stats();
+  } while (stats.index_relayouts() == 0 &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(stats.index_relayouts(), 1);
+  EXPECT_EQ(stats.unsorted_profiles(), 0);
+  EXPECT_EQ(stats.profiles(), 500);
+  EXPECT_GT(stats.last_relayout_seconds(), 0);
+}
+
+TEST(EngineRelayoutTest, NegativeFractionNeverRelayoutsInTheBackground) {
+  testing::TempDir dir;
+  auto engine = OpenWithRelayout(dir.path(), -1);
+  ASSERT_NE(engine, nullptr);
+  WriteDemoProfiles(*engine, 0, 500);
+  // Three of the background thread's polls, had it been started.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  EXPECT_EQ(engine->Stats().index_relayouts(), 0);
+  EXPECT_EQ(engine->Stats().unsorted_profiles(), 500);
+  // An explicit relayout still runs.
+  engine->RelayoutIndex();
+  EXPECT_EQ(engine->Stats().index_relayouts(), 1);
+  EXPECT_EQ(engine->Stats().unsorted_profiles(), 0);
+}
+
+}  // namespace
+}  // namespace pamatch

@@ -523,6 +523,8 @@ v1::GetStatsResponse Engine::Stats() const {
   stats.set_index_relayouts(relayout.runs);
   stats.set_last_relayout_seconds(
       absl::ToDoubleSeconds(relayout.last_duration));
+  stats.set_last_relayout_pause_seconds(
+      absl::ToDoubleSeconds(relayout.last_exclusive));
   {
     std::shared_lock lock(s.policies_mu);
     stats.set_policies(static_cast<int64_t>(s.policies.size()));

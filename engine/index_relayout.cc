@@ -1,5 +1,7 @@
 #include "engine/index_relayout.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -77,11 +79,14 @@ void IndexRelayout::Loop() {
 
 void IndexRelayout::Run() {
   const absl::Time start = absl::Now();
+  absl::Duration locked, exclusive;
   std::vector<ProfileIndex::ProfilePtr> snapshot;
   {
     std::shared_lock lock(*index_mu_);  // 1
+    const absl::Time locked_at = absl::Now();
     snapshot = index_->Snapshot();
     index_->StartTrackingChanges();
+    locked += absl::Now() - locked_at;
   }
   auto fresh = std::make_unique<ProfileIndex>(taxonomy_);  // 2
   fresh->BulkLoad(std::move(snapshot), ProfileIndex::Profiles::kShare);
@@ -89,22 +94,35 @@ void IndexRelayout::Run() {
   std::vector<std::string> changed;
   {
     std::shared_lock lock(*index_mu_);  // 3
+    const absl::Time locked_at = absl::Now();
     changed = index_->TakeChanges(/*keep_tracking=*/true);
     Replay(changed, *index_, *fresh);
+    locked += absl::Now() - locked_at;
   }
   if (options_.after_step) options_.after_step(3);
   std::vector<std::string> last;
   {
     std::unique_lock lock(*index_mu_);  // 4
+    const absl::Time locked_at = absl::Now();
     last = index_->TakeChanges(/*keep_tracking=*/false);
     Replay(last, *index_, *fresh);
     index_->Swap(*fresh);
+    exclusive = absl::Now() - locked_at;
+    locked += exclusive;
   }
   fresh.reset();  // 5
+#ifdef __GLIBC__
+  // The old contents were large blocks that malloc keeps for reuse once
+  // its mmap threshold has grown; hand them back so resident memory
+  // returns to what the index holds.
+  malloc_trim(0);
+#endif
   const absl::Time end = absl::Now();
   std::lock_guard lock(mu_);
   ++stats_.runs;
   stats_.last_duration = end - start;
+  stats_.last_exclusive = exclusive;
+  stats_.last_locked = locked;
   stats_.replayed += static_cast<int64_t>(changed.size() + last.size());
   stats_.replayed_exclusive += static_cast<int64_t>(last.size());
   const double wait_factor = 1.0 / std::clamp(options_.max_duty, 1e-3, 1.0) - 1;

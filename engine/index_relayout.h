@@ -80,6 +80,10 @@ class IndexRelayout {
   struct Stats {
     int64_t runs = 0;
     absl::Duration last_duration;
+    // Of last_duration, the time under the exclusive lock (step 4:
+    // searches waited) and under either lock (steps 1, 3, 4: writes
+    // waited).
+    absl::Duration last_exclusive, last_locked;
     // Profiles written during runs, replayed in steps 3 and 4, and of
     // those, replayed under the exclusive lock (step 4); all runs.
     int64_t replayed = 0;

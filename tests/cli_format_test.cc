@@ -143,6 +143,7 @@ TEST(StatsFormat, KeyValuesAndAuthorities) {
     unsorted_profiles: 4200
     index_relayouts: 3
     last_relayout_seconds: 0.75
+    last_relayout_pause_seconds: 0.002
   )pb");
   EXPECT_EQ(FormatStats(stats),
             "profiles:          120000\n"
@@ -156,7 +157,7 @@ TEST(StatsFormat, KeyValuesAndAuthorities) {
             "taxonomy_training: 25\n"
             "unsorted_profiles: 4200\n"
             "index_relayouts:   3\n"
-            "last_relayout_s:   0.750\n"
+            "last_relayout_s:   0.750 (searches paused 0.002)\n"
             "\n"
             "local_authority  profiles\n"
             "E06000047           50000\n"

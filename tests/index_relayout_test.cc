@@ -295,6 +295,8 @@ TEST(EngineRelayoutTest, BackgroundRelayoutRunsOnceEnoughProfilesAreUnsorted) {
   EXPECT_EQ(stats.unsorted_profiles(), 0);
   EXPECT_EQ(stats.profiles(), 500);
   EXPECT_GT(stats.last_relayout_seconds(), 0);
+  EXPECT_GT(stats.last_relayout_pause_seconds(), 0);
+  EXPECT_LT(stats.last_relayout_pause_seconds(), stats.last_relayout_seconds());
 }
 
 TEST(EngineRelayoutTest, NegativeFractionNeverRelayoutsInTheBackground) {

@@ -328,9 +328,10 @@ std::string FormatStats(const pamatch::v1::GetStatsResponse& stats) {
   line("unsorted_profiles", stats.unsorted_profiles());
   line("index_relayouts", stats.index_relayouts());
   if (stats.index_relayouts() > 0) {
-    line("last_relayout_s", absl::StrFormat("%.3f (searches paused %.3f)",
-                                            stats.last_relayout_seconds(),
-                                            stats.last_relayout_pause_seconds()));
+    line("last_relayout_s",
+         absl::StrFormat("%.3f (searches paused %.3f ms)",
+                         stats.last_relayout_seconds(),
+                         stats.last_relayout_pause_seconds() * 1e3));
   }
   if (!stats.profiles_by_local_authority().empty()) {
     std::vector<std::pair<std::string, int64_t>> by_la(

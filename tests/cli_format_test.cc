@@ -157,7 +157,7 @@ TEST(StatsFormat, KeyValuesAndAuthorities) {
             "taxonomy_training: 25\n"
             "unsorted_profiles: 4200\n"
             "index_relayouts:   3\n"
-            "last_relayout_s:   0.750 (searches paused 0.002)\n"
+            "last_relayout_s:   0.750 (searches paused 2.000 ms)\n"
             "\n"
             "local_authority  profiles\n"
             "E06000047           50000\n"

@@ -33,10 +33,12 @@ namespace pamatch {
 // Locking:
 //   profiles_mu: shared by searches for the whole scan; exclusive only for
 //      applying a committed round to the index, so a search sees a profile
-//      wholly before or wholly after a write. Profile writes are ordered,
-//      version-checked, written (disk first) and applied by the commit
-//      queue's one thread (commit_queue.h), which is the index's only writer
-//      once Open has returned.
+//      wholly before or wholly after a write, and for a relayout's swap.
+//      Profile writes are ordered, version-checked, written (disk first) and
+//      applied by the commit queue's one thread (commit_queue.h), which is
+//      the only writer of profiles to the index once Open has returned; the
+//      relayout thread (index_relayout.h) only swaps in a fresh index with
+//      the same profiles.
 //   policy_write_mu then policies_mu protect the policies the same way.
 // Disk first, memory second: a crash between them loses only an
 // unacknowledged write, and restart rebuilds memory from disk.

@@ -128,9 +128,9 @@ void ProfileIndex::ChangeCell(uint32_t doc, const CompiledProfile& p,
 }
 
 void ProfileIndex::NoteChange(absl::string_view id) {
-  // Relaxed is enough: the flag is set and cleared under the index's own
-  // lock (shared), and Put and Erase run under it (exclusive), which orders
-  // them.
+  // Relaxed is enough: the flag is set and cleared while the caller holds
+  // the engine's lock on the index (shared or exclusive), and Put and Erase
+  // run under its exclusive side, so that lock orders every access.
   if (!tracking_.load(std::memory_order_relaxed)) return;
   std::lock_guard lock(changes_mu_);
   changed_.emplace(id);

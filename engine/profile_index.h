@@ -106,7 +106,7 @@ class ProfileIndex {
   std::vector<ProfilePtr> Snapshot() const;
 
   // Documents in cells that are no longer one travel-sorted range (a write
-  // touched them since the last BulkLoad): what a search reads in full.
+  // touched them since BulkLoad built them): what a search reads in full.
   size_t unsorted_documents() const { return unsorted_documents_; }
 
   // Change tracking, for a relayout: from StartTrackingChanges on, Put and
@@ -277,9 +277,9 @@ class ProfileIndex {
   Roaring driving_licence_, has_car_, ok_with_pets_, non_smoker_,
       short_notice_cover_;
   absl::flat_hash_map<Cell, CellDocs> cells_;
-  // (Swap exchanges every member from docs_ to here: add new ones there.)
   // The documents of the cells whose travel_sorted is false.
   size_t unsorted_documents_ = 0;
+  // (Swap exchanges every member from docs_ to here: add new ones there.)
 
   // Change tracking (not swapped). Put and Erase read tracking_ without
   // the mutex, so an index that is not tracked pays one relaxed load.

@@ -36,7 +36,7 @@ const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 6, 15, 12, 0, 0)
 
 struct Engines {
   std::unique_ptr<Engine> unsorted, relaid_out;
-  double relayout_s = 0, pause_s = 0;
+  double relayout_s = 0, pause_s = 0, write_pause_s = 0;
   int64_t unsorted_profiles = 0;
 };
 
@@ -96,6 +96,7 @@ Engines& Shared() {
     const v1::GetStatsResponse stats = e->relaid_out->Stats();
     e->relayout_s = stats.last_relayout_seconds();
     e->pause_s = stats.last_relayout_pause_seconds();
+    e->write_pause_s = stats.last_relayout_write_pause_seconds();
     return e;
   }();
   return *engines;
@@ -136,6 +137,7 @@ void BM_Mix(benchmark::State& state, bool relaid_out) {
         static_cast<double>(engines.unsorted_profiles);
     state.counters["relayout_s"] = engines.relayout_s;
     state.counters["pause_s"] = engines.pause_s;
+    state.counters["write_pause_s"] = engines.write_pause_s;
   }
 }
 

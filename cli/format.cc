@@ -329,9 +329,10 @@ std::string FormatStats(const pamatch::v1::GetStatsResponse& stats) {
   line("index_relayouts", stats.index_relayouts());
   if (stats.index_relayouts() > 0) {
     line("last_relayout_s",
-         absl::StrFormat("%.3f (searches paused %.3f ms)",
+         absl::StrFormat("%.3f (searches paused %.3f ms, writes %.1f ms)",
                          stats.last_relayout_seconds(),
-                         stats.last_relayout_pause_seconds() * 1e3));
+                         stats.last_relayout_pause_seconds() * 1e3,
+                         stats.last_relayout_write_pause_seconds() * 1e3));
   }
   if (!stats.profiles_by_local_authority().empty()) {
     std::vector<std::pair<std::string, int64_t>> by_la(

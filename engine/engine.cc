@@ -527,6 +527,8 @@ v1::GetStatsResponse Engine::Stats() const {
       absl::ToDoubleSeconds(relayout.last_duration));
   stats.set_last_relayout_pause_seconds(
       absl::ToDoubleSeconds(relayout.last_exclusive));
+  stats.set_last_relayout_write_pause_seconds(
+      absl::ToDoubleSeconds(relayout.last_locked));
   {
     std::shared_lock lock(s.policies_mu);
     stats.set_policies(static_cast<int64_t>(s.policies.size()));

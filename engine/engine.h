@@ -62,10 +62,11 @@ struct EngineOptions {
   // this long after the delete, plus the time of one flush and compaction
   // of the deleted range (docs/STORAGE.md "Erasure").
   absl::Duration erasure_delay = absl::Seconds(60);
-  // Background relayout of the index (engine/index_relayout.h): it runs
+  // Background relayout of the index (engine/index_relayout.h): it is due
   // when the profiles in grid cells that writes have put out of travel
   // order are more than this fraction of all profiles and more than
-  // relayout_min_unsorted. Negative: never in the background.
+  // relayout_min_unsorted, and runs once writes pause for 2 s (or after
+  // 10 minutes of steady writes). Negative: never in the background.
   double relayout_unsorted_fraction = 0.01;
   int64_t relayout_min_unsorted = 1000;
   // Called during Open's rebuild of the index, about once a second and once

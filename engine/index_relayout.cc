@@ -54,24 +54,42 @@ IndexRelayout::Stats IndexRelayout::stats() const {
 }
 
 void IndexRelayout::Loop() {
+  uint64_t writes_seen = 0;
+  absl::Time last_write = absl::Now();
+  absl::Time due_since = absl::InfiniteFuture();
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.poll),
                    [&] { return stop_; });
     if (stop_) return;
-    if (absl::Now() < next_allowed_) continue;
+    const absl::Time next_allowed = next_allowed_;
     lock.unlock();
-    bool due;
+    bool over;
+    uint64_t writes;
     {
       std::shared_lock index_lock(*index_mu_);
       const double unsorted = static_cast<double>(index_->unsorted_documents());
-      due = unsorted > static_cast<double>(options_.min_unsorted_documents) &&
-            unsorted > options_.unsorted_fraction *
-                           static_cast<double>(index_->size());
+      over = unsorted > static_cast<double>(options_.min_unsorted_documents) &&
+             unsorted > options_.unsorted_fraction *
+                            static_cast<double>(index_->size());
+      writes = index_->writes();
     }
-    if (due) {
+    const absl::Time now = absl::Now();
+    if (writes != writes_seen) {
+      writes_seen = writes;
+      last_write = now;
+    }
+    if (!over) {
+      due_since = absl::InfiniteFuture();
+    } else if (due_since == absl::InfiniteFuture()) {
+      due_since = now;
+    }
+    if (over && now >= next_allowed &&
+        (now - last_write >= options_.quiet ||
+         now - due_since >= options_.max_wait)) {
       std::lock_guard run(run_mu_);
       Run();
+      due_since = absl::InfiniteFuture();
     }
     lock.lock();
   }

@@ -25,11 +25,17 @@
 // steps 1, 3 and 4. Nothing is written to disk: document numbers are never
 // stored, and a search sees each profile as the live index had it.
 //
-// When: the thread looks every poll; it runs when unsorted documents
-// exceed both min_unsorted_documents and unsorted_fraction of all
-// profiles, and not sooner after the previous run than
-// (1 / max_duty - 1) times that run's duration, so that relayouts take at
-// most max_duty of one core however fast writes come.
+// When: the thread looks every poll. A relayout is due once unsorted
+// documents exceed both min_unsorted_documents and unsorted_fraction of
+// all profiles, and it runs when writes have paused for `quiet` (a bulk
+// import has ended), or when it has been due for max_wait whatever the
+// writes. Under a steady stream of writes a relayout would not pay: at 5%
+// writes in the load generator's mixed phase (~300 writes/s into North
+// East cells) the cells it sorted were unsorted again within seconds,
+// while each run cost ~2 s of a core and blocked the commit thread for
+// ~0.2 s. And never sooner after the previous run than (1 / max_duty - 1)
+// times that run's duration, so that relayouts take at most max_duty of
+// one core.
 //
 // Costs: during steps 2 to 4 the index's columns and postings exist twice
 // (profiles are shared, not copied). A profile deleted during a run stays
@@ -58,8 +64,10 @@ struct RelayoutOptions {
   bool background = true;
   double unsorted_fraction = 0.01;
   int64_t min_unsorted_documents = 1000;
+  absl::Duration quiet = absl::Seconds(2);
+  absl::Duration max_wait = absl::Minutes(10);
   double max_duty = 0.1;
-  absl::Duration poll = absl::Seconds(1);
+  absl::Duration poll = absl::Milliseconds(500);
   // Tests: called on the running thread after steps 2 and 3 (step = 2, 3),
   // with no lock held, to write to the index in between.
   std::function<void(int step)> after_step;

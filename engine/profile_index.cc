@@ -230,6 +230,7 @@ void ProfileIndex::SetColumns(uint32_t doc, const CompiledProfile& p) {
 }
 
 void ProfileIndex::Put(ProfilePtr profile) {
+  ++writes_;
   NoteChange(profile->id);
   uint32_t doc;
   auto existing = doc_of_id_.find(absl::string_view(profile->id));
@@ -333,6 +334,7 @@ void ProfileIndex::BulkLoad(std::vector<ProfilePtr> profiles,
 bool ProfileIndex::Erase(absl::string_view id) {
   auto it = doc_of_id_.find(id);
   if (it == doc_of_id_.end()) return false;
+  ++writes_;
   NoteChange(id);
   const uint32_t doc = it->second;
   doc_of_id_.erase(it);
@@ -364,8 +366,16 @@ ProfileIndex::ProfilePtr ProfileIndex::Share(absl::string_view id) const {
 std::vector<ProfileIndex::ProfilePtr> ProfileIndex::Snapshot() const {
   std::vector<ProfilePtr> all;
   all.reserve(size());
-  for (const ProfilePtr& doc : docs_) {
-    if (doc) all.push_back(doc);
+  // Copying a pointer counts a reference in its control block, which
+  // make_shared put beside the profile, i.e. one cache miss per profile;
+  // fetching a few ahead overlaps them (the caller holds a lock).
+  constexpr size_t kAhead = 16;
+  for (size_t i = 0; i < docs_.size(); ++i) {
+    if (i + kAhead < docs_.size() && docs_[i + kAhead]) {
+      __builtin_prefetch(
+          reinterpret_cast<const char*>(docs_[i + kAhead].get()) - 16, 1);
+    }
+    if (docs_[i]) all.push_back(docs_[i]);
   }
   return all;
 }

@@ -108,6 +108,9 @@ class ProfileIndex {
   // Documents in cells that are no longer one travel-sorted range (a write
   // touched them since BulkLoad built them): what a search reads in full.
   size_t unsorted_documents() const { return unsorted_documents_; }
+  // Calls to Put, and to Erase that removed a profile, since construction
+  // (not swapped).
+  uint64_t writes() const { return writes_; }
 
   // Change tracking, for a relayout: from StartTrackingChanges on, Put and
   // Erase note the id of every profile they change; TakeChanges returns
@@ -281,6 +284,7 @@ class ProfileIndex {
   size_t unsorted_documents_ = 0;
   // (Swap exchanges every member from docs_ to here: add new ones there.)
 
+  uint64_t writes_ = 0;
   // Change tracking (not swapped). Put and Erase read tracking_ without
   // the mutex, so an index that is not tracked pays one relaxed load.
   std::atomic<bool> tracking_{false};

@@ -79,9 +79,9 @@ ABSL_FLAG(int, erasure_delay_seconds, 60,
           "deleted profiles are purged from the database files this long "
           "after a delete (plus one flush and compaction)");
 ABSL_FLAG(double, relayout_unsorted_fraction, 0.01,
-          "lay the index out again in the background once writes have put "
-          "more than this fraction of the profiles (and over 1,000) in grid "
-          "cells out of travel order; negative: never");
+          "lay the index out again in the background, once writes pause, "
+          "when they have put more than this fraction of the profiles (and "
+          "over 1,000) in grid cells out of travel order; negative: never");
 ABSL_FLAG(std::string, name, "", "keygen: name of the new key");
 ABSL_FLAG(std::string, scopes, "",
           "keygen: scopes of the new key, e.g. "

@@ -144,6 +144,7 @@ TEST(StatsFormat, KeyValuesAndAuthorities) {
     index_relayouts: 3
     last_relayout_seconds: 0.75
     last_relayout_pause_seconds: 0.002
+    last_relayout_write_pause_seconds: 0.0125
   )pb");
   EXPECT_EQ(FormatStats(stats),
             "profiles:          120000\n"
@@ -157,7 +158,7 @@ TEST(StatsFormat, KeyValuesAndAuthorities) {
             "taxonomy_training: 25\n"
             "unsorted_profiles: 4200\n"
             "index_relayouts:   3\n"
-            "last_relayout_s:   0.750 (searches paused 2.000 ms)\n"
+            "last_relayout_s:   0.750 (searches paused 2.000 ms, writes 12.5 ms)\n"
             "\n"
             "local_authority  profiles\n"
             "E06000047           50000\n"

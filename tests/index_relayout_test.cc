@@ -244,6 +244,50 @@ TEST_F(IndexRelayoutTest, WritesDuringEachStepAreKept) {
   EXPECT_TRUE(index_->TakeChanges(/*keep_tracking=*/false).empty());
 }
 
+// The background policy: a due relayout waits for writes to pause for
+// `quiet`, or runs anyway once it has waited max_wait.
+TEST_F(IndexRelayoutTest, BackgroundRelayoutWaitsForWritesToPause) {
+  Load(500);
+  RelayoutOptions options;
+  options.unsorted_fraction = 0;
+  options.min_unsorted_documents = 0;
+  options.poll = absl::Milliseconds(10);
+  options.quiet = absl::Milliseconds(300);
+  options.max_wait = absl::Hours(1);
+  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  // A write every 10 ms for 1.5 s: due all along, never quiet.
+  for (int i = 0; i < 150; ++i) {
+    Put(Demo(1000 + i));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(relayout.stats().runs, 0);
+  // Then quiet: it runs once, and not again (nothing is unsorted).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (relayout.stats().runs == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(relayout.stats().runs, 1);
+  std::shared_lock lock(mu_);
+  EXPECT_EQ(index_->unsorted_documents(), 0u);
+}
+
+TEST_F(IndexRelayoutTest, BackgroundRelayoutRunsAfterMaxWaitUnderSteadyWrites) {
+  Load(500);
+  RelayoutOptions options;
+  options.unsorted_fraction = 0;
+  options.min_unsorted_documents = 0;
+  options.poll = absl::Milliseconds(10);
+  options.quiet = absl::Hours(1);
+  options.max_wait = absl::Milliseconds(200);
+  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  for (int i = 0; i < 150 && relayout.stats().runs == 0; ++i) {
+    Put(Demo(1000 + i));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(relayout.stats().runs, 1);
+}
+
 // The engine's background thread, end to end (writes through the commit
 // queue, stats through Engine::Stats).
 std::unique_ptr<Engine> OpenWithRelayout(const std::string& dir,

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "bench/query_mix.h"
+#include "bench/quantile.h"
 #include "engine/demo_data.h"
 #include "engine/engine.h"
 
@@ -102,13 +103,6 @@ Engines& Shared() {
   return *engines;
 }
 
-double Quantile(std::vector<double>& samples, double q) {
-  if (samples.empty()) return 0;
-  std::sort(samples.begin(), samples.end());
-  const size_t rank = static_cast<size_t>(std::ceil(q * samples.size()));
-  return samples[std::min(samples.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 // The five kinds in turn, as in search_bench's BM_IndexSearch/mix.
 void BM_Mix(benchmark::State& state, bool relaid_out) {
   Engines& engines = Shared();
@@ -127,8 +121,8 @@ void BM_Mix(benchmark::State& state, bool relaid_out) {
                                .count());
     benchmark::DoNotOptimize(response);
   }
-  state.counters["p50_us"] = Quantile(latencies_us, 0.50);
-  state.counters["p99_us"] = Quantile(latencies_us, 0.99);
+  state.counters["p50_us"] = bench::Quantile(latencies_us, 0.50);
+  state.counters["p99_us"] = bench::Quantile(latencies_us, 0.99);
   state.counters["profiles"] = static_cast<double>(engine.size());
   state.counters["unsorted"] =
       static_cast<double>(engine.Stats().unsorted_profiles());

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "bench/query_mix.h"
+#include "bench/quantile.h"
 #include "engine/demo_data.h"
 #include "engine/engine.h"
 
@@ -106,14 +107,6 @@ Engine& SharedEngine() {
   return *engine;
 }
 
-// The q-quantile (0..1) of `samples` (sorted in place), nearest rank.
-double Quantile(std::vector<double>& samples, double q) {
-  if (samples.empty()) return 0;
-  std::sort(samples.begin(), samples.end());
-  const size_t rank = static_cast<size_t>(std::ceil(q * samples.size()));
-  return samples[std::min(samples.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 // Index (the serving path) and reference scan, same engine, same requests.
 // Each iteration moves the query's location by up to about 3 km (a fixed
 // sequence, the same for both), so p50/p99 are over a spread of requests of
@@ -140,8 +133,8 @@ void RunSearch(benchmark::State& state, bench::QueryKind kind,
     matches = response->total_matches();
     benchmark::DoNotOptimize(response);
   }
-  state.counters["p50_us"] = Quantile(latencies_us, 0.50);
-  state.counters["p99_us"] = Quantile(latencies_us, 0.99);
+  state.counters["p50_us"] = bench::Quantile(latencies_us, 0.50);
+  state.counters["p99_us"] = bench::Quantile(latencies_us, 0.99);
   state.counters["profiles"] = static_cast<double>(engine.size());
   state.counters["matches"] = static_cast<double>(matches);
   state.counters["rss_B_per_profile"] = g_bytes_per_profile;

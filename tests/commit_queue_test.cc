@@ -132,9 +132,8 @@ TEST(CommitQueueTest, AppendedVersionWinsWhenParsed) {
 class CommitQueueDirectTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto taxonomy = Taxonomy::Load(testing::TaxonomyPath());
-    ASSERT_TRUE(taxonomy.ok()) << taxonomy.status();
-    taxonomy_ = std::make_unique<Taxonomy>(*std::move(taxonomy));
+    taxonomy_ = testing::LoadTaxonomy();
+    ASSERT_NE(taxonomy_, nullptr);
     auto store = Store::Open(dir_.path() + "/db", StoreOptions());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);

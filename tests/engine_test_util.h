@@ -11,6 +11,8 @@
 
 #include "absl/time/time.h"
 #include "engine/engine.h"
+#include "engine/profile.h"
+#include "engine/taxonomy.h"
 #include "gtest/gtest.h"
 
 namespace pamatch::testing {
@@ -43,6 +45,25 @@ inline std::unique_ptr<Engine> OpenEngine(const std::string& dir,
   auto engine = Engine::Open(options);
   EXPECT_TRUE(engine.ok()) << engine.status();
   return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+// The default vocabulary (TaxonomyPath), or nullptr after failing the
+// test.
+inline std::unique_ptr<Taxonomy> LoadTaxonomy() {
+  auto taxonomy = Taxonomy::Load(TaxonomyPath());
+  EXPECT_TRUE(taxonomy.ok()) << taxonomy.status();
+  return taxonomy.ok() ? std::make_unique<Taxonomy>(*std::move(taxonomy))
+                       : nullptr;
+}
+
+// `profile` compiled for an index, or nullptr after failing the test.
+inline std::shared_ptr<const CompiledProfile> CompileShared(
+    const Taxonomy& taxonomy, const v1::Profile& profile) {
+  auto compiled = CompileProfile(taxonomy, profile);
+  EXPECT_TRUE(compiled.ok()) << compiled.status();
+  return compiled.ok()
+             ? std::make_shared<const CompiledProfile>(*std::move(compiled))
+             : nullptr;
 }
 
 // Central Newcastle.

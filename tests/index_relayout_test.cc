@@ -32,15 +32,20 @@ constexpr double kLat = testing::kNewcastleLat, kLon = testing::kNewcastleLon;
 class IndexRelayoutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto taxonomy = Taxonomy::Load(testing::TaxonomyPath());
-    ASSERT_TRUE(taxonomy.ok()) << taxonomy.status();
-    taxonomy_ = std::make_unique<Taxonomy>(*std::move(taxonomy));
+    taxonomy_ = testing::LoadTaxonomy();
+    ASSERT_NE(taxonomy_, nullptr);
     index_ = std::make_unique<ProfileIndex>(*taxonomy_);
   }
   ProfilePtr Compile(const v1::Profile& p) {
-    auto compiled = CompileProfile(*taxonomy_, p);
-    EXPECT_TRUE(compiled.ok()) << compiled.status();
-    return std::make_shared<const CompiledProfile>(*std::move(compiled));
+    return testing::CompileShared(*taxonomy_, p);
+  }
+  // Background options that make a relayout due at once, polled often.
+  static RelayoutOptions Eager() {
+    RelayoutOptions options;
+    options.unsorted_fraction = 0;
+    options.min_unsorted_documents = 0;
+    options.poll = absl::Milliseconds(10);
+    return options;
   }
   // A North East demo profile; `seed` other than 42 gives the same id
   // with other contents (an update).
@@ -248,10 +253,7 @@ TEST_F(IndexRelayoutTest, WritesDuringEachStepAreKept) {
 // `quiet`, or runs anyway once it has waited max_wait.
 TEST_F(IndexRelayoutTest, BackgroundRelayoutWaitsForWritesToPause) {
   Load(500);
-  RelayoutOptions options;
-  options.unsorted_fraction = 0;
-  options.min_unsorted_documents = 0;
-  options.poll = absl::Milliseconds(10);
+  RelayoutOptions options = Eager();
   options.quiet = absl::Milliseconds(300);
   options.max_wait = absl::Hours(1);
   IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
@@ -274,10 +276,7 @@ TEST_F(IndexRelayoutTest, BackgroundRelayoutWaitsForWritesToPause) {
 
 TEST_F(IndexRelayoutTest, BackgroundRelayoutRunsAfterMaxWaitUnderSteadyWrites) {
   Load(500);
-  RelayoutOptions options;
-  options.unsorted_fraction = 0;
-  options.min_unsorted_documents = 0;
-  options.poll = absl::Milliseconds(10);
+  RelayoutOptions options = Eager();
   options.quiet = absl::Hours(1);
   options.max_wait = absl::Milliseconds(200);
   IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);

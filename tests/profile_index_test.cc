@@ -18,15 +18,14 @@ namespace {
 class ProfileIndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto taxonomy = Taxonomy::Load(testing::TaxonomyPath());
-    ASSERT_TRUE(taxonomy.ok()) << taxonomy.status();
-    taxonomy_ = std::make_unique<Taxonomy>(*std::move(taxonomy));
+    taxonomy_ = testing::LoadTaxonomy();
+    ASSERT_NE(taxonomy_, nullptr);
     index_ = std::make_unique<ProfileIndex>(*taxonomy_);
   }
   void Put(const v1::Profile& p) {
-    auto compiled = CompileProfile(*taxonomy_, p);
-    ASSERT_TRUE(compiled.ok()) << compiled.status();
-    index_->Put(std::make_shared<const CompiledProfile>(*std::move(compiled)));
+    ProfileIndex::ProfilePtr compiled = testing::CompileShared(*taxonomy_, p);
+    ASSERT_NE(compiled, nullptr);
+    index_->Put(std::move(compiled));
   }
   std::vector<std::string> Candidates(const v1::SearchRequest& request) {
     auto query = CompileQuery(*taxonomy_, request, nullptr, testing::SomeNow());
@@ -106,9 +105,8 @@ TEST_F(ProfileIndexTest, ChangesToACellLaidOutByTravelAreSeen) {
   std::vector<ProfileIndex::ProfilePtr> loaded;
   for (const v1::Profile& p :
        {at_home("a", 20), at_home("b", 5), at_home("c", 3)}) {
-    auto compiled = CompileProfile(*taxonomy_, p);
-    ASSERT_TRUE(compiled.ok()) << compiled.status();
-    loaded.push_back(std::make_shared<const CompiledProfile>(*std::move(compiled)));
+    loaded.push_back(testing::CompileShared(*taxonomy_, p));
+    ASSERT_NE(loaded.back(), nullptr);
   }
   index_->BulkLoad(std::move(loaded));
   v1::SearchRequest request = testing::BaseRequest();

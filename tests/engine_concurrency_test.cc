@@ -119,7 +119,8 @@ void WritersAgainstSearchers(Engine* engine, bool relayouts) {
   EXPECT_EQ(failures.load(), 0);
   if (relayouts) {
     EXPECT_GT(runs, 0);
-    EXPECT_EQ(engine->Stats().index_relayouts(), runs);
+    // Plus any the engine's own background thread ran.
+    EXPECT_GE(engine->Stats().index_relayouts(), runs);
   }
 }
 
@@ -134,8 +135,9 @@ TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWriteThroughRelayouts) {
   testing::TempDir dir;
   auto engine = testing::OpenEngine(dir.path(), /*sync=*/false);
   ASSERT_NE(engine, nullptr);
-  // 3,000 PAs around Durham, away from the writers' patches, so that each
-  // relayout takes long enough for writes to land in its every step.
+  // 3,000 PAs around Durham, away from the writers' patches, so that a
+  // relayout takes long enough for writes to land during its steps, not
+  // only between relayouts.
   DemoOptions demo;
   demo.count = 3000;
   demo.now = testing::SomeNow();

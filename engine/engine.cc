@@ -79,14 +79,6 @@ class EngineState {
         FindPolicy(request.local_authority());
     return CompileQuery(taxonomy, request, policy ? &*policy : nullptr, now);
   }
-  // Adds loaded profiles to the index (Open only; afterwards the commit
-  // queue is the index's only writer).
-  void Apply(std::vector<CompiledProfile>& compiled) {
-    std::unique_lock lock(profiles_mu);
-    for (CompiledProfile& profile : compiled) {
-      index->Put(std::make_shared<const CompiledProfile>(std::move(profile)));
-    }
-  }
 };
 
 namespace {

@@ -97,14 +97,23 @@ void IndexRelayout::Loop() {
 
 void IndexRelayout::Run() {
   const absl::Time start = absl::Now();
-  absl::Duration locked, exclusive;
+  // Runs `step` (the caller holds the index's lock), adding its time to
+  // `locked`: the time writes waited.
+  absl::Duration locked;
+  auto timed = [&locked](auto&& step) {
+    const absl::Time at = absl::Now();
+    step();
+    const absl::Duration took = absl::Now() - at;
+    locked += took;
+    return took;
+  };
   std::vector<ProfileIndex::ProfilePtr> snapshot;
   {
     std::shared_lock lock(*index_mu_);  // 1
-    const absl::Time locked_at = absl::Now();
-    snapshot = index_->Snapshot();
-    index_->StartTrackingChanges();
-    locked += absl::Now() - locked_at;
+    timed([&] {
+      snapshot = index_->Snapshot();
+      index_->StartTrackingChanges();
+    });
   }
   auto fresh = std::make_unique<ProfileIndex>(taxonomy_);  // 2
   fresh->BulkLoad(std::move(snapshot), ProfileIndex::Profiles::kShare);
@@ -112,21 +121,21 @@ void IndexRelayout::Run() {
   std::vector<std::string> changed;
   {
     std::shared_lock lock(*index_mu_);  // 3
-    const absl::Time locked_at = absl::Now();
-    changed = index_->TakeChanges(/*keep_tracking=*/true);
-    Replay(changed, *index_, *fresh);
-    locked += absl::Now() - locked_at;
+    timed([&] {
+      changed = index_->TakeChanges(/*keep_tracking=*/true);
+      Replay(changed, *index_, *fresh);
+    });
   }
   if (options_.after_step) options_.after_step(3);
   std::vector<std::string> last;
+  absl::Duration exclusive;
   {
     std::unique_lock lock(*index_mu_);  // 4
-    const absl::Time locked_at = absl::Now();
-    last = index_->TakeChanges(/*keep_tracking=*/false);
-    Replay(last, *index_, *fresh);
-    index_->Swap(*fresh);
-    exclusive = absl::Now() - locked_at;
-    locked += exclusive;
+    exclusive = timed([&] {
+      last = index_->TakeChanges(/*keep_tracking=*/false);
+      Replay(last, *index_, *fresh);
+      index_->Swap(*fresh);
+    });
   }
   fresh.reset();  // 5
 #ifdef __GLIBC__

@@ -318,9 +318,12 @@ TEST(EngineRelayoutTest, BackgroundRelayoutRunsOnceEnoughProfilesAreUnsorted) {
   {
     auto engine = OpenWithRelayout(dir.path(), 0.1);
     ASSERT_NE(engine, nullptr);
-    // 50 writes into an empty index: under relayout_min_unsorted (100).
+    // 50 writes into an empty index: under relayout_min_unsorted (100),
+    // so no relayout even once writes have paused (2 s) for a while.
     WriteDemoProfiles(*engine, 0, 50);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
     EXPECT_EQ(engine->Stats().unsorted_profiles(), 50);
+    EXPECT_EQ(engine->Stats().index_relayouts(), 0);
   }
   auto engine = OpenWithRelayout(dir.path(), 0.1);
   ASSERT_NE(engine, nullptr);
@@ -347,7 +350,7 @@ TEST(EngineRelayoutTest, NegativeFractionNeverRelayoutsInTheBackground) {
   auto engine = OpenWithRelayout(dir.path(), -1);
   ASSERT_NE(engine, nullptr);
   WriteDemoProfiles(*engine, 0, 500);
-  // Three of the background thread's polls, had it been started.
+  // Past the 2 s pause after which a started thread would have run.
   std::this_thread::sleep_for(std::chrono::milliseconds(3100));
   EXPECT_EQ(engine->Stats().index_relayouts(), 0);
   EXPECT_EQ(engine->Stats().unsorted_profiles(), 500);

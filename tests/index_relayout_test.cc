@@ -175,6 +175,7 @@ TEST_F(IndexRelayoutTest, RelayoutRestoresOrderAndKeepsEveryAnswer) {
   ASSERT_GT(index_->unsorted_documents(), 1000u);
   const std::vector<std::string> before = Answers(*index_);
   const std::set<std::string> ids = Ids(*index_);
+  const CompiledProfile* updated = index_->Find("pa-000000");
 
   RelayoutOptions options;
   options.background = false;
@@ -186,8 +187,9 @@ TEST_F(IndexRelayoutTest, RelayoutRestoresOrderAndKeepsEveryAnswer) {
   EXPECT_EQ(index_->document_slots(), size);  // deleted slots reclaimed
   EXPECT_EQ(Ids(*index_), ids);
   EXPECT_EQ(Answers(*index_), before);
-  // The same profiles, shared rather than copied.
-  EXPECT_EQ(index_->Find("pa-000000")->version, 7);
+  // The same profile objects, shared rather than copied.
+  EXPECT_EQ(index_->Find("pa-000000"), updated);
+  EXPECT_EQ(updated->version, 7);
   EXPECT_EQ(relayout.stats().runs, 1);
   EXPECT_EQ(relayout.stats().replayed, 0);
 }

@@ -745,6 +745,29 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
                            : std::numeric_limits<float>::infinity();
   };
 
+  // Whether the plan's certain matches can be counted from the set filters
+  // alone: no residual filter reads the GeoRecord (DBS age, rate) or the
+  // week. Then, in a travel-sorted cell counted in bulk, the PAs who travel
+  // past the cell's farthest point are matches exactly when they pass the
+  // record's bits and the code masks (count_past below), which costs a few
+  // instructions a document rather than visit_block's distance bounds.
+  const bool set_filters_decide =
+      !checks_coverage && !check_dbs_age &&
+      max_rate == std::numeric_limits<int32_t>::max();
+  auto count_past = [&](uint32_t first, uint32_t end) {
+    int64_t matches = 0;
+    if (any_codes) {
+      for (uint32_t doc = first; doc < end; ++doc) {
+        if ((scan_[doc].bits & bits) == bits && has_codes(doc)) ++matches;
+      }
+    } else {
+      for (uint32_t doc = first; doc < end; ++doc) {
+        matches += (scan_[doc].bits & bits) == bits;
+      }
+    }
+    return matches;
+  };
+
   const CellsInReach in_reach = ReachableCells(q);
   // A filter held by a handful of PAs in all (fewer than the reachable
   // cells): visit its documents wherever they are.
@@ -786,8 +809,22 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
       }
       if (n > 0) visit_block(block, n, near);
     } else if (cell.cell->travel_sorted) {
+      uint32_t begin = cell.first;
+      if (bulk && set_filters_decide &&
+          travel_past_cell < std::numeric_limits<float>::infinity()) {
+        // Descending travel: those who travel past the cell come first.
+        begin = *std::partition_point(
+            std::views::iota(cell.first, cell.end).begin(),
+            std::views::iota(cell.first, cell.end).end(),
+            [&](uint32_t doc) {
+              return scan_[doc].max_travel_km >= travel_past_cell;
+            });
+        if (const int64_t matches = count_past(cell.first, begin); matches > 0) {
+          on_counted(matches);
+        }
+      }
       uint32_t block[256];
-      for (uint32_t start = cell.first; start < cell.end; start += 256) {
+      for (uint32_t start = begin; start < cell.end; start += 256) {
         const uint32_t n = std::min<uint32_t>(256, cell.end - start);
         for (uint32_t i = 0; i < n; ++i) block[i] = start + i;
         visit_block(block, n, near);

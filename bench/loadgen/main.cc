@@ -222,6 +222,10 @@ int Run(const std::string& command_line) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("pa_match.loadgen_channel", i);
+    // No retry filter (transparent retries): it costs every call measured
+    // a few percent of CPU (docs/LOADGEN.md), and a call that fails is
+    // reported as an error, not retried.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     auto channel = grpc::CreateCustomChannel(
         server, grpc::InsecureChannelCredentials(), args);
     if (!Connect(*channel)) {

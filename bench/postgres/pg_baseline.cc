@@ -35,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/query_mix.h"
@@ -275,6 +276,7 @@ class GrpcSearcher : public Searcher {
     // each PostgreSQL worker has its own.
     args.SetInt("pamatch.pg_baseline.worker", worker);
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     stub_ = v1::Matcher::NewStub(grpc::CreateCustomChannel(
         server, grpc::InsecureChannelCredentials(), args));
   }
@@ -563,6 +565,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  // As in pa-matchd and pa-match-loadgen: Debian's Abseil runs its debug
+  // deadlock detector on every gRPC lock, a cost that would be charged to
+  // every pa-match call this driver measures.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string mode = args.size() == 2 ? args[1] : "";
   if (mode == "check") return Check();
   if (mode == "run") return Run();

@@ -236,4 +236,10 @@ if [[ $skip_run -eq 0 ]]; then
       tee "$results/postgres-c$c.txt"
   done
 fi
+# ---- Ratios (pa-match against PostgreSQL, at each concurrency run on both) --
+if [[ $pamatch_runs -eq 1 && $skip_check -eq 0 && $skip_run -eq 0 ]]; then
+  log "ratios (issue 6 targets: both >= 100x)"
+  python3 bench/postgres/ratios.py "$results" --concurrency "$concurrency" |
+    tee "$results/ratios.txt"
+fi
 log "results in $results"

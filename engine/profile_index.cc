@@ -655,6 +655,15 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   // (the float travel is rounded up, by at most ~1e-5 km; 1e-3 covers it).
   bool bulk = false, ask = false;
   float travel_past_cell = std::numeric_limits<float>::infinity();
+  // The cell being read, and whether its answer may still change: the
+  // page fills and its floor rises as documents are visited, so a cell
+  // entered to be visited is asked again before each block (the first
+  // cells are large; most of their documents come after the page fills).
+  const ReachableCell* current = nullptr;
+  auto set_visit = [&](CellVisit visit) {
+    bulk = visit == CellVisit::kCountCertain;
+    ask = visit == CellVisit::kAskSkip;
+  };
 
   // A block of documents goes through stages, each cheaper per document
   // than the next and each keeping fewer: the ScanRecord (travel at least
@@ -665,6 +674,7 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
   // few ahead: they are scattered, so their columns' cache misses are
   // overlapped by hand.
   auto visit_block = [&](const uint32_t* block, uint32_t n, float near) {
+    if (!bulk) set_visit(on_cell(*current));
     uint32_t selected[256];
     uint32_t count = 0;
     for (uint32_t i = 0; i < n; ++i) {
@@ -737,9 +747,8 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
     }
   };
   auto enter_cell = [&](const ReachableCell& cell) {
-    const CellVisit visit = on_cell(cell);
-    bulk = visit == CellVisit::kCountCertain;
-    ask = visit == CellVisit::kAskSkip;
+    current = &cell;
+    set_visit(on_cell(cell));
     travel_past_cell = cell.far_km <= limit
                            ? static_cast<float>(cell.far_km + 1e-3)
                            : std::numeric_limits<float>::infinity();

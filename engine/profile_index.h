@@ -188,7 +188,9 @@ class ProfileIndex {
   enum class CellVisit { kVisit, kCountCertain, kAskSkip };
   // The query plan shared by Search and ForEachCandidate: calls
   // on_cell(cell) before the documents of each cell it visits (a cell
-  // {nullptr, 0, inf, ...} when it walks postings instead of cells) and
+  // {nullptr, 0, inf, ...} when it walks postings instead of cells), and
+  // again before each further block of up to 256 of them while its answer
+  // is not kCountCertain (the page may have filled meanwhile), and
   // on_doc(doc, record) for every document passing the set filters whose
   // travel may reach the query and that the plan could not rule out or
   // count. on_cell returns a CellVisit: kCountCertain only when no score

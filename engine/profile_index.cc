@@ -765,14 +765,8 @@ void ProfileIndex::ForEachSetMatch(const CompiledQuery& q, OnCell&& on_cell,
       max_rate == std::numeric_limits<int32_t>::max();
   auto count_past = [&](uint32_t first, uint32_t end) {
     int64_t matches = 0;
-    if (any_codes) {
-      for (uint32_t doc = first; doc < end; ++doc) {
-        if ((scan_[doc].bits & bits) == bits && has_codes(doc)) ++matches;
-      }
-    } else {
-      for (uint32_t doc = first; doc < end; ++doc) {
-        matches += (scan_[doc].bits & bits) == bits;
-      }
+    for (uint32_t doc = first; doc < end; ++doc) {
+      matches += (scan_[doc].bits & bits) == bits && (!any_codes || has_codes(doc));
     }
     return matches;
   };

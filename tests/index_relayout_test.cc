@@ -29,6 +29,18 @@ using ProfilePtr = ProfileIndex::ProfilePtr;
 
 constexpr double kLat = testing::kNewcastleLat, kLon = testing::kNewcastleLon;
 
+// Polls `done` every 10 ms until it holds or 30 s have passed; its last
+// answer.
+template <typename Done>
+bool WaitUntil(Done&& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 class IndexRelayoutTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -46,6 +58,15 @@ class IndexRelayoutTest : public ::testing::Test {
     options.min_unsorted_documents = 0;
     options.poll = absl::Milliseconds(10);
     return options;
+  }
+  // Up to 150 new profiles, one every 10 ms (a steady stream of writes),
+  // stopping early once `relayout` has run if stop_at_run.
+  void PutSteadily(const IndexRelayout& relayout, bool stop_at_run) {
+    for (int i = 0; i < 150; ++i) {
+      if (stop_at_run && relayout.stats().runs > 0) return;
+      Put(Demo(1000 + i));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   // A North East demo profile; `seed` other than 42 gives the same id
   // with other contents (an update).
@@ -260,16 +281,10 @@ TEST_F(IndexRelayoutTest, BackgroundRelayoutWaitsForWritesToPause) {
   options.max_wait = absl::Hours(1);
   IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
   // A write every 10 ms for 1.5 s: due all along, never quiet.
-  for (int i = 0; i < 150; ++i) {
-    Put(Demo(1000 + i));
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  PutSteadily(relayout, /*stop_at_run=*/false);
   EXPECT_EQ(relayout.stats().runs, 0);
   // Then quiet: it runs once, and not again (nothing is unsorted).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (relayout.stats().runs == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return relayout.stats().runs > 0; });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(relayout.stats().runs, 1);
   std::shared_lock lock(mu_);
@@ -282,10 +297,7 @@ TEST_F(IndexRelayoutTest, BackgroundRelayoutRunsAfterMaxWaitUnderSteadyWrites) {
   options.quiet = absl::Hours(1);
   options.max_wait = absl::Milliseconds(200);
   IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
-  for (int i = 0; i < 150 && relayout.stats().runs == 0; ++i) {
-    Put(Demo(1000 + i));
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  PutSteadily(relayout, /*stop_at_run=*/true);
   EXPECT_GE(relayout.stats().runs, 1);
 }
 
@@ -333,12 +345,10 @@ TEST(EngineRelayoutTest, BackgroundRelayoutRunsOnceEnoughProfilesAreUnsorted) {
   WriteDemoProfiles(*engine, 50, 450);
   ASSERT_GT(engine->Stats().unsorted_profiles(), 100);
   v1::GetStatsResponse stats;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  do {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  WaitUntil([&] {
     stats = engine->Stats();
-  } while (stats.index_relayouts() == 0 &&
-           std::chrono::steady_clock::now() < deadline);
+    return stats.index_relayouts() > 0;
+  });
   EXPECT_EQ(stats.index_relayouts(), 1);
   EXPECT_EQ(stats.unsorted_profiles(), 0);
   EXPECT_EQ(stats.profiles(), 500);

@@ -13,6 +13,10 @@
 //       and p50/p90/p99/max overall and per kind (text, and JSON with
 //       --json_out). With --system pamatch the same loop goes to pa-matchd
 //       over gRPC (--server, --key_file), one channel per worker.
+//
+// Threads in run mode: PostgreSQL's workers are a thread each (libpq blocks);
+// pa-matchd's are all driven by the calling thread through one completion
+// queue. ClosedLoop's slots are each touched by one worker at a time.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -250,54 +254,6 @@ class PgConnection {
   PGconn* conn_;
 };
 
-// One worker's connection in run mode: PostgreSQL or pa-matchd.
-class Searcher {
- public:
-  virtual ~Searcher() = default;
-  virtual void Search(const v1::SearchRequest& request) = 0;
-};
-
-class PgSearcher : public Searcher {
- public:
-  explicit PgSearcher(const std::string& conninfo) : pg_(conninfo) {}
-  void Search(const v1::SearchRequest& request) override { pg_.Search(request); }
-
- private:
-  PgConnection pg_;
-};
-
-class GrpcSearcher : public Searcher {
- public:
-  GrpcSearcher(const std::string& server, std::string key, int worker)
-      : key_(std::move(key)) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    // A distinct argument per worker gives each its own connection, as
-    // each PostgreSQL worker has its own.
-    args.SetInt("pamatch.pg_baseline.worker", worker);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    stub_ = v1::Matcher::NewStub(grpc::CreateCustomChannel(
-        server, grpc::InsecureChannelCredentials(), args));
-  }
-  void Search(const v1::SearchRequest& request) override {
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer " + key_);
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(120));
-    v1::SearchResponse response;
-    grpc::Status status = stub_->Search(&context, request, &response);
-    if (!status.ok()) {
-      std::fprintf(stderr, "pa-match Search: %s\n", status.error_message().c_str());
-      std::exit(2);
-    }
-  }
-
- private:
-  std::string key_;
-  std::unique_ptr<v1::Matcher::Stub> stub_;
-};
-
 std::string ReadKey(const std::string& path) {
   std::ifstream in(path);
   std::string key;
@@ -445,9 +401,185 @@ int Check() {
   return mismatches == 0 ? 0 : 1;
 }
 
-struct KindStats {
-  std::vector<double> ms;
+using Clock = std::chrono::steady_clock;
+
+// The closed loop's bookkeeping, shared by both systems' workers. Worker w
+// calls Next(w) for its next request and Completed(w) when the answer has
+// arrived, strictly in turn (one request outstanding per worker); workers
+// touch only their own slot, so no locking is needed.
+class ClosedLoop {
+ public:
+  ClosedLoop(int workers, double warmup_s, double duration_s)
+      : workers_(workers),
+        warmup_(std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(warmup_s))),
+        duration_(std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(duration_s))),
+        slots_(workers) {
+    // Each worker starts at a different kind and variant, so the mix is
+    // even and the workers do not send the same request in lock step.
+    for (int w = 0; w < workers; ++w) {
+      slots_[w].n = static_cast<uint64_t>(w);
+      slots_[w].ms.resize(AllQueryKinds().size());
+    }
+  }
+
+  // Starts the clock: the warm-up, then the measured window. Call once,
+  // after every worker has connected and before any calls Next.
+  void Start() {
+    measure_from_ = Clock::now() + warmup_;
+    stop_ = measure_from_ + duration_;
+  }
+
+  // Worker w's next request, or false once the window has closed.
+  bool Next(int w, v1::SearchRequest* request) {
+    Slot& slot = slots_[w];
+    slot.sent = Clock::now();
+    if (slot.sent >= stop_) return false;
+    const size_t kind_count = AllQueryKinds().size();
+    slot.kind = slot.n % kind_count;
+    const uint64_t variant = (slot.n / kind_count) * workers_ + w;
+    *request = StandardQuery(AllQueryKinds()[slot.kind], variant % 1000);
+    ++slot.n;
+    return true;
+  }
+
+  // Worker w's request has been answered. Throughput counts the requests
+  // completed inside the window (a closed loop's completions per second);
+  // requests still running at its end are not waited for. Requiring
+  // "started inside" too would drop the slowest kinds' requests whenever
+  // latencies approach the window's length.
+  void Completed(int w) {
+    Slot& slot = slots_[w];
+    const Clock::time_point done = Clock::now();
+    if (done >= measure_from_ && done <= stop_) {
+      slot.ms[slot.kind].push_back(Ms(done - slot.sent));
+    }
+  }
+
+  // Latencies of every worker, per kind (call after all workers stopped).
+  std::vector<std::vector<double>> PerKind() const {
+    std::vector<std::vector<double>> per_kind(AllQueryKinds().size());
+    for (const Slot& slot : slots_) {
+      for (size_t k = 0; k < per_kind.size(); ++k) {
+        per_kind[k].insert(per_kind[k].end(), slot.ms[k].begin(),
+                           slot.ms[k].end());
+      }
+    }
+    return per_kind;
+  }
+
+ private:
+  struct Slot {
+    uint64_t n = 0;
+    size_t kind = 0;
+    Clock::time_point sent;
+    std::vector<std::vector<double>> ms;  // per kind
+  };
+  const int workers_;
+  const Clock::duration warmup_, duration_;
+  Clock::time_point measure_from_, stop_;
+  std::vector<Slot> slots_;
 };
+
+// PostgreSQL's workers: a thread each on its own connection, as libpq's
+// calls block.
+void RunPostgres(ClosedLoop& loop, int workers) {
+  std::vector<std::unique_ptr<PgConnection>> connections;
+  for (int w = 0; w < workers; ++w) {
+    connections.push_back(
+        std::make_unique<PgConnection>(absl::GetFlag(FLAGS_pg)));
+  }
+  loop.Start();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      v1::SearchRequest request;
+      while (loop.Next(w, &request)) {
+        connections[w]->Search(request);
+        loop.Completed(w);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+// pa-matchd's workers: a gRPC channel each (a TCP connection each, as each
+// PostgreSQL worker has its own), all driven by one thread through a
+// completion queue: the thread sends every worker's first request, then
+// takes each answer off the queue and sends that worker's next. One thread
+// polls the sockets and runs the loop, so no thread hands an answer to
+// another (gRPC's synchronous client costs two such hand-offs per call).
+class GrpcWorker {
+ public:
+  GrpcWorker(int w, const std::string& server, const std::string& key)
+      : w_(w), authorization_("Bearer " + key) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    // A distinct argument per worker gives each its own connection.
+    args.SetInt("pamatch.pg_baseline.worker", w);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    stub_ = v1::Matcher::NewStub(grpc::CreateCustomChannel(
+        server, grpc::InsecureChannelCredentials(), args));
+  }
+
+  // Sends the worker's next request, its completion tagged with this; false
+  // once the window has closed.
+  bool Send(ClosedLoop& loop, grpc::CompletionQueue* cq) {
+    if (!loop.Next(w_, &request_)) return false;
+    context_ = std::make_unique<grpc::ClientContext>();
+    context_->AddMetadata("authorization", authorization_);
+    context_->set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(120));
+    response_.Clear();
+    reader_ = stub_->AsyncSearch(context_.get(), request_, cq);
+    reader_->Finish(&response_, &status_, this);
+    return true;
+  }
+
+  // The answer to the request Send sent has arrived.
+  void Completed(ClosedLoop& loop) {
+    if (!status_.ok()) {
+      std::fprintf(stderr, "pa-match Search: %s\n",
+                   status_.error_message().c_str());
+      std::exit(2);
+    }
+    loop.Completed(w_);
+  }
+
+ private:
+  const int w_;
+  const std::string authorization_;
+  std::unique_ptr<v1::Matcher::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::SearchResponse>> reader_;
+  v1::SearchRequest request_;
+  v1::SearchResponse response_;
+  grpc::Status status_;
+};
+
+void RunPamatch(ClosedLoop& loop, int workers, const std::string& key) {
+  std::vector<std::unique_ptr<GrpcWorker>> grpc_workers;
+  for (int w = 0; w < workers; ++w) {
+    grpc_workers.push_back(
+        std::make_unique<GrpcWorker>(w, absl::GetFlag(FLAGS_server), key));
+  }
+  grpc::CompletionQueue cq;
+  loop.Start();
+  int running = 0;
+  for (auto& worker : grpc_workers) running += worker->Send(loop, &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  while (running > 0 && cq.Next(&tag, &ok)) {
+    auto* worker = static_cast<GrpcWorker*>(tag);
+    worker->Completed(loop);
+    if (!worker->Send(loop, &cq)) --running;
+  }
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
 
 int Run() {
   const int workers = absl::GetFlag(FLAGS_concurrency);
@@ -456,69 +588,24 @@ int Run() {
   const auto& kinds = AllQueryKinds();
   const size_t kind_count = kinds.size();
 
-  // Connect every worker before the clock starts.
   const std::string system = absl::GetFlag(FLAGS_system);
   if (system != "postgres" && system != "pamatch") {
     std::fprintf(stderr, "--system must be postgres or pamatch\n");
     return 2;
   }
-  std::vector<std::unique_ptr<Searcher>> connections;
   const std::string key =
       system == "pamatch" ? ReadKey(absl::GetFlag(FLAGS_key_file)) : "";
-  for (int w = 0; w < workers; ++w) {
-    if (system == "postgres") {
-      connections.push_back(std::make_unique<PgSearcher>(absl::GetFlag(FLAGS_pg)));
-    } else {
-      connections.push_back(
-          std::make_unique<GrpcSearcher>(absl::GetFlag(FLAGS_server), key, w));
-    }
+  ClosedLoop loop(workers, warmup_s, duration_s);
+  if (system == "postgres") {
+    RunPostgres(loop, workers);
+  } else {
+    RunPamatch(loop, workers, key);
   }
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point measure_from =
-      start + std::chrono::duration_cast<Clock::duration>(
-                  std::chrono::duration<double>(warmup_s));
-  const Clock::time_point stop =
-      measure_from + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(duration_s));
-  // per worker, per kind latencies (no sharing while running).
-  std::vector<std::vector<KindStats>> stats(workers,
-                                            std::vector<KindStats>(kind_count));
-  std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&, w] {
-      Searcher& searcher = *connections[w];
-      // Each worker starts at a different kind and variant, so the mix is
-      // even and the workers do not send the same request in lock step.
-      uint64_t n = static_cast<uint64_t>(w);
-      while (true) {
-        const Clock::time_point t0 = Clock::now();
-        if (t0 >= stop) break;
-        const size_t k = n % kind_count;
-        const uint64_t variant = (n / kind_count) * workers + w;
-        const v1::SearchRequest request = StandardQuery(kinds[k], variant % 1000);
-        searcher.Search(request);
-        const Clock::time_point t1 = Clock::now();
-        // Throughput counts the requests completed inside the window (a
-        // closed loop's completions per second); requests still running at
-        // its end are not waited for. Requesting "started inside" too would
-        // drop the slowest kinds' requests whenever latencies approach the
-        // window's length.
-        if (t1 >= measure_from && t1 <= stop) stats[w][k].ms.push_back(Ms(t1 - t0));
-        ++n;
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
 
+  const std::vector<std::vector<double>> per_kind = loop.PerKind();
   std::vector<double> all;
-  std::vector<std::vector<double>> per_kind(kind_count);
-  for (int w = 0; w < workers; ++w) {
-    for (size_t k = 0; k < kind_count; ++k) {
-      per_kind[k].insert(per_kind[k].end(), stats[w][k].ms.begin(),
-                         stats[w][k].ms.end());
-      all.insert(all.end(), stats[w][k].ms.begin(), stats[w][k].ms.end());
-    }
+  for (const std::vector<double>& ms : per_kind) {
+    all.insert(all.end(), ms.begin(), ms.end());
   }
   auto line = [&](const std::string& name, const std::vector<double>& ms) {
     std::printf("%-13s %8zu %9.1f %9.2f %9.2f %9.2f %9.2f\n", name.c_str(),

@@ -37,11 +37,23 @@ constexpr absl::string_view kKeysFileHeader =
 
 using Sha256 = std::array<unsigned char, 32>;
 
+// OpenSSL 3's EVP_sha256() is looked up again (a locked name fetch) on
+// every EVP_Digest; every authorized call hashes its key, so the algorithm
+// is fetched once (thread-safe static init; a fetched EVP_MD is immutable
+// and may be shared by threads) and kept for the process's life.
+const EVP_MD* Sha256Algorithm() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();
+  }();
+  return md;
+}
+
 Sha256 Sha256Of(absl::string_view data) {
   Sha256 digest{};
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(),
-                 nullptr) != 1 ||
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &length,
+                 Sha256Algorithm(), nullptr) != 1 ||
       length != digest.size()) {
     // Without a working hash no key can be checked safely.
     std::fprintf(stderr, "pa-matchd: OpenSSL SHA-256 failed\n");

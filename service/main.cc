@@ -67,6 +67,10 @@ ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "largest request message accepted, bytes");
 ABSL_FLAG(int, memory_quota_mb, 1024,
           "memory the gRPC layer may use for calls in flight, MiB");
+ABSL_FLAG(bool, grpc_reflection, false,
+          "serve gRPC server reflection (grpcurl without .proto files); it "
+          "describes the API to callers without a key, so it is off by "
+          "default");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "on SIGINT/SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(bool, allow_new_db, false,
@@ -306,6 +310,7 @@ int RunServer() {
       absl::GetFlag(FLAGS_max_message_bytes);
   server_options.memory_quota_bytes =
       int64_t{absl::GetFlag(FLAGS_memory_quota_mb)} << 20;
+  server_options.reflection = absl::GetFlag(FLAGS_grpc_reflection);
   absl::StatusOr<StartedServer> server = StartServer(server_options, &service);
   if (!server.ok()) {
     Log("%s", server.status().ToString());

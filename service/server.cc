@@ -2,12 +2,44 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 
 namespace pamatch {
+namespace {
+
+// Gives one builder server reflection, or takes it away. Linking gRPC's
+// reflection library registers its plugin for every server the process
+// builds (a static initializer), so "off" must remove it, per server.
+class ReflectionOption : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool on) : on_(on) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(
+      std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    const std::string name =
+        grpc::reflection::ProtoServerReflectionPlugin().name();
+    std::erase_if(*plugins, [&](const auto& plugin) {
+      return plugin->name() == name;
+    });
+    if (on_) {
+      plugins->push_back(
+          std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  const bool on_;
+};
+
+}  // namespace
 
 absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
                                           grpc::Service* matcher) {
@@ -17,9 +49,8 @@ absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
   // a point where every gRPC thread serialises (perf, write_bench upserts).
   // It is a debugging aid that release builds turn off; so do we.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Both are process-wide switches read when a server is built.
+  // A process-wide switch read when a server is built.
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ResourceQuota quota("pa-matchd");
   quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
@@ -31,6 +62,7 @@ absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
   builder.AddListeningPort(options.listen_address,
                            grpc::InsecureServerCredentials(), &started.port);
   builder.RegisterService(matcher);
+  builder.SetOption(std::make_unique<ReflectionOption>(options.reflection));
   started.server = builder.BuildAndStart();
   if (started.server == nullptr || started.port == 0) {
     return absl::UnavailableError(

@@ -15,6 +15,54 @@
 
 namespace pamatch::testing {
 
+// Asks grpc.reflection.v1alpha.ServerReflection for the services it lists
+// and returns its first answer's bytes (the service names appear in them as
+// plain strings), or "" with *rpc_status saying why the call failed. The
+// request, ServerReflectionRequest{list_services: ""} (field 7), is written
+// by hand as an unknown field, as for the health check.
+inline std::string ListServicesByReflection(
+    const std::shared_ptr<grpc::Channel>& channel, grpc::Status* rpc_status) {
+  grpc::TemplatedGenericStub<google::protobuf::Empty, google::protobuf::Empty>
+      stub(channel);
+  google::protobuf::Empty request, response;
+  request.GetReflection()->MutableUnknownFields(&request)->AddLengthDelimited(
+      7, "");
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  grpc::CompletionQueue cq;
+  auto await = [&cq] {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      &cq);
+  call->StartCall(nullptr);
+  bool answered = await();
+  if (answered) {
+    call->Write(request, nullptr);
+    answered = await();
+  }
+  if (answered) {
+    call->WritesDone(nullptr);
+    answered = await();
+  }
+  if (answered) {
+    call->Read(&response, nullptr);
+    answered = await();
+  }
+  call->Finish(rpc_status, nullptr);
+  await();
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }
+  return answered && rpc_status->ok() ? response.SerializeAsString() : "";
+}
+
 // grpc.health.v1.HealthCheckResponse.ServingStatus values.
 inline constexpr int kHealthUnknown = 0;
 inline constexpr int kHealthServing = 1;

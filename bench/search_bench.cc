@@ -25,6 +25,8 @@
 #include "bench/quantile.h"
 #include "engine/demo_data.h"
 #include "engine/engine.h"
+#include "engine/query.h"
+#include "engine/taxonomy.h"
 
 namespace pamatch {
 namespace {
@@ -163,6 +165,22 @@ void BM_IndexSearchMix(benchmark::State& state) {
   BENCHMARK_CAPTURE(fn, short_notice, bench::QueryKind::kShortNotice)       \
       ->Unit(benchmark::kMicrosecond)
 
+// The request side of a search alone: validation (unknown fields, codes,
+// ranges) and compilation into a CompiledQuery, no index. Needs no data.
+void BM_CompileQuery(benchmark::State& state, bench::QueryKind kind) {
+  static const Taxonomy taxonomy =
+      Taxonomy::Load(PA_MATCH_TAXONOMY_GREAT_BRITAIN).value();
+  uint64_t step = 0;
+  for (auto _ : state) {
+    const v1::SearchRequest request = bench::StandardQuery(kind, ++step);
+    absl::StatusOr<CompiledQuery> query =
+        CompileQuery(taxonomy, request, nullptr, kNow);
+    if (!query.ok()) state.SkipWithError(std::string(query.status().message()).c_str());
+    benchmark::DoNotOptimize(query);
+  }
+}
+
+PA_MATCH_QUERY_MIX(BM_CompileQuery);
 PA_MATCH_QUERY_MIX(BM_IndexSearch);
 BENCHMARK(BM_IndexSearchMix)->Name("BM_IndexSearch/mix")->Unit(benchmark::kMicrosecond);
 PA_MATCH_QUERY_MIX(BM_ReferenceSearch);

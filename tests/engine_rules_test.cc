@@ -468,6 +468,19 @@ TEST_F(RulesTest, ExcludedIdsAreNeverReturned) {
   EXPECT_EQ(Ids(request), Strings{"keep"});
 }
 
+TEST_F(RulesTest, PolicyWithUnknownFieldIsRejectedNamingItsPath) {
+  v1::Policy policy;
+  policy.set_local_authority("E08000021");
+  auto* updated = policy.mutable_updated_at();
+  updated->GetReflection()->MutableUnknownFields(updated)->AddVarint(79, 1);
+  absl::Status status = engine_->SetPolicy(policy, testing::SomeNow()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("policy.updated_at: unknown field number 79"),
+            std::string::npos)
+      << status.message();
+  EXPECT_TRUE(engine_->ListPolicies().empty());
+}
+
 TEST_F(RulesTest, PolicyIsStricterOfRequestAndPolicy) {
   v1::Profile trained = BaseProfile("trained");
   trained.add_training()->set_code("safeguarding_adults");
@@ -536,6 +549,16 @@ TEST_F(RulesTest, InvalidProfilesNameTheFieldAndStoreNothing) {
       {[](v1::Profile& p) {
          p.GetReflection()->MutableUnknownFields(&p)->AddVarint(99, 1);
        }, "unknown field"},
+      // Unknown fields deep inside are named by their whole path.
+      {[](v1::Profile& p) {
+         AddInterval(p.mutable_availability(), v1::MONDAY, "09:00", "10:00");
+         v1::TimeInterval* second = p.mutable_availability()->Add();
+         second->GetReflection()->MutableUnknownFields(second)->AddVarint(77, 1);
+       }, "availability[1]: unknown field number 77"},
+      {[](v1::Profile& p) {
+         auto* at = p.mutable_location();
+         at->GetReflection()->MutableUnknownFields(at)->AddVarint(78, 1);
+       }, "location: unknown field number 78"},
   };
   for (const Case& c : cases) {
     v1::Profile p = BaseProfile("bad");

@@ -12,13 +12,16 @@
 #       [--duration S] [--warmup S] [--variants V] [--taxonomy FILE]
 #       [--datagen_flags "--scenario national ..."] [--reuse] [--keep]
 #       [--skip_check] [--skip_run] [--policy "--la E06000057 --dbs enhanced ..."]
-#       [--pamatch_runs]
+#       [--pamatch_runs] [--rounds R]
 #   --reuse  keep the data set, cluster and pa-matchd store of an earlier
 #            run with the same --work and --count (skips generate and load)
 #   --keep   leave PostgreSQL running at the end (prints how to connect)
 #   --pamatch_runs  after the check, run the same closed loop against
 #            pa-matchd (gRPC) at each concurrency, for a like-for-like ratio
 #            (the project's load generator is the reference for pa-match)
+#   --rounds R  measure each system R times at each concurrency (pa-match's
+#            rounds back to back, then PostgreSQL's); the ratios are then
+#            of the medians, with the rounds' spread (default 1)
 #   --policy set this policy on pa-matchd (`pa-match policy set` flags)
 #            before the check; the check mirrors pa-matchd's policies into
 #            PostgreSQL, so the runs use it too. By default neither side has
@@ -41,6 +44,7 @@ skip_check=0
 skip_run=0
 policy=""
 pamatch_runs=0
+rounds=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --work) work=$2; shift 2 ;;
@@ -57,11 +61,24 @@ while [[ $# -gt 0 ]]; do
     --skip_run) skip_run=1; shift ;;
     --policy) policy=$2; shift 2 ;;
     --pamatch_runs) pamatch_runs=1; shift ;;
+    --rounds) rounds=$2; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
+if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
+  echo "--rounds must be a whole number >= 1, not '$rounds'" >&2
+  exit 2
+fi
+# A run's result files: SYSTEM-cC (one round) or SYSTEM-cC-rK (several),
+# as bench/postgres/ratios.py reads them.
+run_name() {
+  if [[ $rounds -eq 1 ]]; then echo "$1-c$2"; else echo "$1-c$2-r$3"; fi
+}
+round_label() {
+  if [[ $rounds -gt 1 ]]; then echo ", round $1 of $rounds"; fi
+}
 
 # ---- packages -------------------------------------------------------------
 need=()
@@ -211,11 +228,15 @@ if [[ $skip_check -eq 0 ]]; then
   set -e
   if [[ $check_rc -eq 0 && $pamatch_runs -eq 1 ]]; then
     for c in $concurrency; do
-      log "pa-match run: concurrency $c, ${warmup}s warm-up, ${duration}s measured"
-      "$driver" run --system pamatch --server "127.0.0.1:$pm_port" \
-        --key_file "$pmdata/admin.key" --concurrency "$c" --duration_s "$duration" \
-        --warmup_s "$warmup" --json_out "$results/pamatch-c$c.json" |
-        tee "$results/pamatch-c$c.txt"
+      rm -f "$results/pamatch-c$c."* "$results/pamatch-c$c-r"*
+      for r in $(seq 1 "$rounds"); do
+        name=$(run_name pamatch "$c" "$r")
+        log "pa-match run: concurrency $c, ${warmup}s warm-up, ${duration}s measured$(round_label "$r")"
+        "$driver" run --system pamatch --server "127.0.0.1:$pm_port" \
+          --key_file "$pmdata/admin.key" --concurrency "$c" --duration_s "$duration" \
+          --warmup_s "$warmup" --json_out "$results/$name.json" |
+          tee "$results/$name.txt"
+      done
     done
   fi
   kill "$pamatchd_pid"
@@ -230,10 +251,14 @@ fi
 # ---- PostgreSQL throughput and latency ---------------------------------------
 if [[ $skip_run -eq 0 ]]; then
   for c in $concurrency; do
-    log "run: concurrency $c, ${warmup}s warm-up, ${duration}s measured"
-    "$driver" run --pg "$pg_conn" --concurrency "$c" --duration_s "$duration" \
-      --warmup_s "$warmup" --json_out "$results/postgres-c$c.json" |
-      tee "$results/postgres-c$c.txt"
+    rm -f "$results/postgres-c$c."* "$results/postgres-c$c-r"*
+    for r in $(seq 1 "$rounds"); do
+      name=$(run_name postgres "$c" "$r")
+      log "run: concurrency $c, ${warmup}s warm-up, ${duration}s measured$(round_label "$r")"
+      "$driver" run --pg "$pg_conn" --concurrency "$c" --duration_s "$duration" \
+        --warmup_s "$warmup" --json_out "$results/$name.json" |
+        tee "$results/$name.txt"
+    done
   done
 fi
 # ---- Ratios (pa-match against PostgreSQL, at each concurrency run on both) --

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tests bench/postgres/ratios.py on result files written here: pairs by
 concurrency, both ratios (overall and per kind), the targets' verdicts, the
-file it writes, and its refusal when there is nothing to compare."""
+file it writes, several rounds (medians, spread, worst pairing), and its
+refusal when there is nothing to compare."""
 import json
 import pathlib
 import subprocess
@@ -88,6 +89,41 @@ class RatiosTest(unittest.TestCase):
         report = json.loads((self.results / "ratios.json").read_text())
         self.assertEqual(list(report["by_concurrency"]), ["16"])
         self.assertNotIn("concurrency 4:", done.stdout)
+
+    def test_rounds_give_medians_spread_and_worst_pairing(self):
+        # pa-match rounds: 5000/0.8, 7000/0.5, 6000/0.6 (medians 6000, 0.6);
+        # PostgreSQL rounds: 50/70, 60/80 (medians 55, 75).
+        for k, (qps, p50) in enumerate([(5000.0, 0.8), (7000.0, 0.5),
+                                        (6000.0, 0.6)], start=1):
+            self.write(f"pamatch-c4-r{k}.json", run_file("pamatch", 4, {
+                "all": (qps, p50), "broad": (qps / 5, p50 * 2)}))
+        for k, (qps, p50) in enumerate([(50.0, 70.0), (60.0, 80.0)], start=1):
+            self.write(f"postgres-c4-r{k}.json", run_file("postgres", 4, {
+                "all": (qps, p50), "broad": (qps / 5, p50)}))
+        done = self.run_script()
+        self.assertEqual(done.returncode, 0, done.stderr)
+        c4 = json.loads((self.results / "ratios.json").read_text())[
+            "by_concurrency"]["4"]
+        self.assertEqual(c4["rounds"], {"pamatch": 3, "postgres": 2})
+        rows = {r["kind"]: r for r in c4["kinds"]}
+        self.assertAlmostEqual(rows["all"]["pamatch_qps"], 6000.0)
+        self.assertAlmostEqual(rows["all"]["postgres_qps"], 55.0)
+        self.assertAlmostEqual(rows["all"]["qps_ratio"], 6000.0 / 55.0)
+        self.assertAlmostEqual(rows["all"]["p50_ratio"], 75.0 / 0.6)
+        self.assertAlmostEqual(rows["broad"]["qps_ratio"], 1200.0 / 11.0)
+        self.assertAlmostEqual(rows["broad"]["p50_ratio"], 75.0 / 1.2)
+        self.assertEqual(c4["targets_met"],
+                         {"throughput": True, "median_latency": True})
+        # The worst pairing: pa-match's slowest round against PostgreSQL's
+        # fastest, 5000 / 60 and 70 / 0.8.
+        self.assertAlmostEqual(c4["spread"]["worst_qps_ratio"], 5000.0 / 60.0)
+        self.assertAlmostEqual(c4["spread"]["worst_p50_ratio"], 70.0 / 0.8)
+        self.assertEqual(sorted(c4["spread"]["pamatch_qps"]),
+                         [5000.0, 6000.0, 7000.0])
+        self.assertIn("medians of 3 pa-match and 2 PostgreSQL rounds",
+                      done.stdout)
+        self.assertIn("83.3x throughput, 87.5x median latency", done.stdout)
+        self.assertIn("pa-match 5,000.0-7,000.0 qps", done.stdout)
 
     def test_nothing_to_compare_is_an_error(self):
         self.write("postgres-c4.json", run_file("postgres", 4, {

@@ -6,6 +6,7 @@ pa_match_test(loadgen_test
           ${CMAKE_CURRENT_SOURCE_DIR}/loadgen_histogram_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/loadgen_svg_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/loadgen_workload_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/loadgen_report_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/loadgen_binary_test.cc
   LIBS pamatch_loadgen pamatch_grpc)
 target_compile_definitions(loadgen_test PRIVATE

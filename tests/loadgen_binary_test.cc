@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -232,6 +233,43 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
   EXPECT_TRUE(
       absl::StrContains(text, "machine cpu per search / per health call"));
   EXPECT_TRUE(absl::StrContains(text, "  cpu: ")) << text;
+}
+
+TEST_F(LoadgenBinaryTest, RoundsRepeatThePhasesAndReportTheMedianRatio) {
+  ASSERT_EQ(RunLoadgen(dir_.path(),
+                       Args({"--phases=health,search", "--rounds=3",
+                             "--concurrency=4", "--channels=1",
+                             "--duration_s=0.5", "--warmup_s=0.2"})),
+            0)
+      << Log();
+  const Struct report = Report();
+  EXPECT_EQ(Number(report, "rounds"), 3);
+  const auto& phases = Field(report, "phases").list_value().values();
+  ASSERT_EQ(phases.size(), 6);
+  const std::vector<std::string> names = {"health.1", "search.1", "health.2",
+                                          "search.2", "health.3", "search.3"};
+  for (int i = 0; i < phases.size(); ++i) {
+    EXPECT_EQ(Field(phases[i].struct_value(), "name").string_value(), names[i]);
+  }
+  // Each round's ratio is of its own phases; the run's is their median.
+  const auto& rounds = Field(report, "ratios_by_round").list_value().values();
+  ASSERT_EQ(rounds.size(), 3);
+  std::vector<double> per_round;
+  for (int r = 0; r < rounds.size(); ++r) {
+    const Struct& health = phases[2 * r].struct_value();
+    const Struct& search = phases[2 * r + 1].struct_value();
+    const double expected = Number(Object(search, "searches"), "qps") /
+                            Number(Object(health, "totals"), "qps");
+    const double got =
+        Number(rounds[r].struct_value(), "search_qps_over_health_qps");
+    EXPECT_NEAR(got, expected, 1e-3 * expected) << "round " << r + 1;
+    per_round.push_back(got);
+  }
+  std::sort(per_round.begin(), per_round.end());
+  EXPECT_DOUBLE_EQ(
+      Number(Object(report, "ratios"), "search_qps_over_health_qps"),
+      per_round[1]);
+  EXPECT_NE(Log().find("[median of 3 rounds: "), std::string::npos) << Log();
 }
 
 TEST_F(LoadgenBinaryTest, OpenLoopWithWritesUpsertsAndDeletes) {

@@ -276,6 +276,13 @@ std::string HtmlReport(const RunReport& report) {
       Escape(report.server), Escape(report.started_at),
       Escape(report.command_line));
   const Ratios ratios = ComputeRatios(report);
+  if (report.rounds > 1) {
+    absl::StrAppendFormat(&html,
+                          "<p>%d rounds of the phases; each ratio below is "
+                          "the median of the rounds' (every round's is in "
+                          "the JSON report).</p>\n",
+                          report.rounds);
+  }
   if (ratios.search_qps_over_health_qps.has_value()) {
     absl::StrAppendFormat(&html,
                           "<p>Search throughput / Health/Check throughput: "

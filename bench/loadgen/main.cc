@@ -2,7 +2,7 @@
 // calls and reports throughput and latency (docs/LOADGEN.md).
 //
 //   pa-match-loadgen [--server HOST:PORT] [--api_key_file data/admin.key]
-//       [--phases health,search,mixed] [--mode closed|open]
+//       [--phases health,search,mixed] [--rounds 1] [--mode closed|open]
 //       [--concurrency 32] [--channels 4] [--rate 1000]
 //       [--warmup_s 2] [--duration_s 10] [--write_fraction 0.05]
 //       [--json_out F] [--html_out F]
@@ -50,6 +50,9 @@ ABSL_FLAG(std::string, phases, "search",
           "own warm-up: health (grpc.health.v1.Health/Check, the no-op "
           "baseline), search (the query mix), mixed (query mix plus "
           "--write_fraction writes)");
+ABSL_FLAG(int, rounds, 1,
+          "run the whole phase list this many times; the ratios are then the "
+          "medians of the rounds' (each round's are reported too)");
 ABSL_FLAG(std::string, mode, "closed",
           "closed (--concurrency calls always in flight) or open (--rate "
           "calls/s, latency from the intended send time)");
@@ -197,6 +200,18 @@ int Run(const std::string& command_line) {
     phases.push_back(spec);
   }
   if (phases.empty()) return Usage("--phases: none given");
+  const int rounds = absl::GetFlag(FLAGS_rounds);
+  if (rounds < 1) return Usage("--rounds: must be >= 1");
+  if (rounds > 1) {
+    const std::vector<PhaseSpec> one_round = std::move(phases);
+    phases.clear();
+    for (int r = 1; r <= rounds; ++r) {
+      for (PhaseSpec spec : one_round) {
+        spec.name = absl::StrFormat("%s.%d", spec.name, r);
+        phases.push_back(spec);
+      }
+    }
+  }
 
   WorkloadOptions workload_options;
   absl::StatusOr<std::vector<double>> weights =
@@ -240,6 +255,7 @@ int Run(const std::string& command_line) {
   report.started_at =
       absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
   report.command_line = command_line;
+  report.rounds = rounds;
   Workload workload(workload_options);
   LoadDriver driver(
       channels, key, &workload,

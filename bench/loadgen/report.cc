@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 
 namespace pamatch::loadgen {
 namespace {
@@ -14,11 +17,19 @@ const char* ModeName(LoopMode mode) {
   return mode == LoopMode::kClosed ? "closed" : "open";
 }
 
-const PhaseResult* FirstPhase(const RunReport& report, PhaseWorkload kind) {
-  for (const PhaseResult& phase : report.phases) {
+const PhaseResult* FirstPhase(absl::Span<const PhaseResult> phases,
+                              PhaseWorkload kind) {
+  for (const PhaseResult& phase : phases) {
     if (phase.spec.workload == kind) return &phase;
   }
   return nullptr;
+}
+
+std::optional<double> Median(std::vector<double> values) {
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 std::string JsonString(absl::string_view text) {
@@ -203,11 +214,14 @@ std::string CpuSentence(const PhaseResult& phase) {
       phase.cpu.cpus, *per_call.machine_us, per_call.self_us);
 }
 
-Ratios ComputeRatios(const RunReport& report) {
+namespace {
+
+// The ratios of one round's phases.
+Ratios RatiosOf(absl::Span<const PhaseResult> phases) {
   Ratios ratios;
-  const PhaseResult* health = FirstPhase(report, PhaseWorkload::kHealth);
-  const PhaseResult* search = FirstPhase(report, PhaseWorkload::kSearch);
-  const PhaseResult* mixed = FirstPhase(report, PhaseWorkload::kMixed);
+  const PhaseResult* health = FirstPhase(phases, PhaseWorkload::kHealth);
+  const PhaseResult* search = FirstPhase(phases, PhaseWorkload::kSearch);
+  const PhaseResult* mixed = FirstPhase(phases, PhaseWorkload::kMixed);
   const PhaseResult* searching = search != nullptr ? search : mixed;
   if (health != nullptr && searching != nullptr &&
       health->spec.mode == LoopMode::kClosed &&
@@ -234,6 +248,39 @@ Ratios ComputeRatios(const RunReport& report) {
       ratios.mixed_search_p99_over_search_p99 = with_writes / read_only;
     }
   }
+  return ratios;
+}
+
+}  // namespace
+
+std::vector<Ratios> RoundRatios(const RunReport& report) {
+  const size_t rounds = static_cast<size_t>(std::max(1, report.rounds));
+  const size_t per_round = report.phases.size() / rounds;
+  std::vector<Ratios> out;
+  for (size_t r = 0; r < rounds; ++r) {
+    out.push_back(RatiosOf(absl::MakeConstSpan(report.phases)
+                               .subspan(r * per_round, per_round)));
+  }
+  return out;
+}
+
+Ratios ComputeRatios(const RunReport& report) {
+  const std::vector<Ratios> rounds = RoundRatios(report);
+  if (rounds.size() == 1) return rounds.front();
+  auto median_of = [&](std::optional<double> Ratios::*field) {
+    std::vector<double> values;
+    for (const Ratios& r : rounds) {
+      if ((r.*field).has_value()) values.push_back(*(r.*field));
+    }
+    return Median(std::move(values));
+  };
+  Ratios ratios;
+  ratios.search_qps_over_health_qps =
+      median_of(&Ratios::search_qps_over_health_qps);
+  ratios.search_cpu_over_health_cpu =
+      median_of(&Ratios::search_cpu_over_health_cpu);
+  ratios.mixed_search_p99_over_search_p99 =
+      median_of(&Ratios::mixed_search_p99_over_search_p99);
   return ratios;
 }
 
@@ -292,20 +339,37 @@ std::string TextReport(const RunReport& report) {
                           w.upserts_ok, w.deletes_ok, w.live_ids);
   }
   const Ratios ratios = ComputeRatios(report);
+  const std::vector<Ratios> rounds = RoundRatios(report);
+  // With several rounds: the median, then every round's value.
+  auto by_round = [&](std::optional<double> Ratios::*field) -> std::string {
+    if (rounds.size() < 2) return "";
+    std::vector<std::string> values;
+    for (const Ratios& r : rounds) {
+      values.push_back((r.*field).has_value()
+                           ? absl::StrFormat("%.3f", *(r.*field))
+                           : std::string("-"));
+    }
+    return absl::StrFormat(" [median of %d rounds: %s]", rounds.size(),
+                           absl::StrJoin(values, ", "));
+  };
   if (ratios.search_qps_over_health_qps.has_value()) {
     absl::StrAppendFormat(&out,
-                          "search qps / health qps: %.3f (target >= 0.5)\n",
-                          *ratios.search_qps_over_health_qps);
+                          "search qps / health qps: %.3f (target >= 0.5)%s\n",
+                          *ratios.search_qps_over_health_qps,
+                          by_round(&Ratios::search_qps_over_health_qps));
   }
   if (ratios.search_cpu_over_health_cpu.has_value()) {
     absl::StrAppendFormat(&out,
-                          "machine cpu per search / per health call: %.3f\n",
-                          *ratios.search_cpu_over_health_cpu);
+                          "machine cpu per search / per health call: %.3f%s\n",
+                          *ratios.search_cpu_over_health_cpu,
+                          by_round(&Ratios::search_cpu_over_health_cpu));
   }
   if (ratios.mixed_search_p99_over_search_p99.has_value()) {
     absl::StrAppendFormat(
-        &out, "mixed search p99 / read-only search p99: %.3f (target <= 2)\n",
-        *ratios.mixed_search_p99_over_search_p99);
+        &out,
+        "mixed search p99 / read-only search p99: %.3f (target <= 2)%s\n",
+        *ratios.mixed_search_p99_over_search_p99,
+        by_round(&Ratios::mixed_search_p99_over_search_p99));
   }
   return out;
 }
@@ -315,29 +379,32 @@ std::string JsonReport(const RunReport& report) {
   for (const PhaseResult& phase : report.phases) {
     phases.push_back(JsonPhase(phase));
   }
-  const Ratios ratios = ComputeRatios(report);
+  auto json_ratios = [](const Ratios& ratios) {
+    auto number = [](const std::optional<double>& value) {
+      return value.has_value() ? JsonNumber(*value) : std::string("null");
+    };
+    return absl::StrFormat(
+        "{\"search_qps_over_health_qps\":%s,"
+        "\"search_cpu_over_health_cpu\":%s,"
+        "\"mixed_search_p99_over_search_p99\":%s}",
+        number(ratios.search_qps_over_health_qps),
+        number(ratios.search_cpu_over_health_cpu),
+        number(ratios.mixed_search_p99_over_search_p99));
+  };
+  std::vector<std::string> rounds;
+  for (const Ratios& r : RoundRatios(report)) rounds.push_back(json_ratios(r));
   const Workload::WriteTally& w = report.writes;
   return absl::StrFormat(
       "{\"tool\":\"pa-match-loadgen\",\"server\":%s,\"started_at\":%s,"
-      "\"command_line\":%s,\"phases\":[%s],"
+      "\"command_line\":%s,\"rounds\":%d,\"phases\":[%s],"
       "\"writes\":{\"upserts_ok\":%d,\"deletes_ok\":%d,\"live_ids\":%d,"
       "\"sample_live_id\":%s,\"sample_deleted_id\":%s},"
-      "\"ratios\":{\"search_qps_over_health_qps\":%s,"
-      "\"search_cpu_over_health_cpu\":%s,"
-      "\"mixed_search_p99_over_search_p99\":%s},\"failed_calls\":%d}\n",
+      "\"ratios\":%s,\"ratios_by_round\":[%s],\"failed_calls\":%d}\n",
       JsonString(report.server), JsonString(report.started_at),
-      JsonString(report.command_line), absl::StrJoin(phases, ","), w.upserts_ok,
-      w.deletes_ok, w.live_ids, JsonString(w.sample_live_id),
-      JsonString(w.sample_deleted_id),
-      ratios.search_qps_over_health_qps.has_value()
-          ? JsonNumber(*ratios.search_qps_over_health_qps)
-          : "null",
-      ratios.search_cpu_over_health_cpu.has_value()
-          ? JsonNumber(*ratios.search_cpu_over_health_cpu)
-          : "null",
-      ratios.mixed_search_p99_over_search_p99.has_value()
-          ? JsonNumber(*ratios.mixed_search_p99_over_search_p99)
-          : "null",
+      JsonString(report.command_line), report.rounds,
+      absl::StrJoin(phases, ","), w.upserts_ok, w.deletes_ok, w.live_ids,
+      JsonString(w.sample_live_id), JsonString(w.sample_deleted_id),
+      json_ratios(ComputeRatios(report)), absl::StrJoin(rounds, ","),
       TotalFailures(report));
 }
 

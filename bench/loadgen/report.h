@@ -29,7 +29,10 @@ struct RunReport {
   std::string server;
   std::string started_at;  // RFC 3339, UTC
   std::string command_line;
+  // `rounds` repetitions of the phase list, in order (phases.size() is a
+  // multiple of rounds).
   std::vector<PhaseResult> phases;
+  int rounds = 1;
   Workload::WriteTally writes;
 };
 
@@ -74,6 +77,11 @@ struct Ratios {
   // p99 of searches in the first mixed phase over the first search phase.
   std::optional<double> mixed_search_p99_over_search_p99;
 };
+// Each round's ratios (one entry when the run had one round).
+std::vector<Ratios> RoundRatios(const RunReport& report);
+// The run's ratios: with one round, that round's; with several, the median
+// of each ratio over the rounds that have it, so one round caught in a
+// noisy spell of a shared machine does not make the figure.
 Ratios ComputeRatios(const RunReport& report);
 
 // Failed measured calls over all phases.

@@ -64,10 +64,12 @@ CpuPerCall CpuPerCallOf(const PhaseResult& phase);
 // The phase's CPU figures as one sentence (text and HTML reports).
 std::string CpuSentence(const PhaseResult& phase);
 
-// Cross-phase ratios, present when the run had the phases they compare.
+// Cross-phase ratios of one round (or the medians over rounds, see
+// ComputeRatios), present when the round had the phases they compare.
 struct Ratios {
-  // Search throughput of the first search (else mixed) phase over that of
-  // the first health phase: the fraction of the transport's no-op rate.
+  // Search throughput of the round's first search (else mixed) phase over
+  // that of its first health phase: the fraction of the transport's no-op
+  // rate.
   // Closed loops only (an open loop's throughput is the rate asked for).
   std::optional<double> search_qps_over_health_qps;
   // Machine CPU per call of that search phase over that of the health

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
+#include "bench/quantile.h"
 
 namespace pamatch::loadgen {
 namespace {
@@ -25,12 +26,6 @@ const PhaseResult* FirstPhase(absl::Span<const PhaseResult> phases,
   return nullptr;
 }
 
-std::optional<double> Median(std::vector<double> values) {
-  if (values.empty()) return std::nullopt;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
 
 std::string JsonString(absl::string_view text) {
   std::string out = "\"";
@@ -264,15 +259,14 @@ std::vector<Ratios> RoundRatios(const RunReport& report) {
   return out;
 }
 
-Ratios ComputeRatios(const RunReport& report) {
-  const std::vector<Ratios> rounds = RoundRatios(report);
+Ratios MedianRatios(const std::vector<Ratios>& rounds) {
   if (rounds.size() == 1) return rounds.front();
   auto median_of = [&](std::optional<double> Ratios::*field) {
     std::vector<double> values;
     for (const Ratios& r : rounds) {
       if ((r.*field).has_value()) values.push_back(*(r.*field));
     }
-    return Median(std::move(values));
+    return bench::Median(std::move(values));
   };
   Ratios ratios;
   ratios.search_qps_over_health_qps =
@@ -282,6 +276,10 @@ Ratios ComputeRatios(const RunReport& report) {
   ratios.mixed_search_p99_over_search_p99 =
       median_of(&Ratios::mixed_search_p99_over_search_p99);
   return ratios;
+}
+
+Ratios ComputeRatios(const RunReport& report) {
+  return MedianRatios(RoundRatios(report));
 }
 
 int64_t TotalFailures(const RunReport& report) {
@@ -338,8 +336,8 @@ std::string TextReport(const RunReport& report) {
                           "this run still live\n",
                           w.upserts_ok, w.deletes_ok, w.live_ids);
   }
-  const Ratios ratios = ComputeRatios(report);
   const std::vector<Ratios> rounds = RoundRatios(report);
+  const Ratios ratios = MedianRatios(rounds);
   // With several rounds: the median, then every round's value.
   auto by_round = [&](std::optional<double> Ratios::*field) -> std::string {
     if (rounds.size() < 2) return "";
@@ -391,8 +389,9 @@ std::string JsonReport(const RunReport& report) {
         number(ratios.search_cpu_over_health_cpu),
         number(ratios.mixed_search_p99_over_search_p99));
   };
+  const std::vector<Ratios> round_ratios = RoundRatios(report);
   std::vector<std::string> rounds;
-  for (const Ratios& r : RoundRatios(report)) rounds.push_back(json_ratios(r));
+  for (const Ratios& r : round_ratios) rounds.push_back(json_ratios(r));
   const Workload::WriteTally& w = report.writes;
   return absl::StrFormat(
       "{\"tool\":\"pa-match-loadgen\",\"server\":%s,\"started_at\":%s,"
@@ -404,7 +403,7 @@ std::string JsonReport(const RunReport& report) {
       JsonString(report.command_line), report.rounds,
       absl::StrJoin(phases, ","), w.upserts_ok, w.deletes_ok, w.live_ids,
       JsonString(w.sample_live_id), JsonString(w.sample_deleted_id),
-      json_ratios(ComputeRatios(report)), absl::StrJoin(rounds, ","),
+      json_ratios(MedianRatios(round_ratios)), absl::StrJoin(rounds, ","),
       TotalFailures(report));
 }
 

@@ -81,9 +81,11 @@ struct Ratios {
 };
 // Each round's ratios (one entry when the run had one round).
 std::vector<Ratios> RoundRatios(const RunReport& report);
-// The run's ratios: with one round, that round's; with several, the median
-// of each ratio over the rounds that have it, so one round caught in a
-// noisy spell of a shared machine does not make the figure.
+// With one round, that round's ratios; with several, the median of each
+// ratio over the rounds that have it, so one round caught in a noisy spell
+// of a shared machine does not make the figure.
+Ratios MedianRatios(const std::vector<Ratios>& rounds);
+// The run's ratios: MedianRatios(RoundRatios(report)).
 Ratios ComputeRatios(const RunReport& report);
 
 // Failed measured calls over all phases.

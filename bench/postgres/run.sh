@@ -76,6 +76,24 @@ fi
 run_name() {
   if [[ $rounds -eq 1 ]]; then echo "$1-c$2"; else echo "$1-c$2-r$3"; fi
 }
+# measure SYSTEM LABEL DRIVER_FLAGS...: `pa-match-pg-baseline run` against
+# SYSTEM, every round at each concurrency, after clearing that
+# concurrency's older result files of SYSTEM.
+measure() {
+  local system=$1 label=$2
+  shift 2
+  for c in $concurrency; do
+    rm -f "$results/$system-c$c."* "$results/$system-c$c-r"*
+    for r in $(seq 1 "$rounds"); do
+      local name
+      name=$(run_name "$system" "$c" "$r")
+      log "$label: concurrency $c, ${warmup}s warm-up, ${duration}s measured$(round_label "$r")"
+      "$driver" run "$@" --concurrency "$c" --duration_s "$duration" \
+        --warmup_s "$warmup" --json_out "$results/$name.json" |
+        tee "$results/$name.txt"
+    done
+  done
+}
 round_label() {
   if [[ $rounds -gt 1 ]]; then echo ", round $1 of $rounds"; fi
 }
@@ -227,17 +245,8 @@ if [[ $skip_check -eq 0 ]]; then
   check_rc=${PIPESTATUS[0]}
   set -e
   if [[ $check_rc -eq 0 && $pamatch_runs -eq 1 ]]; then
-    for c in $concurrency; do
-      rm -f "$results/pamatch-c$c."* "$results/pamatch-c$c-r"*
-      for r in $(seq 1 "$rounds"); do
-        name=$(run_name pamatch "$c" "$r")
-        log "pa-match run: concurrency $c, ${warmup}s warm-up, ${duration}s measured$(round_label "$r")"
-        "$driver" run --system pamatch --server "127.0.0.1:$pm_port" \
-          --key_file "$pmdata/admin.key" --concurrency "$c" --duration_s "$duration" \
-          --warmup_s "$warmup" --json_out "$results/$name.json" |
-          tee "$results/$name.txt"
-      done
-    done
+    measure pamatch "pa-match run" --system pamatch \
+      --server "127.0.0.1:$pm_port" --key_file "$pmdata/admin.key"
   fi
   kill "$pamatchd_pid"
   wait "$pamatchd_pid" 2>/dev/null || true
@@ -250,16 +259,7 @@ fi
 
 # ---- PostgreSQL throughput and latency ---------------------------------------
 if [[ $skip_run -eq 0 ]]; then
-  for c in $concurrency; do
-    rm -f "$results/postgres-c$c."* "$results/postgres-c$c-r"*
-    for r in $(seq 1 "$rounds"); do
-      name=$(run_name postgres "$c" "$r")
-      log "run: concurrency $c, ${warmup}s warm-up, ${duration}s measured$(round_label "$r")"
-      "$driver" run --pg "$pg_conn" --concurrency "$c" --duration_s "$duration" \
-        --warmup_s "$warmup" --json_out "$results/$name.json" |
-        tee "$results/$name.txt"
-    done
-  done
+  measure postgres "run" --pg "$pg_conn"
 fi
 # ---- Ratios (pa-match against PostgreSQL, at each concurrency run on both) --
 if [[ $pamatch_runs -eq 1 && $skip_check -eq 0 && $skip_run -eq 0 ]]; then

@@ -67,10 +67,10 @@ ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "largest request message accepted, bytes");
 ABSL_FLAG(int, memory_quota_mb, 1024,
           "memory the gRPC layer may use for calls in flight, MiB");
-ABSL_FLAG(bool, grpc_reflection, false,
-          "serve gRPC server reflection (grpcurl without .proto files); it "
-          "describes the API to callers without a key, so it is off by "
-          "default");
+ABSL_FLAG(bool, grpc_reflection, true,
+          "serve gRPC server reflection (grpcurl without .proto files), as "
+          "the API contract asks; --nogrpc_reflection turns it off where "
+          "callers without a key must not learn the API's shape");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "on SIGINT/SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(bool, allow_new_db, false,

@@ -1,6 +1,6 @@
 // Builds the pa-matchd gRPC server: the Matcher service, the standard
-// grpc.health.v1.Health service and, when asked, server reflection, on one
-// port.
+// grpc.health.v1.Health service and server reflection (unless turned off),
+// on one port.
 #ifndef PA_MATCH_SERVICE_SERVER_H_
 #define PA_MATCH_SERVICE_SERVER_H_
 
@@ -24,9 +24,10 @@ struct ServerOptions {
   // Memory the gRPC layer may use for calls in flight, bytes.
   int64_t memory_quota_bytes = int64_t{1} << 30;
   // Serve grpc.reflection.v1alpha.ServerReflection (for grpcurl and the
-  // like). Off by default: it describes the whole API to anyone who can
-  // connect, without a key.
-  bool reflection = false;
+  // like). On by default: the API contract (MATCHING.md, "API surface")
+  // lists it beside Health. It describes the API, not its data, to anyone
+  // who can connect, without a key; turn it off where that matters.
+  bool reflection = true;
 };
 
 // A started server and the port it listens on.
@@ -37,8 +38,9 @@ struct StartedServer {
 
 // Starts a server (insecure credentials: put TLS in front of it when it
 // leaves the host) with `matcher` (not owned; must outlive the server),
-// health and, with options.reflection, reflection. Health reports NOT_SERVING for "" and
-// "pamatch.v1.Matcher" until SetServing(true).
+// health and, unless options.reflection is false, reflection. Health
+// reports NOT_SERVING for "" and "pamatch.v1.Matcher" until
+// SetServing(true).
 absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
                                           grpc::Service* matcher);
 

@@ -202,9 +202,29 @@ double WeightedScore(const CompiledQuery& q,
   return weighted / total_weight;
 }
 
+double RoundDecimal(double x, int decimals) {
+  static constexpr double kScale[] = {1e0, 1e1, 1e2, 1e3, 1e4,
+                                      1e5, 1e6, 1e7, 1e8, 1e9};
+  const double scale = kScale[decimals];
+  const double p = x * scale;  // rounded: x * scale == p + error exactly
+  const double below = std::floor(p);
+  const double fraction = p - below;  // exact
+  // fraction and 1/2 are both multiples of p's ulp, and |error| is at most
+  // half an ulp: only a product that lands exactly on a half can be off
+  // (the exact value being a little above or below it, or exactly on it).
+  bool up = fraction > 0.5;
+  if (fraction == 0.5) {
+    const double error = std::fma(x, scale, -p);
+    up = error > 0 || (error == 0 && std::fmod(below, 2) != 0);
+  }
+  // Both operands exact, so the quotient is the double nearest the
+  // decimal, as a decimal-to-double conversion would give.
+  return (up ? below + 1 : below) / scale;
+}
+
 double Score(const CompiledQuery& q,
              const std::array<double, kComponentCount>& values) {
-  return std::round(WeightedScore(q, values) * 1e6) / 1e6;
+  return RoundDecimal(WeightedScore(q, values), 6);
 }
 
 bool ComesBefore(const Match& a, const Match& b) {
@@ -302,7 +322,7 @@ void SearchCollector::FillExplanation(const Match& match,
       out->add_shared_interests(taxonomy_.interests().code(id));
     }
   }
-  out->set_distance_km(std::round(match.distance_km * 1000) / 1000);
+  out->set_distance_km(RoundDecimal(match.distance_km, 3));
   out->set_covered_slots(CoveredSlots(query_, p));
   out->set_needed_slots(query_.needed_slots);
   out->set_register_level(p.register_level);

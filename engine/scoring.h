@@ -60,7 +60,15 @@ std::array<double, kComponentCount> ComponentValues(
 double WeightedScore(const CompiledQuery& query,
                      const std::array<double, kComponentCount>& values);
 
-// The score rounded to 6 decimal places.
+// `x` rounded to `decimals` (0..9) decimal places, judged on x's exact
+// binary value, an exact half going to the even neighbour: the number
+// Python's round(x, decimals), printf("%.*f") and decimal arithmetic give.
+// (std::round(x * 1e6) / 1e6 differs twice: the product is rounded first,
+// so 5e-7, just under a half, becomes one; and a true half, 0.0078125 =
+// 2^-7, goes away from zero.) Finite x with |x| * 10^decimals < 2^52.
+double RoundDecimal(double x, int decimals);
+
+// The score rounded to 6 decimal places (RoundDecimal).
 double Score(const CompiledQuery& query,
              const std::array<double, kComponentCount>& values);
 

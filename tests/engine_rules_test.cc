@@ -2,7 +2,10 @@
 // API with a real RocksDB in a temp dir. Expected values are worked out by
 // hand in the comments.
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,14 @@ namespace {
 using testing::AddInterval;
 using testing::BaseProfile;
 using testing::BaseRequest;
+
+// `x` rounded to `decimals` places by glibc's printf (exact binary value,
+// ties to even: what Python's round() gives too) and read back.
+double PrintfRound(double x, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, x);
+  return std::strtod(text, nullptr);
+}
 
 class RulesTest : public ::testing::Test {
  protected:
@@ -91,6 +102,72 @@ TEST(GeoTest, HaversineMatchesKnownDistance) {
   // One degree of latitude: R * pi / 180.
   EXPECT_NEAR(HaversineKm(54, -1.5, 55, -1.5), 6371.0088 * M_PI / 180, 1e-9);
   EXPECT_EQ(HaversineKm(55, -1.5, 55, -1.5), 0);
+}
+
+TEST(RoundingTest, RoundsTheExactValueTiesToEven) {
+  // A true half (2^-7 = 0.0078125, 93/128 = 0.7265625) goes to the even
+  // neighbour; std::round(x * 1e6) / 1e6 would give 0.007813, 0.726563.
+  EXPECT_EQ(RoundDecimal(0.0078125, 6), 0.007812);
+  EXPECT_EQ(RoundDecimal(0.7265625, 6), 0.726562);
+  EXPECT_EQ(RoundDecimal(0.0234375, 6), 0.023438);  // 3/128: odd, goes up
+  // 5e-7 and 2.675 lie just under a half in binary (their products with
+  // the scale round up to exactly .5); 1.5e-6 just above.
+  EXPECT_EQ(RoundDecimal(5e-7, 6), 0.0);
+  EXPECT_EQ(RoundDecimal(2.675, 2), 2.67);
+  EXPECT_EQ(RoundDecimal(1.5e-6, 6), 2e-6);
+  EXPECT_EQ(RoundDecimal(0.0005, 3), 0.001);  // 0.0005 is just above a half
+  EXPECT_EQ(RoundDecimal(0, 6), 0.0);
+  EXPECT_EQ(RoundDecimal(1, 6), 1.0);
+  EXPECT_EQ(RoundDecimal(16.9234625, 3), 16.923);
+
+  // Against printf on values all over, and on values built next to halves
+  // (the decimal half itself and its neighbours), where the two rules part.
+  std::mt19937_64 rng(20261130);
+  std::uniform_real_distribution<double> unit(0, 1), km(0, 400);
+  int checked = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const double s = unit(rng), d = km(rng);
+    ASSERT_EQ(RoundDecimal(s, 6), PrintfRound(s, 6)) << s;
+    ASSERT_EQ(RoundDecimal(d, 3), PrintfRound(d, 3)) << d;
+    const double half = (std::floor(s * 1e6) + 0.5) / 1e6;
+    for (double x : {std::nextafter(half, 0.0), half,
+                     std::nextafter(half, 1.0)}) {
+      ASSERT_EQ(RoundDecimal(x, 6), PrintfRound(x, 6)) << x;
+      ++checked;
+    }
+  }
+  for (int k = 0; k <= 128; ++k) {  // every k/128, exact ties when k is odd
+    ASSERT_EQ(RoundDecimal(k / 128.0, 6), PrintfRound(k / 128.0, 6)) << k;
+  }
+  EXPECT_EQ(checked, 600000);
+}
+
+TEST_F(RulesTest, ScoreTiesAtTheSixthDecimalGoToEven) {
+  // weights: only recency. A PA last active exactly 210 days before as_of
+  // scores 0.5^7 = 0.0078125, a true half at the 6th decimal: 0.007812.
+  v1::Profile p = BaseProfile("p");
+  p.mutable_last_active()->set_seconds(absl::ToUnixSeconds(
+      absl::FromCivil(absl::CivilDay(2026, 6, 15), absl::UTCTimeZone()) -
+      absl::Hours(24 * 210)));
+  p.mutable_last_active()->set_nanos(0);
+  Put(p);
+  v1::SearchRequest request = BaseRequest();
+  v1::Weights* w = request.mutable_weights();
+  w->set_skills(0);
+  w->set_schedule(0);
+  w->set_distance(0);
+  w->set_interests(0);
+  w->set_preferences(0);
+  w->set_training(0);
+  w->set_trust(0);
+  w->set_recency(1);
+  request.set_explain(true);
+  v1::SearchResponse response = Run(request);
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(response.results(0).score(), 0.007812);
+  ASSERT_EQ(response.results(0).explanation().components_size(), 3);
+  EXPECT_EQ(response.results(0).explanation().components(2).name(), "recency");
+  EXPECT_EQ(response.results(0).explanation().components(2).value(), 0.0078125);
 }
 
 TEST_F(RulesTest, PausedProfilesAreNeverReturned) {
@@ -356,7 +433,7 @@ TEST_F(RulesTest, RecencyCountsWholeDaysBeforeAsOfMidnight) {
     for (const auto& r : index.results()) {
       if (r.id() != c.id) continue;
       found = true;
-      EXPECT_DOUBLE_EQ(r.score(), std::round(expected * 1e6) / 1e6);
+      EXPECT_DOUBLE_EQ(r.score(), PrintfRound(expected, 6));
     }
     EXPECT_TRUE(found);
   }
@@ -395,8 +472,7 @@ TEST_F(RulesTest, ScoreFollowsTheFormulaExactly) {
       (0.30 + 0.25 + 0.15 + 0.10 + 0.10 + 0.05 + 0.05);
   v1::SearchResponse response = Run(request);
   ASSERT_EQ(response.results_size(), 1);
-  EXPECT_DOUBLE_EQ(response.results(0).score(),
-                   std::round(expected * 1e6) / 1e6);
+  EXPECT_DOUBLE_EQ(response.results(0).score(), PrintfRound(expected, 6));
   const v1::Explanation& e = response.results(0).explanation();
   ASSERT_EQ(e.components_size(), 7);
   EXPECT_EQ(e.components(0).name(), "skills");

@@ -8,8 +8,9 @@
 -- scores agree to the bit: degrees*(pi/180) as one multiplication by
 -- 0.017453292519943295, differences taken in degrees, s*s rather than
 -- power(s, 2), components summed in the contract's table order, and
--- rounding half away from zero (PostgreSQL's round(float8) rounds half to
--- even, so it is written out).
+-- rounding of the exact binary value with ties to even, as the engine's
+-- RoundDecimal (PostgreSQL's round(float8) rounds the already rounded
+-- product raw * 1e6, so it is written out).
 
 -- Taxonomy codes -> sorted distinct ids; an unknown code is an error (the
 -- server would answer INVALID_ARGUMENT).
@@ -251,15 +252,29 @@ BEGIN
   --   scan: index prefilter + distance-free hard filters, sin terms
   --   d:    haversine distance
   --   m:    distance filters, raw score
-  --   top:  score rounded half away from zero to 6 dp, exact count, page
+  --   top:  score rounded to 6 dp as the engine's RoundDecimal does (the
+  --         exact binary value, ties to even; p = raw * 1e6 is rounded, so
+  --         when it lands exactly on a half, the sign of the product's
+  --         error, raw * 1e6 - p, is found by Veltkamp's split of raw),
+  --         exact count, page
   sql := format($q$
     SELECT id, score, dist, register_level::int, count(*) OVER (), %L::text
     FROM (
       SELECT id, dist, register_level,
-             (floor(raw * 1e6::float8)
-              + CASE WHEN raw * 1e6::float8 - floor(raw * 1e6::float8) >= 0.5::float8
-                     THEN 1::float8 ELSE 0::float8 END) / 1e6::float8 AS score
+             (CASE WHEN f > 0.5::float8 THEN b + 1::float8
+                   WHEN f < 0.5::float8 THEN b
+                   WHEN (hi * 1e6::float8 - p) + (raw - hi) * 1e6::float8 > 0::float8
+                     THEN b + 1::float8
+                   WHEN (hi * 1e6::float8 - p) + (raw - hi) * 1e6::float8 < 0::float8
+                     THEN b
+                   WHEN b - 2::float8 * floor(b / 2::float8) = 0::float8 THEN b
+                   ELSE b + 1::float8 END) / 1e6::float8 AS score
       FROM (
+        SELECT *, floor(p) AS b, p - floor(p) AS f,
+               134217729::float8 * raw - (134217729::float8 * raw - raw) AS hi
+        FROM (
+        SELECT id, dist, register_level, raw, raw * 1e6::float8 AS p
+        FROM (
         SELECT id, dist, register_level, %s AS raw
         FROM (
           SELECT *, (2::float8 * 6371.0088::float8)
@@ -276,6 +291,8 @@ BEGIN
           OFFSET 0) d
         WHERE %s
         OFFSET 0) m
+        OFFSET 0) pr
+        ) r
       ) top
     ORDER BY score DESC, dist, id
     LIMIT %s$q$, applied, raw, k_rad, k_rad, filters, resid, q_limit);

@@ -110,23 +110,16 @@ def age_band_of(value):
 # ---------------------------------------------------------------------------
 
 
-def cpp_round(x):
-    """C++ std::round: halves go away from zero (Python's round() does not)."""
-    if x < 0:
-        return -cpp_round(-x)
-    whole = math.floor(x)
-    # x - whole is exact for |x| < 2**52, so the half test is exact too.
-    return whole + 1.0 if x - whole >= 0.5 else float(whole)
-
-
 def round_score(score):
-    """Rounded to 6 decimal places: std::round(x * 1e6) / 1e6."""
-    return cpp_round(score * 1e6) / 1e6
+    """Rounded to 6 decimal places: Python's round(), on the float's exact
+    binary value, an exact half going to the even neighbour
+    (docs/MATCHING-DECISIONS.md)."""
+    return round(score, 6)
 
 
 def round_km(km):
-    """Rounded to 3 decimal places: std::round(x * 1e3) / 1e3."""
-    return cpp_round(km * 1e3) / 1e3
+    """Rounded to 3 decimal places, as round_score."""
+    return round(km, 3)
 
 
 def haversine_km(lat1, lon1, lat2, lon2):
@@ -500,7 +493,7 @@ def sort_key(result, distance_quantum_km=0.0):
     for trying out a tie rule that float noise cannot break)."""
     distance = result["distance_km"]
     if distance_quantum_km > 0:
-        distance = cpp_round(distance / distance_quantum_km)
+        distance = round(distance / distance_quantum_km)
     return (-result["score"], distance, result["id"].encode())
 
 

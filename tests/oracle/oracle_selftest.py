@@ -448,10 +448,10 @@ class Scores(OracleCase):
                                             "recency": 0.0, "skills": 5.0}))
         self.assertEqual(res["score"], 0.0)  # skills does not apply
 
-    def test_rounding_half_away_from_zero(self):
+    def test_rounding_exact_value_ties_to_even(self):
         # Only schedule weighs: needed 128 slots (Monday 00:00 - Wednesday
-        # 16:00: 48 + 48 + 32), covered 1: 1/128 = 0.0078125 -> 0.007813
-        # (not 0.007812).
+        # 16:00: 48 + 48 + 32), covered 1: 1/128 = 0.0078125 -> 0.007812
+        # (the even neighbour; half away from zero would give 0.007813).
         sched = [{"day": "MONDAY", "start": "00:00", "end": "24:00"},
                  {"day": "TUESDAY", "start": "00:00", "end": "24:00"},
                  {"day": "WEDNESDAY", "start": "00:00", "end": "16:00"}]
@@ -460,9 +460,15 @@ class Scores(OracleCase):
         res = self.only(p, request(schedule=sched, weights={
             "distance": 0, "trust": 0, "recency": 0}))
         self.assertEqual(res["explanation"]["needed_slots"], 128)
-        self.assertEqual(res["score"], 0.007813)
-        self.assertEqual(mo.round_score(0.0000005), 0.000001)
+        # 1/128 = 0.0078125 exactly: a true half, to the even neighbour.
+        self.assertEqual(res["score"], 0.007812)
+        self.assertEqual(mo.round_score(3 / 128), 0.023438)
+        # 5e-7 is just under a half in binary (5e-7 * 1e6 rounds to 0.5).
+        self.assertEqual(mo.round_score(0.0000005), 0.0)
+        self.assertEqual(mo.round_score(0.0000015), 0.000002)
         self.assertEqual(mo.round_score(0.4999994999), 0.499999)
+        self.assertEqual(mo.round_km(1.0005), 1.0)  # just under a half
+        self.assertEqual(mo.round_km(0.0005), 0.001)  # just over
 
 
 class Ordering(OracleCase):

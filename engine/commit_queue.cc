@@ -1,5 +1,6 @@
 #include "engine/commit_queue.h"
 
+#include <limits>
 #include <memory>
 #include <utility>
 
@@ -141,6 +142,13 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
         const int64_t stored = stored_version(id);
         int64_t version = write.compiled->version;
         if (version == 0) {
+          if (stored == std::numeric_limits<int64_t>::max()) {
+            result.status = absl::FailedPreconditionError(absl::StrCat(
+                "version: 0 asks for the stored version + 1, but profile \"",
+                id, "\" is at ", stored,
+                ", the largest version there is (no newer write is possible)"));
+            continue;
+          }
           version = stored + 1;
         } else if (stored > 0 && version <= stored) {
           result.status = StaleVersion(id, version, stored);

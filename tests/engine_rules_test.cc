@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -592,6 +593,27 @@ TEST_F(RulesTest, StaleVersionsAreRejectedAndZeroMeansNext) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->version(), 11);
   EXPECT_FALSE(result->created());
+}
+
+TEST_F(RulesTest, NextVersionPastTheLargestIsRefusedNotWrapped) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  v1::Profile p = BaseProfile("v");
+  p.set_version(kMax);
+  Put(p);
+  p.set_version(0);
+  p.set_max_travel_km(5);
+  const auto result = engine_->Upsert(p);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition)
+      << result.status();
+  EXPECT_NE(result.status().message().find("version"), std::string::npos);
+  // Nothing changed: the stored profile keeps its version and content.
+  const auto stored = engine_->GetProfile("v");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->profile().version(), kMax);
+  EXPECT_EQ(stored->profile().max_travel_km(), 20);
+  p.set_version(kMax);
+  EXPECT_EQ(engine_->Upsert(p).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(RulesTest, InvalidProfilesNameTheFieldAndStoreNothing) {

@@ -37,7 +37,7 @@ absl::StatusOr<DayNumber> ParseDate(absl::string_view text,
       !ParseDigits(text.substr(8, 2), &day)) {
     return bad("expected YYYY-MM-DD");
   }
-  if (year < 1900 || year > 2200) return bad("year outside 1900..2200");
+  if (year < 1) return bad("year outside 0001..9999");
   const absl::CivilDay civil(year, month, day);
   if (civil.year() != year || civil.month() != month || civil.day() != day) {
     return bad("no such day");

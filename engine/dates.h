@@ -22,8 +22,9 @@ inline constexpr DayNumber kNeverExpires = std::numeric_limits<DayNumber>::max()
 // "No date given": earlier than any real day.
 inline constexpr DayNumber kNoDate = std::numeric_limits<DayNumber>::min();
 
-// Parses "YYYY-MM-DD" (exactly that shape, years 1900..2200, a real day of a
-// real month). `field` names the field in the error message.
+// Parses "YYYY-MM-DD" (exactly that shape, years 0001..9999 as ISO 8601
+// and most date libraries take them, so "9999-12-31" works as a far-off
+// expiry; a real day of a real month). `field` names the field in the error message.
 absl::StatusOr<DayNumber> ParseDate(absl::string_view text,
                                     absl::string_view field);
 

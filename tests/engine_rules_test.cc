@@ -67,6 +67,15 @@ TEST(DatesTest, ParsesAndRejects) {
   EXPECT_FALSE(ParseDate("2023-2-28", "f").ok());
   EXPECT_FALSE(ParseDate("2023-13-01", "f").ok());
   EXPECT_FALSE(ParseDate("", "f").ok());
+  // Any four-digit year but 0000 (ISO 8601, Python's date).
+  EXPECT_EQ(FormatDate(*ParseDate("9999-12-31", "f")), "9999-12-31");
+  EXPECT_EQ(FormatDate(*ParseDate("0001-01-01", "f")), "0001-01-01");
+  EXPECT_EQ(*ParseDate("0001-01-01", "f"), -719162);
+  EXPECT_FALSE(ParseDate("0000-12-31", "f").ok());
+  EXPECT_FALSE(ParseDate("+999-12-31", "f").ok());
+  // Month arithmetic past 9999 (a DBS issued late in 9999, 600 months).
+  EXPECT_EQ(FormatDate(AddMonthsClamped(*ParseDate("9999-12-31", "f"), 600)),
+            "10049-12-31");
 }
 
 TEST(DatesTest, AddMonthsClampsToMonthEnd) {
@@ -222,9 +231,12 @@ TEST_F(RulesTest, TrainingExpiringOnAsOfStillCounts) {
   Put(with_first_aid("on_day", "2026-06-15"));
   Put(with_first_aid("day_before", "2026-06-14"));
   Put(with_first_aid("never", ""));
+  Put(with_first_aid("far_off", "9999-12-31"));
   v1::SearchRequest request = BaseRequest();
   request.add_required_training("first_aid");
-  EXPECT_EQ(Ids(request), (Strings{"never", "on_day"}));
+  EXPECT_EQ(Ids(request), (Strings{"far_off", "never", "on_day"}));
+  request.set_as_of("9999-12-31");  // the last day there is
+  EXPECT_EQ(Ids(request), (Strings{"far_off", "never"}));
 }
 
 TEST_F(RulesTest, DuplicateTrainingCodeCountsItsLatestExpiry) {

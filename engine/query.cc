@@ -92,12 +92,13 @@ absl::Status CompileLocation(const Taxonomy& taxonomy,
   }
   if (request.has_max_distance_km()) {
     const double km = request.max_distance_km();
-    if (!(km > 0) || !std::isfinite(km) || km > kMaxSearchDistanceKm) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("max_distance_km: ", km, " is outside (0, ",
-                       kMaxSearchDistanceKm, "]"));
+    if (!(km > 0) || !std::isfinite(km)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_distance_km: ", km, " is not a distance (finite, > 0)"));
     }
-    q->max_distance_km = km;
+    // No PA travels further than 200 km, so any larger limit means the
+    // same: "as far as the PAs travel".
+    q->max_distance_km = std::min(km, kMaxSearchDistanceKm);
   }
   return absl::OkStatus();
 }
@@ -204,13 +205,15 @@ absl::Status CompileChecks(const Taxonomy& taxonomy,
   q->has_pets = request.has_pets();
   q->requires_non_smoker = request.requires_non_smoker();
   q->short_notice = request.short_notice();
-  if (request.max_hourly_rate_pence() < 0 ||
-      request.max_hourly_rate_pence() > 100000) {
+  if (request.max_hourly_rate_pence() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_hourly_rate_pence: ", request.max_hourly_rate_pence(),
-                     " is outside 0..100000"));
+                     " is negative"));
   }
-  q->max_hourly_rate_pence = request.max_hourly_rate_pence();
+  // No PA asks for more than kMaxRatePence, so a higher cap passes them
+  // all, as kMaxRatePence does.
+  q->max_hourly_rate_pence =
+      std::min<int64_t>(request.max_hourly_rate_pence(), kMaxRatePence);
   if (request.exclude_ids_size() > kMaxExcludeIds) {
     return absl::InvalidArgumentError(
         absl::StrCat("exclude_ids: ", request.exclude_ids_size(),

@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "engine/dates.h"
 #include "engine/engine.h"
 #include "engine/scoring.h"
@@ -547,6 +549,79 @@ TEST_F(RulesTest, PageTokenOfAnotherRequestIsRejected) {
   absl::Status status = SearchStatus(request);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("page_token"), std::string::npos);
+}
+
+TEST_F(RulesTest, InvalidSearchesNameTheField) {
+  struct Case {
+    std::function<void(v1::SearchRequest&)> mutate;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::SearchRequest& r) { r.clear_location(); }, "location"},
+      {[](v1::SearchRequest& r) { r.mutable_location()->set_lat(70); },
+       "location.lat"},
+      {[](v1::SearchRequest& r) { r.set_local_authority("E99"); },
+       "local_authority"},
+      {[](v1::SearchRequest& r) { r.set_max_distance_km(0); }, "max_distance_km"},
+      {[](v1::SearchRequest& r) { r.set_max_distance_km(-3); },
+       "max_distance_km"},
+      {[](v1::SearchRequest& r) { r.set_max_distance_km(NAN); },
+       "max_distance_km"},
+      {[](v1::SearchRequest& r) { r.set_max_distance_km(INFINITY); },
+       "max_distance_km"},
+      {[](v1::SearchRequest& r) { r.add_must_have_skills("juggling"); },
+       "must_have_skills[0]"},
+      {[](v1::SearchRequest& r) { r.add_required_languages("xx"); },
+       "required_languages[0]"},
+      {[](v1::SearchRequest& r) { r.set_min_register_level(5); },
+       "min_register_level"},
+      {[](v1::SearchRequest& r) { r.set_required_gender(v1::GENDER_MALE); },
+       "required_gender"},
+      {[](v1::SearchRequest& r) { r.set_min_schedule_coverage(1.5); },
+       "min_schedule_coverage"},
+      {[](v1::SearchRequest& r) {
+         AddInterval(r.mutable_schedule(), v1::MONDAY, "09:00", "24:30");
+       }, "schedule[0].end"},
+      {[](v1::SearchRequest& r) { r.set_max_hourly_rate_pence(-1); },
+       "max_hourly_rate_pence"},
+      {[](v1::SearchRequest& r) { r.set_as_of("2026-02-30"); }, "as_of"},
+      {[](v1::SearchRequest& r) { r.set_page_size(101); }, "page_size"},
+      {[](v1::SearchRequest& r) { r.mutable_weights()->set_skills(-1); },
+       "weights.skills"},
+      {[](v1::SearchRequest& r) { r.mutable_weights()->set_recency(NAN); },
+       "weights.recency"},
+      {[](v1::SearchRequest& r) { r.set_page_token("not a token"); },
+       "page_token"},
+  };
+  Put(BaseProfile("p"));
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.field);
+    v1::SearchRequest request = BaseRequest();
+    c.mutate(request);
+    const absl::Status status = SearchStatus(request);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_TRUE(absl::StartsWith(status.message(), c.field + ":"))
+        << status.message();
+  }
+}
+
+TEST_F(RulesTest, LimitsBeyondEveryPaAreTakenAsNoLimit) {
+  // PAs travel at most 200 km and ask at most 100000 pence: a larger
+  // distance or rate cap is valid and limits nothing more.
+  v1::Profile far = BaseProfile("far");
+  far.mutable_location()->set_lat(testing::kNewcastleLat - 1.5);  // ~167 km south
+  far.set_max_travel_km(200);
+  far.set_min_hourly_rate_pence(100000);
+  Put(far);
+  Put(BaseProfile("near"));
+  v1::SearchRequest request = BaseRequest();
+  EXPECT_EQ(Ids(request), (Strings{"near", "far"}));
+  request.set_max_distance_km(5000);
+  request.set_max_hourly_rate_pence(int64_t{1} << 40);
+  EXPECT_EQ(Ids(request), (Strings{"near", "far"}));
+  request.set_max_distance_km(150);
+  request.set_max_hourly_rate_pence(99999);
+  EXPECT_EQ(Ids(request), Strings{"near"});
 }
 
 TEST_F(RulesTest, ExcludedIdsAreNeverReturned) {

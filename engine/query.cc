@@ -94,7 +94,8 @@ absl::Status CompileLocation(const Taxonomy& taxonomy,
     const double km = request.max_distance_km();
     if (!(km > 0) || !std::isfinite(km)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "max_distance_km: ", km, " is not a distance (finite, > 0)"));
+          "max_distance_km: ", ExactNumber(km),
+          " is not a distance (finite, > 0)"));
     }
     // No PA travels further than 200 km, so any larger limit means the
     // same: "as far as the PAs travel".

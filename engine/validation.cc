@@ -1,7 +1,9 @@
 #include "engine/validation.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -75,11 +77,19 @@ absl::Status ValidateId(absl::string_view id, absl::string_view field) {
   return absl::OkStatus();
 }
 
+std::string ExactNumber(double value) {
+  char text[32];
+  const std::to_chars_result end =
+      std::to_chars(text, text + sizeof text, value);
+  return std::string(text, end.ptr);
+}
+
 absl::Status CheckRange(double value, double lo, double hi,
                         absl::string_view field) {
   if (!std::isfinite(value) || value < lo || value > hi) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", value, " is outside ", lo, "..", hi));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", ExactNumber(value), " is outside ",
+                     ExactNumber(lo), "..", ExactNumber(hi)));
   }
   return absl::OkStatus();
 }

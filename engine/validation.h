@@ -5,6 +5,7 @@
 #define PA_MATCH_ENGINE_VALIDATION_H_
 
 #include "absl/strings/string_view.h"
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -31,6 +32,11 @@ absl::Status ValidateId(absl::string_view id, absl::string_view field);
 // A point inside the UK bounding box with finite coordinates.
 absl::Status ValidateLocation(const v1::GeoPoint& point,
                               absl::string_view field);
+
+// `value` written so that it reads back as the same double (the shortest
+// such text: 200.0000001, not StrCat's 6-digit 200), for error messages
+// that name the bad value.
+std::string ExactNumber(double value);
 
 // `value` is finite and lo <= value <= hi.
 absl::Status CheckRange(double value, double lo, double hi,

@@ -605,6 +605,21 @@ TEST_F(RulesTest, InvalidSearchesNameTheField) {
   }
 }
 
+TEST_F(RulesTest, RangeErrorsQuoteTheValueExactly) {
+  v1::Profile p = BaseProfile("p");
+  p.set_max_travel_km(200.0000001);
+  absl::Status status = engine_->Upsert(p).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "max_travel_km: 200.0000001 is outside 0..200");
+  p.set_max_travel_km(NAN);
+  EXPECT_NE(engine_->Upsert(p).status().message().find("max_travel_km: nan"),
+            std::string::npos);
+  v1::SearchRequest request = BaseRequest();
+  request.set_min_schedule_coverage(1 + 1e-12);
+  EXPECT_EQ(SearchStatus(request).message(),
+            "min_schedule_coverage: 1.000000000001 is outside 0..1");
+}
+
 TEST_F(RulesTest, LimitsBeyondEveryPaAreTakenAsNoLimit) {
   // PAs travel at most 200 km and ask at most 100000 pence: a larger
   // distance or rate cap is valid and limits nothing more.

@@ -207,9 +207,8 @@ def compare_result(server, expected, explain):
                 diffs.append("component %s weight %r != oracle %r" %
                              (name, weight, wweight))
     for field in ("matched_skills", "missing_skills", "shared_interests"):
-        # The proto does not define an order for these lists: compare sorted
-        # (duplicates would still show).
-        if sorted(getattr(got, field)) != want[field]:
+        # In the request's order (first occurrence), as the proto says.
+        if list(getattr(got, field)) != want[field]:
             diffs.append("%s %s != oracle %s" %
                          (field, list(getattr(got, field)), want[field]))
     if abs(got.distance_km - want["distance_km"]) > DISTANCE_TOL_KM:

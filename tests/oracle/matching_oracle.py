@@ -312,6 +312,11 @@ class Effective:
                                 else None)
         self.must_have = set(request.get("must_have_skills", []) or [])
         self.nice = set(request.get("nice_to_have_skills", []) or [])
+        # The request's order, first occurrence (explanations list in it).
+        self.nice_order = list(dict.fromkeys(
+            request.get("nice_to_have_skills", []) or []))
+        self.interests_order = list(dict.fromkeys(
+            request.get("interests", []) or []))
         self.required_training = set(request.get("required_training", []) or [])
         self.preferred_training = set(
             request.get("preferred_training", []) or [])
@@ -475,9 +480,10 @@ def evaluate(profile, eff, taxonomy, distance_fn=haversine_km):
         "register_level": level,
         "explanation": {
             "components": components,
-            "matched_skills": sorted(eff.nice & skills),
-            "missing_skills": sorted(eff.nice - skills),
-            "shared_interests": sorted(eff.interests & interests),
+            "matched_skills": [c for c in eff.nice_order if c in skills],
+            "missing_skills": [c for c in eff.nice_order if c not in skills],
+            "shared_interests": [c for c in eff.interests_order
+                                 if c in interests],
             "distance_km": round_km(distance),
             "covered_slots": covered,
             "needed_slots": needed,

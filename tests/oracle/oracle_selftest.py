@@ -354,7 +354,8 @@ class Scores(OracleCase):
                     explain=True)
         res = self.only(p, r)
         self.assertEqual(res["score"], 0.636364)
-        self.assertEqual(res["explanation"]["matched_skills"], ["laundry", "shopping"])
+        # In the request's order, first occurrence.
+        self.assertEqual(res["explanation"]["matched_skills"], ["shopping", "laundry"])
         self.assertEqual(res["explanation"]["missing_skills"], ["driving"])
 
     def test_schedule_component_last_slot_and_overlaps(self):

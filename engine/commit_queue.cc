@@ -49,8 +49,9 @@ void AppendVersion(int64_t version, std::string* value) {
 }
 
 CommitQueue::CommitQueue(Store* store, ProfileIndex* index,
-                         std::shared_mutex* index_mu)
-    : store_(store), index_(index), index_mu_(index_mu) {
+                         std::shared_mutex* index_mu,
+                         std::shared_ptr<const StoreView>* visible)
+    : store_(store), index_(index), index_mu_(index_mu), visible_(visible) {
   thread_ = std::thread([this] { CommitLoop(); });
 }
 
@@ -167,7 +168,11 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
   if (!mutations.empty()) {
     const absl::Status written = store_->WriteProfiles(mutations);
     if (written.ok()) {
+      // This thread is the only writer of profiles: the view taken now is
+      // the store with exactly this round added.
+      std::shared_ptr<const StoreView> view = store_->TakeView();
       std::unique_lock lock(*index_mu_);
+      visible_->swap(view);  // the old view is released after the unlock
       for (const auto& [g, w] : accepted) {
         ProfileWrite& write = round[g].writes[w];
         if (write.compiled.has_value()) {

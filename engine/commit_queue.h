@@ -86,10 +86,15 @@ class CommitQueue {
   // Called once with one result per write of the group, in order.
   using Done = std::function<void(std::vector<WriteResult>)>;
 
-  // `store`, `index` and `index_mu` (which guards `index`: shared for
-  // readers, exclusive for changes) must outlive the queue. Starts the
-  // commit thread.
-  CommitQueue(Store* store, ProfileIndex* index, std::shared_mutex* index_mu);
+  // `store`, `index`, `index_mu` (which guards `index`: shared for
+  // readers, exclusive for changes) and `visible` must outlive the queue.
+  // `visible` (also guarded by `index_mu`) is the view of the store that
+  // agrees with `index`: each round replaces it, in the same exclusive
+  // section that applies the round to the index, so a reader holding
+  // `index_mu` shared sees a write in both or in neither (GetProfile reads
+  // through it). Starts the commit thread.
+  CommitQueue(Store* store, ProfileIndex* index, std::shared_mutex* index_mu,
+              std::shared_ptr<const StoreView>* visible);
   ~CommitQueue();
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
@@ -119,6 +124,7 @@ class CommitQueue {
   Store* const store_;
   ProfileIndex* const index_;
   std::shared_mutex* const index_mu_;
+  std::shared_ptr<const StoreView>* const visible_;  // GUARDED_BY(*index_mu_)
 
   mutable std::mutex mu_;
   std::condition_variable queued_;

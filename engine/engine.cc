@@ -31,9 +31,11 @@ namespace pamatch {
 // Everything behind the Engine facade.
 //
 // Locking:
-//   profiles_mu: shared by searches for the whole scan; exclusive only for
-//      applying a committed round to the index, so a search sees a profile
-//      wholly before or wholly after a write, and for a relayout's swap.
+//   profiles_mu: shared by searches for the whole scan, and by GetProfile
+//      to take the visible store view; exclusive only for applying a
+//      committed round to the index (and its view), so a search sees a
+//      profile wholly before or wholly after a write, and for a relayout's
+//      swap.
 //      Profile writes are ordered, version-checked, written (disk first) and
 //      applied by the commit queue's one thread (commit_queue.h), which is
 //      the only writer of profiles to the index once Open has returned; the
@@ -52,6 +54,12 @@ class EngineState {
   // GUARDED_BY(profiles_mu). Built in the constructor body, once the
   // taxonomy it refers to is loaded.
   std::unique_ptr<ProfileIndex> index;
+  // GUARDED_BY(profiles_mu). The store as `index` has it: replaced by the
+  // commit queue with each round it applies. GetProfile reads through it,
+  // so it never shows a write a search cannot see yet (nor hides a delete
+  // a search still shows): "a delete removes the profile from every API
+  // at once".
+  std::shared_ptr<const StoreView> visible;
 
   std::mutex policy_write_mu;
   mutable std::shared_mutex policies_mu;
@@ -274,8 +282,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  {
+    std::unique_lock lock(state->profiles_mu);
+    state->visible = state->store->TakeView();
+  }
   state->commits = std::make_unique<CommitQueue>(
-      state->store.get(), state->index.get(), &state->profiles_mu);
+      state->store.get(), state->index.get(), &state->profiles_mu,
+      &state->visible);
   RelayoutOptions relayout;
   relayout.background = options.relayout_unsorted_fraction >= 0;
   relayout.unsorted_fraction = options.relayout_unsorted_fraction;
@@ -391,7 +404,12 @@ absl::StatusOr<v1::GetProfileResponse> Engine::GetProfile(
     absl::string_view id) const {
   absl::Status status = ValidateId(id, "id");
   if (!status.ok()) return status;
-  auto stored = state_->store->GetProfile(id);
+  std::shared_ptr<const StoreView> view;
+  {
+    std::shared_lock lock(state_->profiles_mu);
+    view = state_->visible;
+  }
+  auto stored = state_->store->GetProfile(id, view.get());
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
     return absl::NotFoundError(absl::StrCat("profile \"", id, "\" not found"));

@@ -411,11 +411,19 @@ absl::StatusOr<Store::Counts> Store::VerifyCheckpoint(const std::string& dir) {
   return counts;
 }
 
+StoreView::~StoreView() { db_->ReleaseSnapshot(snapshot_); }
+
+std::shared_ptr<const StoreView> Store::TakeView() const {
+  return std::shared_ptr<const StoreView>(
+      new StoreView(db_.get(), db_->GetSnapshot()));
+}
+
 absl::StatusOr<std::optional<v1::Profile>> Store::GetProfile(
-    absl::string_view id) const {
+    absl::string_view id, const StoreView* view) const {
+  rocksdb::ReadOptions read;
+  if (view != nullptr) read.snapshot = view->snapshot_;
   std::string value;
-  rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), profiles_, ToSlice(id), &value);
+  rocksdb::Status status = db_->Get(read, profiles_, ToSlice(id), &value);
   if (status.IsNotFound()) return std::nullopt;
   if (!status.ok()) return FromRocks(status, "cannot read profile");
   v1::Profile profile;

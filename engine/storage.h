@@ -51,6 +51,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Snapshot;
 }  // namespace rocksdb
 
 namespace pamatch {
@@ -66,6 +67,24 @@ struct StoreOptions {
   // Deleted profiles are purged from the files this long after the first
   // delete that is not purged yet (deletes in that window share one purge).
   absl::Duration purge_delay = absl::Seconds(60);
+};
+
+// The stored profiles as they were at one moment (a RocksDB snapshot): reads
+// through it see neither later writes nor later deletes. Immutable, so any
+// thread may read through it; the snapshot is released when the last
+// shared_ptr to it goes. It must not outlive its Store.
+class StoreView {
+ public:
+  ~StoreView();
+  StoreView(const StoreView&) = delete;
+  StoreView& operator=(const StoreView&) = delete;
+
+ private:
+  friend class Store;
+  StoreView(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
+      : db_(db), snapshot_(snapshot) {}
+  rocksdb::DB* const db_;
+  const rocksdb::Snapshot* const snapshot_;
 };
 
 class Store {
@@ -92,9 +111,11 @@ class Store {
   // DeleteProfile's are. The group commit (commit_queue.h) writes through
   // this.
   absl::Status WriteProfiles(const std::vector<ProfileMutation>& mutations);
-  // nullopt if absent.
+  // nullopt if absent: now, or as of `view` when given.
   absl::StatusOr<std::optional<v1::Profile>> GetProfile(
-      absl::string_view id) const;
+      absl::string_view id, const StoreView* view = nullptr) const;
+  // The store as it is now (every write that has returned, nothing later).
+  std::shared_ptr<const StoreView> TakeView() const;
   // Calls `visit` for every stored profile in key order; stops at the first
   // error, which it returns.
   absl::Status ForEachProfile(

@@ -138,7 +138,9 @@ class CommitQueueDirectTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     index_ = std::make_unique<ProfileIndex>(*taxonomy_);
-    queue_ = std::make_unique<CommitQueue>(store_.get(), index_.get(), &mu_);
+    visible_ = store_->TakeView();
+    queue_ = std::make_unique<CommitQueue>(store_.get(), index_.get(), &mu_,
+                                           &visible_);
   }
 
   ProfileWrite Upsert(const std::string& id, int64_t version) {
@@ -168,8 +170,13 @@ class CommitQueueDirectTest : public ::testing::Test {
     const CompiledProfile* profile = index_->Find(id);
     return profile == nullptr ? 0 : profile->version;
   }
-  int64_t StoredVersion(const std::string& id) {
-    auto stored = store_->GetProfile(id);
+  std::shared_ptr<const StoreView> VisibleView() {
+    std::shared_lock lock(mu_);
+    return visible_;
+  }
+  int64_t StoredVersion(const std::string& id,
+                        const StoreView* view = nullptr) {
+    auto stored = store_->GetProfile(id, view);
     EXPECT_TRUE(stored.ok()) << stored.status();
     return stored.ok() && stored->has_value() ? (*stored)->version() : 0;
   }
@@ -179,6 +186,7 @@ class CommitQueueDirectTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::shared_mutex mu_;
   std::unique_ptr<ProfileIndex> index_;
+  std::shared_ptr<const StoreView> visible_;  // GUARDED_BY(mu_)
   std::unique_ptr<CommitQueue> queue_;  // last: stopped first
 };
 
@@ -215,6 +223,25 @@ TEST_F(CommitQueueDirectTest, OneGroupAppliesInOrder) {
   // the second delete never reach the store).
   EXPECT_EQ(queue_->counters().rounds, 1);
   EXPECT_EQ(queue_->counters().writes, 5);
+}
+
+TEST_F(CommitQueueDirectTest, VisibleViewMovesWithTheIndex) {
+  const std::shared_ptr<const StoreView> empty = VisibleView();
+  std::vector<ProfileWrite> writes;
+  writes.push_back(Upsert("a", 3));
+  ASSERT_TRUE(SubmitAndWait(std::move(writes))[0].status.ok());
+  const std::shared_ptr<const StoreView> after_upsert = VisibleView();
+  EXPECT_EQ(StoredVersion("a", after_upsert.get()), 3);
+  EXPECT_EQ(StoredVersion("a", empty.get()), 0);  // taken before the write
+
+  writes.clear();
+  writes.push_back(Delete("a"));
+  ASSERT_TRUE(SubmitAndWait(std::move(writes))[0].status.ok());
+  EXPECT_EQ(IndexedVersion("a"), 0);
+  EXPECT_EQ(StoredVersion("a", VisibleView().get()), 0);
+  // An older view still reads what it saw; the store itself has moved on.
+  EXPECT_EQ(StoredVersion("a", after_upsert.get()), 3);
+  EXPECT_EQ(StoredVersion("a"), 0);
 }
 
 TEST_F(CommitQueueDirectTest, ConcurrentWritersShareSyncs) {

@@ -4,6 +4,7 @@
 // can check that a search sees exactly what it has written.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <set>
 #include <string>
 #include <thread>
@@ -152,6 +153,84 @@ TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWriteThroughRelayouts) {
     ASSERT_TRUE(result.ok()) << result.status();
   }
   WritersAgainstSearchers(engine.get(), /*relayouts=*/true);
+}
+
+// GetProfile and Search show one state of a profile: a reader that calls
+// GetProfile and then Search never sees Search behind GetProfile (MATCHING.md
+// "a delete removes the profile from every API at once"; the store is
+// written before the index, so GetProfile must read the store as the index
+// has it, not as it is).
+TEST(EngineConcurrencyTest, GetProfileNeverRunsAheadOfSearch) {
+  testing::TempDir dir;
+  auto engine = testing::OpenEngine(dir.path(), /*sync=*/false);
+  ASSERT_NE(engine, nullptr);
+  // Version v stands v * 1e-4 degrees north of the search (11.1 m a
+  // version), so a search's distance tells which version it saw.
+  constexpr double kLat = 55.3, kLon = -1.6;
+  constexpr double kKmPerVersion = 6371.0088 * 1e-4 * M_PI / 180;
+  constexpr int kOps = 600;
+  auto version_profile = [&](int64_t version) {
+    v1::Profile p = testing::BaseProfile("x");
+    p.set_version(version);
+    p.mutable_location()->set_lat(kLat + 1e-4 * static_cast<double>(version));
+    p.mutable_location()->set_lon(kLon);
+    p.set_max_travel_km(50);
+    return p;
+  };
+  std::atomic<int64_t> acked{0};  // the last upsert acknowledged
+  std::atomic<bool> done{false};
+  std::atomic<int> behind{0}, resurrected{0}, reads{0};
+  std::thread writer([&] {
+    int64_t version = 0;
+    for (int op = 0; op < kOps; ++op) {
+      if (op % 3 == 2) {
+        EXPECT_TRUE(engine->DeleteProfile("x").ok());
+      } else {
+        EXPECT_TRUE(engine->Upsert(version_profile(++version)).ok());
+        acked.store(version);
+      }
+    }
+    done.store(true);
+  });
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      v1::SearchRequest request = testing::BaseRequest();
+      request.mutable_location()->set_lat(kLat);
+      request.mutable_location()->set_lon(kLon);
+      request.set_explain(true);
+      while (!done.load()) {
+        const int64_t acked_before = acked.load();
+        auto got = engine->GetProfile("x");
+        const int64_t get_version =
+            got.ok() ? got->profile().version() : 0;  // 0: absent
+        auto found = engine->Search(request, testing::SomeNow());
+        ASSERT_TRUE(found.ok()) << found.status();
+        int64_t search_version = 0;
+        if (found->results_size() > 0) {
+          search_version = std::llround(
+              found->results(0).explanation().distance_km() / kKmPerVersion);
+        }
+        ++reads;
+        // Search showed an older version than GetProfile before it.
+        if (get_version > 0 && search_version > 0 &&
+            search_version < get_version) {
+          ++behind;
+        }
+        // GetProfile saw a delete of an acknowledged version that Search,
+        // after it, still shows.
+        if (get_version == 0 && search_version > 0 &&
+            search_version <= acked_before) {
+          ++resurrected;
+        }
+      }
+    });
+  }
+  writer.join();
+  for (std::thread& t : readers) t.join();
+  EXPECT_GT(reads.load(), 100);
+  EXPECT_EQ(behind.load(), 0);
+  EXPECT_EQ(resurrected.load(), 0);
 }
 
 TEST(EngineConcurrencyTest, ConcurrentWritersToOneIdKeepVersionsExact) {

@@ -24,7 +24,8 @@ inline constexpr DayNumber kNoDate = std::numeric_limits<DayNumber>::min();
 
 // Parses "YYYY-MM-DD" (exactly that shape, years 0001..9999 as ISO 8601
 // and most date libraries take them, so "9999-12-31" works as a far-off
-// expiry; a real day of a real month). `field` names the field in the error message.
+// expiry; a real day of a real month). `field` names the field in the
+// error message.
 absl::StatusOr<DayNumber> ParseDate(absl::string_view text,
                                     absl::string_view field);
 

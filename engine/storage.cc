@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
@@ -197,6 +199,17 @@ Store::~Store() {
   purge_cv_.notify_all();
   if (purge_thread_.joinable()) purge_thread_.join();
   if (db_) {
+    // A StoreView still held would release its snapshot into a closed
+    // database later: fail here, loudly, rather than there.
+    uint64_t views = 0;
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kNumSnapshots, &views) &&
+        views > 0) {
+      std::fprintf(stderr,
+                   "pa-match: store %s closed with %llu StoreView(s) still "
+                   "held (a view must not outlive its Store)\n",
+                   dir_.c_str(), static_cast<unsigned long long>(views));
+      std::abort();
+    }
     for (rocksdb::ColumnFamilyHandle* handle : handles_) {
       db_->DestroyColumnFamilyHandle(handle);
     }
@@ -258,8 +271,10 @@ absl::Status Store::WriteProfiles(
 }
 
 void Store::NotePending(absl::string_view id) {
+  const uint64_t written = db_->GetLatestSequenceNumber();
   {
     std::lock_guard lock(purge_mu_);
+    pending_seq_ = std::max(pending_seq_, written);
     if (!pending_) {
       pending_ = true;
       pending_since_ = absl::Now();
@@ -292,24 +307,52 @@ void Store::PurgeLoop() {
   }
 }
 
+rocksdb::Status Store::WaitForSnapshotsFrom(uint64_t sequence) const {
+  const absl::Time deadline = absl::Now() + options_.snapshot_wait;
+  while (true) {
+    uint64_t snapshots = 0, oldest = 0;
+    if (!db_->GetIntProperty(rocksdb::DB::Properties::kNumSnapshots,
+                             &snapshots) ||
+        (snapshots > 0 &&
+         !db_->GetIntProperty(rocksdb::DB::Properties::kOldestSnapshotSequence,
+                              &oldest))) {
+      return rocksdb::Status::Incomplete("cannot read the oldest snapshot");
+    }
+    // A snapshot at `sequence` or later sees the deletes, not the values.
+    if (snapshots == 0 || oldest >= sequence) return rocksdb::Status::OK();
+    {
+      std::lock_guard lock(purge_mu_);
+      if (stop_) return rocksdb::Status::Aborted("closing");
+    }
+    if (absl::Now() >= deadline) {
+      return rocksdb::Status::Busy(
+          "a view of the store older than the deletes is still held");
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
 absl::Status Store::PurgeDeleted() {
   std::lock_guard run(purge_run_mu_);
   bool full = false;
   std::string min, max;
+  uint64_t deleted_by = 0;
   {
     std::lock_guard lock(purge_mu_);
     if (!pending_) return absl::OkStatus();
     full = full_range_;
     min = pending_min_;
     max = pending_max_;
+    deleted_by = pending_seq_;
     pending_ = false;
     full_range_ = false;
   }
   rocksdb::FlushOptions flush;
   flush.wait = true;
   flush.allow_write_stall = true;
+  rocksdb::Status status = WaitForSnapshotsFrom(deleted_by);
   // Every family: a WAL is deleted only when no family still needs it.
-  rocksdb::Status status = db_->Flush(flush, handles_);
+  if (status.ok()) status = db_->Flush(flush, handles_);
   if (status.ok()) {
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction =

@@ -22,7 +22,8 @@
 // becomes obsolete and is deleted; no WAL archive is kept and log files are
 // never recycled) and compacts the deleted key range of "profiles" down to
 // and including the bottommost level, which drops the old values and the
-// tombstones. The "purge_pending" marker is written in the same batch as the
+// tombstones, once no StoreView older than the deletes is held (a snapshot
+// keeps what it can see through any compaction). The "purge_pending" marker is written in the same batch as the
 // delete and removed after a purge, so a purge interrupted by a crash is
 // redone after the next Open.
 //
@@ -52,6 +53,7 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class Snapshot;
+class Status;
 }  // namespace rocksdb
 
 namespace pamatch {
@@ -67,6 +69,13 @@ struct StoreOptions {
   // Deleted profiles are purged from the files this long after the first
   // delete that is not purged yet (deletes in that window share one purge).
   absl::Duration purge_delay = absl::Seconds(60);
+  // How long a purge waits for views (StoreView) taken before its deletes
+  // to be released: compaction keeps whatever a snapshot can still see, so
+  // purging under one would leave the deleted bytes in the files. The
+  // engine replaces its view after every commit round, so the wait is
+  // normally a moment; past it the purge fails and is retried after
+  // `purge_delay`.
+  absl::Duration snapshot_wait = absl::Seconds(10);
 };
 
 // The stored profiles as they were at one moment (a RocksDB snapshot): reads
@@ -162,6 +171,10 @@ class Store {
                                                       absl::string_view value)>
                            visit) const;
   void NotePending(absl::string_view id);
+  // OK once no snapshot older than `sequence` is held (every delete written
+  // by then is then invisible to all of them), or an error after
+  // options_.snapshot_wait or when closing.
+  rocksdb::Status WaitForSnapshotsFrom(uint64_t sequence) const;
   void PurgeLoop();
 
   std::string dir_;
@@ -184,6 +197,8 @@ class Store {
   bool pending_ = false;
   bool full_range_ = false;  // purge everything (marker found at Open)
   std::string pending_min_, pending_max_;
+  // A sequence number by which every pending delete is written.
+  uint64_t pending_seq_ = 0;
   absl::Time pending_since_;
   bool stop_ = false;
   int64_t purges_ = 0;

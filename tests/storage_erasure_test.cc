@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "engine/demo_data.h"
 #include "engine/engine.h"
+#include "engine/storage.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/engine_test_util.h"
@@ -132,6 +133,39 @@ TEST(StorageErasureTest, PurgeDeletedNowIsSynchronous) {
   ASSERT_TRUE(engine->DeleteProfile(kSecretId).ok());
   ASSERT_TRUE(engine->PurgeDeleted().ok());
   EXPECT_THAT(FilesContaining(dir.path() + "/db", kSecretId), IsEmpty());
+}
+
+// A view (snapshot) taken before a delete still sees the deleted profile,
+// and compaction keeps what a snapshot sees: the purge waits for such views
+// to go, and fails (to be retried) rather than report bytes it left behind.
+TEST(StorageErasureTest, PurgeWaitsForViewsOlderThanTheDelete) {
+  TempDir dir;
+  StoreOptions options;
+  options.purge_delay = absl::Hours(1);  // purged by hand below
+  options.snapshot_wait = absl::Milliseconds(200);
+  auto store = Store::Open(dir.path() + "/db", options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const v1::Profile secret = testing::BaseProfile(kSecretId);
+  const v1::Profile kept = testing::BaseProfile(kKeptId);
+  ASSERT_TRUE((*store)->PutProfiles({&secret, &kept}).ok());
+  std::shared_ptr<const StoreView> before = (*store)->TakeView();
+  ASSERT_TRUE((*store)->DeleteProfile(kSecretId).ok());
+  const std::shared_ptr<const StoreView> after = (*store)->TakeView();
+
+  const absl::Status held = (*store)->PurgeDeleted();
+  EXPECT_FALSE(held.ok());
+  EXPECT_NE(held.message().find("older than the deletes"), std::string::npos)
+      << held;
+  EXPECT_EQ((*store)->purges(), 0);
+  // The old view still reads the profile; the current one does not.
+  EXPECT_TRUE((*store)->GetProfile(kSecretId, before.get())->has_value());
+  EXPECT_FALSE((*store)->GetProfile(kSecretId, after.get())->has_value());
+
+  before.reset();  // a view taken after the delete does not hold it up
+  ASSERT_TRUE((*store)->PurgeDeleted().ok());
+  EXPECT_EQ((*store)->purges(), 1);
+  EXPECT_THAT(FilesContaining(dir.path() + "/db", kSecretId), IsEmpty());
+  EXPECT_THAT(FilesContaining(dir.path() + "/db", kKeptId), Not(IsEmpty()));
 }
 
 TEST(StorageBackupTest, RestoredBackupGivesIdenticalSearchResults) {

@@ -8,7 +8,10 @@
 //      stored version + 1);
 //   2. writes the accepted writes to RocksDB as one WriteBatch with one WAL
 //      sync (Store::WriteProfiles);
-//   3. only then applies them to the index, under one exclusive lock;
+//   3. only then applies them to the index, under one exclusive lock, and
+//      in that same section publishes a view of the store taken after the
+//      batch (the `visible` StoreView GetProfile reads), so no API shows a
+//      write before another does;
 //   4. runs the groups' callbacks, in queue order.
 // While one round syncs, the next one gathers in the queue, so under load
 // many writes share each fsync without any caller thread waiting for it.

@@ -97,8 +97,9 @@ absl::Status CompileLocation(const Taxonomy& taxonomy,
           "max_distance_km: ", ExactNumber(km),
           " is not a distance (finite, > 0)"));
     }
-    // No PA travels further than 200 km, so any larger limit means the
-    // same: "as far as the PAs travel".
+    // No PA travels further than 200 km (kMaxTravelKm), so any larger
+    // limit means the same, "as far as the PAs travel"; it is kept at
+    // kMaxSearchDistanceKm only to keep the plan's arithmetic small.
     q->max_distance_km = std::min(km, kMaxSearchDistanceKm);
   }
   return absl::OkStatus();

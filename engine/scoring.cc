@@ -203,6 +203,9 @@ double WeightedScore(const CompiledQuery& q,
 }
 
 double RoundDecimal(double x, int decimals) {
+  // Ties to even and the rest are symmetric about 0; below, x >= 0 keeps
+  // p - floor(p) exact (for -1 < p < 0 it would round).
+  if (std::signbit(x)) return -RoundDecimal(-x, decimals);
   static constexpr double kScale[] = {1e0, 1e1, 1e2, 1e3, 1e4,
                                       1e5, 1e6, 1e7, 1e8, 1e9};
   const double scale = kScale[decimals];

@@ -4,12 +4,12 @@
 #ifndef PA_MATCH_ENGINE_VALIDATION_H_
 #define PA_MATCH_ENGINE_VALIDATION_H_
 
-#include "absl/strings/string_view.h"
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/taxonomy.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/repeated_ptr_field.h"

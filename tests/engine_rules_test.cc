@@ -130,7 +130,12 @@ TEST(RoundingTest, RoundsTheExactValueTiesToEven) {
   EXPECT_EQ(RoundDecimal(0.0005, 3), 0.001);  // 0.0005 is just above a half
   EXPECT_EQ(RoundDecimal(0, 6), 0.0);
   EXPECT_EQ(RoundDecimal(1, 6), 1.0);
-  EXPECT_EQ(RoundDecimal(16.9234625, 3), 16.923);
+  EXPECT_EQ(RoundDecimal(16.9225, 3), 16.922);  // just under a half
+  EXPECT_EQ(RoundDecimal(16.0625, 3), 16.062);   // a true half, to even
+  // Symmetric about 0 (the contract's values are never negative).
+  EXPECT_EQ(RoundDecimal(-0.0078125, 6), -0.007812);
+  EXPECT_EQ(RoundDecimal(-0.049999999999999996, 1), 0.0);
+  EXPECT_TRUE(std::signbit(RoundDecimal(-0.049999999999999996, 1)));
 
   // Against printf on values all over, and on values built next to halves
   // (the decimal half itself and its neighbours), where the two rules part.
@@ -145,13 +150,20 @@ TEST(RoundingTest, RoundsTheExactValueTiesToEven) {
     for (double x : {std::nextafter(half, 0.0), half,
                      std::nextafter(half, 1.0)}) {
       ASSERT_EQ(RoundDecimal(x, 6), PrintfRound(x, 6)) << x;
+      ASSERT_EQ(RoundDecimal(-x, 6), PrintfRound(-x, 6)) << -x;
+      ++checked;
+    }
+    const double km_half = (std::floor(d * 1e3) + 0.5) / 1e3;
+    for (double x : {std::nextafter(km_half, 0.0), km_half,
+                     std::nextafter(km_half, 1e9)}) {
+      ASSERT_EQ(RoundDecimal(x, 3), PrintfRound(x, 3)) << x;
       ++checked;
     }
   }
   for (int k = 0; k <= 128; ++k) {  // every k/128, exact ties when k is odd
     ASSERT_EQ(RoundDecimal(k / 128.0, 6), PrintfRound(k / 128.0, 6)) << k;
   }
-  EXPECT_EQ(checked, 600000);
+  EXPECT_EQ(checked, 1200000);
 }
 
 TEST_F(RulesTest, ScoreTiesAtTheSixthDecimalGoToEven) {

@@ -162,10 +162,14 @@ def parse_date(text):
 
 
 def add_months(day, months):
-    """Calendar months later, the day clamped to the month's last day."""
+    """Calendar months later, the day clamped to the month's last day. Past
+    year 9999 (which Python's date cannot hold) it is date.max: later than
+    any as_of, which is all a freshness check asks of it."""
     index = day.month - 1 + months
     year = day.year + index // 12
     month = index % 12 + 1
+    if year > 9999:
+        return datetime.date.max
     last = calendar.monthrange(year, month)[1]
     return datetime.date(year, month, min(day.day, last))
 

@@ -211,7 +211,9 @@ def compare_result(server, expected, explain):
         if list(getattr(got, field)) != want[field]:
             diffs.append("%s %s != oracle %s" %
                          (field, list(getattr(got, field)), want[field]))
-    if abs(got.distance_km - want["distance_km"]) > DISTANCE_TOL_KM:
+    # Rounded to 3 decimals on both sides (the exact binary value, ties to
+    # even): equal, unless the raw distances straddle a half by an ulp.
+    if got.distance_km != want["distance_km"]:
         diffs.append("explanation.distance_km %r != oracle %r" %
                      (got.distance_km, want["distance_km"]))
     for field in ("covered_slots", "needed_slots", "register_level"):

@@ -201,9 +201,8 @@ Store::~Store() {
   if (db_) {
     // A StoreView still held would release its snapshot into a closed
     // database later: fail here, loudly, rather than there.
-    uint64_t views = 0;
-    if (db_->GetIntProperty(rocksdb::DB::Properties::kNumSnapshots, &views) &&
-        views > 0) {
+    uint64_t views = 0, oldest = 0;
+    if (HeldViews(&views, &oldest) && views > 0) {
       std::fprintf(stderr,
                    "pa-match: store %s closed with %llu StoreView(s) still "
                    "held (a view must not outlive its Store)\n",
@@ -307,15 +306,19 @@ void Store::PurgeLoop() {
   }
 }
 
+bool Store::HeldViews(uint64_t* count, uint64_t* oldest) const {
+  *count = *oldest = 0;
+  return db_->GetIntProperty(rocksdb::DB::Properties::kNumSnapshots, count) &&
+         (*count == 0 ||
+          db_->GetIntProperty(rocksdb::DB::Properties::kOldestSnapshotSequence,
+                              oldest));
+}
+
 rocksdb::Status Store::WaitForSnapshotsFrom(uint64_t sequence) const {
   const absl::Time deadline = absl::Now() + options_.snapshot_wait;
   while (true) {
     uint64_t snapshots = 0, oldest = 0;
-    if (!db_->GetIntProperty(rocksdb::DB::Properties::kNumSnapshots,
-                             &snapshots) ||
-        (snapshots > 0 &&
-         !db_->GetIntProperty(rocksdb::DB::Properties::kOldestSnapshotSequence,
-                              &oldest))) {
+    if (!HeldViews(&snapshots, &oldest)) {
       return rocksdb::Status::Incomplete("cannot read the oldest snapshot");
     }
     // A snapshot at `sequence` or later sees the deletes, not the values.

@@ -23,9 +23,9 @@
 // never recycled) and compacts the deleted key range of "profiles" down to
 // and including the bottommost level, which drops the old values and the
 // tombstones, once no StoreView older than the deletes is held (a snapshot
-// keeps what it can see through any compaction). The "purge_pending" marker is written in the same batch as the
-// delete and removed after a purge, so a purge interrupted by a crash is
-// redone after the next Open.
+// keeps what it can see through any compaction). The "purge_pending" marker
+// is written in the same batch as the delete and removed after a purge, so a
+// purge interrupted by a crash is redone after the next Open.
 //
 // Thread-safety: all methods are safe to call from any thread (RocksDB
 // handles concurrency); ordering between writes to one key is the caller's.
@@ -171,6 +171,9 @@ class Store {
                                                       absl::string_view value)>
                            visit) const;
   void NotePending(absl::string_view id);
+  // The StoreViews (snapshots) held now and the oldest one's sequence
+  // number (0 when none); false if RocksDB cannot say.
+  bool HeldViews(uint64_t* count, uint64_t* oldest) const;
   // OK once no snapshot older than `sequence` is held (every delete written
   // by then is then invisible to all of them), or an error after
   // options_.snapshot_wait or when closing.

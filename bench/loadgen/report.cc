@@ -26,7 +26,6 @@ const PhaseResult* FirstPhase(absl::Span<const PhaseResult> phases,
   return nullptr;
 }
 
-
 std::string JsonString(absl::string_view text) {
   std::string out = "\"";
   for (char c : text) {

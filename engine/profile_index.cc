@@ -105,6 +105,14 @@ void ProfileIndex::AddPostings(uint32_t doc, const CompiledProfile& p,
     }
   });
   ChangeCell(doc, p, add);
+  CountLocalAuthority(p, add ? +1 : -1);
+}
+
+void ProfileIndex::CountLocalAuthority(const CompiledProfile& p, int delta) {
+  if (p.local_authority >= by_local_authority_.size()) {
+    by_local_authority_.resize(p.local_authority + 1, 0);
+  }
+  by_local_authority_[p.local_authority] += delta;
 }
 
 void ProfileIndex::ChangeCell(uint32_t doc, const CompiledProfile& p,
@@ -306,6 +314,7 @@ void ProfileIndex::BulkLoad(std::vector<ProfilePtr> profiles,
     doc_of_id_.emplace(absl::string_view(p.id), doc);
     SetColumns(doc, p);
     ForEachPostingOf(p, [doc](Roaring& bitmap) { bitmap.add(doc); });
+    CountLocalAuthority(p, +1);
     if (cells.empty() || cells.back().first != cell) cells.push_back({cell, {}});
     cells.back().second.push_back(doc);
   }
@@ -409,6 +418,7 @@ void ProfileIndex::Swap(ProfileIndex& other) {
   swap(short_notice_cover_, other.short_notice_cover_);
   swap(cells_, other.cells_);
   swap(unsorted_documents_, other.unsorted_documents_);
+  swap(by_local_authority_, other.by_local_authority_);
 }
 
 void ProfileIndex::ForEach(

@@ -119,6 +119,15 @@ class ProfileIndex {
   void StartTrackingChanges();
   std::vector<std::string> TakeChanges(bool keep_tracking);
   size_t size() const { return doc_of_id_.size(); }
+  // Profiles with status ACTIVE.
+  size_t active_size() const { return active_.cardinality(); }
+  // Profiles by local authority code id (index); ids past the end have
+  // none. Kept up to date by every write, so reading it costs nothing per
+  // profile (GetStats and the metrics endpoint hold the index lock shared
+  // while they read it).
+  const std::vector<int64_t>& profiles_by_local_authority() const {
+    return by_local_authority_;
+  }
   // Document ids allocated, live or free: deleted ids are reused, so this
   // stays at the peak number of profiles rather than growing with churn.
   size_t document_slots() const { return docs_.size(); }
@@ -207,6 +216,8 @@ class ProfileIndex {
   // Notes, for the cell of `p`, that `doc` joins (add) or leaves it; the
   // cell is then no longer a travel-sorted range.
   void ChangeCell(uint32_t doc, const CompiledProfile& p, bool add);
+  // Adds `delta` to the count of p's local authority.
+  void CountLocalAuthority(const CompiledProfile& p, int delta);
   void NoteChange(absl::string_view id);
 
   const Taxonomy& taxonomy_;
@@ -284,6 +295,7 @@ class ProfileIndex {
   absl::flat_hash_map<Cell, CellDocs> cells_;
   // The documents of the cells whose travel_sorted is false.
   size_t unsorted_documents_ = 0;
+  std::vector<int64_t> by_local_authority_;  // by CodeId
   // (Swap exchanges every member from docs_ to here: add new ones there.)
 
   uint64_t writes_ = 0;

@@ -70,6 +70,54 @@ TEST_F(ProfileIndexTest, DeletedDocumentIdsAreReused) {
   EXPECT_FALSE(index_->Erase("missing"));
 }
 
+// The counts GetStats and the metrics read (no walk over the profiles)
+// agree with a walk after every kind of write.
+TEST_F(ProfileIndexTest, CountsByStatusAndLocalAuthorityFollowEveryWrite) {
+  auto expect_counts_match_a_walk = [&](const char* after) {
+    SCOPED_TRACE(after);
+    std::vector<int64_t> by_la;
+    size_t active = 0;
+    index_->ForEach([&](const CompiledProfile& p) {
+      if (p.local_authority >= by_la.size())
+        by_la.resize(p.local_authority + 1);
+      ++by_la[p.local_authority];
+      active += p.active ? 1 : 0;
+    });
+    std::vector<int64_t> kept = index_->profiles_by_local_authority();
+    kept.resize(std::max(kept.size(), by_la.size()));
+    by_la.resize(kept.size());
+    EXPECT_EQ(kept, by_la);
+    EXPECT_EQ(index_->active_size(), active);
+  };
+  auto profile = [](int i, const char* la, bool paused) {
+    v1::Profile p = testing::BaseProfile(absl::StrCat("p", i));
+    p.set_local_authority(la);
+    if (paused) p.set_status(v1::PAUSED);
+    return p;
+  };
+  for (int i = 0; i < 30; ++i) {
+    Put(profile(i, i % 3 == 0 ? "E08000021" : "E08000037", i % 4 == 0));
+  }
+  expect_counts_match_a_walk("puts");
+  const int newcastle = taxonomy_->local_authorities().Find("E08000021");
+  ASSERT_GE(newcastle, 0);
+  EXPECT_EQ(index_->profiles_by_local_authority()[newcastle], 10);
+  // A replacement that moves authority and status.
+  Put(profile(0, "E08000037", false));
+  Put(profile(1, "E08000021", true));
+  expect_counts_match_a_walk("replacements");
+  EXPECT_EQ(index_->profiles_by_local_authority()[newcastle], 10);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(index_->Erase(absl::StrCat("p", i)));
+  expect_counts_match_a_walk("erases");
+  // A rebuilt index, swapped in (as a relayout does).
+  ProfileIndex rebuilt(*taxonomy_);
+  rebuilt.BulkLoad(index_->Snapshot(), ProfileIndex::Profiles::kShare);
+  Put(profile(99, "E08000021", false));
+  index_->Swap(rebuilt);
+  expect_counts_match_a_walk("swap");
+  EXPECT_EQ(index_->size(), 20u);
+}
+
 TEST_F(ProfileIndexTest, GeoCellsNeverDropAPaJustInsideTheRadius) {
   // PAs on a ring of radius 9.99 km around the query, at many bearings,
   // across cell boundaries: all are candidates for a 10 km search; PAs at

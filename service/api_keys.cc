@@ -31,7 +31,8 @@ constexpr size_t kMaxKeyBytes = 512;  // longer bearer tokens are not ours
 
 constexpr absl::string_view kKeysFileHeader =
     "# pa-matchd API keys: name<TAB>scopes<TAB>sha256-hex-of-key\n"
-    "# scopes: comma-separated from search,write,admin (admin implies all).\n"
+    "# scopes: comma-separated from search,write,metrics,admin (admin implies\n"
+    "# all).\n"
     "# Only hashes are stored. Add a key with:\n"
     "#   pa-matchd keygen --name NAME --scopes search --keys_file FILE\n";
 
@@ -165,6 +166,8 @@ absl::string_view ScopeName(Scope scope) {
       return "write";
     case Scope::kAdmin:
       return "admin";
+    case Scope::kMetrics:
+      return "metrics";
   }
   return "unknown";
 }
@@ -174,7 +177,7 @@ absl::StatusOr<uint32_t> ParseScopes(absl::string_view text) {
   for (absl::string_view item : absl::StrSplit(text, ',')) {
     item = absl::StripAsciiWhitespace(item);
     bool known = false;
-    for (Scope scope : {Scope::kSearch, Scope::kWrite, Scope::kAdmin}) {
+    for (Scope scope : kAllScopes) {
       if (item == ScopeName(scope)) {
         scopes |= static_cast<uint32_t>(scope);
         known = true;
@@ -182,7 +185,7 @@ absl::StatusOr<uint32_t> ParseScopes(absl::string_view text) {
     }
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown scope \"", item, "\" (expected search, write or admin)"));
+          "unknown scope \"", item, "\" (expected search, write, metrics or admin)"));
     }
   }
   return scopes;
@@ -190,7 +193,7 @@ absl::StatusOr<uint32_t> ParseScopes(absl::string_view text) {
 
 std::string FormatScopes(uint32_t scopes) {
   std::vector<absl::string_view> names;
-  for (Scope scope : {Scope::kSearch, Scope::kWrite, Scope::kAdmin}) {
+  for (Scope scope : kAllScopes) {
     if (scopes & static_cast<uint32_t>(scope))
       names.push_back(ScopeName(scope));
   }

@@ -7,8 +7,9 @@
 //
 //   name    1..64 characters of [A-Za-z0-9_.:-], unique in the file; used in
 //           logs and error messages, never secret.
-//   scopes  comma-separated set of `search`, `write`, `admin`; `admin`
-//           implies the other two.
+//   scopes  comma-separated set of `search`, `write`, `metrics`, `admin`;
+//           `admin` implies the other three. `metrics` reads the HTTP
+//           metrics endpoint (service/metrics.h) and nothing else.
 //   hash    64 hex digits: SHA-256 of the key's exact bytes.
 //
 // Blank lines and lines starting with `#` are ignored. Any other malformed
@@ -38,17 +39,22 @@ namespace pamatch {
 enum class Scope : uint32_t {
   kSearch = 1,
   kWrite = 2,
-  kAdmin = 4,  // implies kSearch and kWrite
+  kAdmin = 4,    // implies every other scope
+  kMetrics = 8,  // the metrics endpoint only (no profile data)
 };
 
-// "search", "write" or "admin".
+// Every scope, in the order the keys file lists them.
+inline constexpr Scope kAllScopes[] = {Scope::kSearch, Scope::kWrite,
+                                       Scope::kMetrics, Scope::kAdmin};
+
+// "search", "write", "metrics" or "admin".
 absl::string_view ScopeName(Scope scope);
 
 // Parses "search,write" into a scope set (bitwise OR of Scope values).
 // Rejects empty sets, unknown names and empty items.
 absl::StatusOr<uint32_t> ParseScopes(absl::string_view text);
 
-// Formats a scope set back into "search,write,admin" order.
+// Formats a scope set back into "search,write,metrics,admin" order.
 std::string FormatScopes(uint32_t scopes);
 
 // Lowercase hex SHA-256 of `key` (OpenSSL EVP).

@@ -4,7 +4,8 @@
 //             [--keys_file F] [--demo_profiles 2000] [--demo_seed 42]
 //             [--restore_from BACKUP] [--allow_new_db]
 //             [--erasure_delay_seconds 60]
-//             [--relayout_unsorted_fraction 0.01] ...
+//             [--relayout_unsorted_fraction 0.01]
+//             [--metrics_listen 127.0.0.1:9464] ...
 //   pa-matchd keygen --name NAME --scopes search,write [--keys_file F]
 //
 // On the first start (no keys file) it creates the keys file with one admin
@@ -35,6 +36,7 @@
 #include "engine/engine.h"
 #include "service/api_keys.h"
 #include "service/matcher_service.h"
+#include "service/metrics.h"
 #include "service/server.h"
 
 #if __has_include("engine/demo_data.h")
@@ -71,6 +73,10 @@ ABSL_FLAG(bool, grpc_reflection, true,
           "serve gRPC server reflection (grpcurl without .proto files), as "
           "the API contract asks; --nogrpc_reflection turns it off where "
           "callers without a key must not learn the API's shape");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of the Prometheus metrics endpoint (GET /metrics, HTTP "
+          "basic auth with an API key of scope metrics as the password); "
+          "empty: no endpoint");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "on SIGINT/SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(bool, allow_new_db, false,
@@ -88,8 +94,8 @@ ABSL_FLAG(double, relayout_unsorted_fraction, 0.01,
           "over 1,000) in grid cells out of travel order; negative: never");
 ABSL_FLAG(std::string, name, "", "keygen: name of the new key");
 ABSL_FLAG(std::string, scopes, "",
-          "keygen: scopes of the new key, e.g. "
-          "search,write");
+          "keygen: scopes of the new key, from search, write, metrics and "
+          "admin, e.g. search,write");
 
 namespace pamatch {
 namespace {
@@ -303,7 +309,26 @@ int RunServer() {
     }
   }).detach();
 
-  MatcherService service(keys.get());
+  // Metrics: RPC counters recorded by the service, engine and process
+  // state read at each scrape. The endpoint goes before the engine closes.
+  auto registry = std::make_shared<prometheus::Registry>();
+  RpcMetrics rpc_metrics(*registry);
+  auto state = std::make_shared<StateCollector>();
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+      !address.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
+        MetricsEndpoint::Start(address, keys.get(), registry, state);
+    if (!started.ok()) {
+      Log("%s", started.status().ToString());
+      return 1;
+    }
+    metrics_endpoint = *std::move(started);
+    Log("metrics on http://%s/metrics",
+        WithPort(address, metrics_endpoint->port()));
+  }
+
+  MatcherService service(keys.get(), &rpc_metrics);
   ServerOptions server_options;
   server_options.listen_address = absl::GetFlag(FLAGS_listen);
   server_options.max_receive_message_bytes =
@@ -346,10 +371,12 @@ int RunServer() {
   if (!engine.ok()) {
     Log("cannot open the engine: %s", engine.status().ToString());
     server->server->Shutdown();
+    metrics_endpoint.reset();
     return 1;
   }
   LoadDemoProfiles(**engine);
   service.SetEngine(engine->get());
+  state->SetEngine(engine->get());
   SetServing(*server->server, true);
   Log("serving: %d profiles", (*engine)->size());
 
@@ -363,6 +390,8 @@ int RunServer() {
   server->server->Wait();
   server->server.reset();
   service.SetEngine(nullptr);
+  metrics_endpoint.reset();  // waits for a scrape in progress
+  state->SetEngine(nullptr);
   engine->reset();
   Log("stopped");
   return 0;

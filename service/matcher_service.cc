@@ -76,9 +76,14 @@ class BulkUpsertReactor final
   // Finishes at once with the error if `engine` is not OK.
   BulkUpsertReactor(grpc::CallbackServerContext* context,
                     absl::StatusOr<Engine*> engine,
-                    v1::BulkUpsertProfilesResponse* response)
-      : context_(context), response_(response) {
+                    v1::BulkUpsertProfilesResponse* response,
+                    RpcMetrics* metrics)
+      : context_(context), response_(response), metrics_(metrics) {
     if (!engine.ok()) {
+      if (metrics_ != nullptr) {
+        metrics_->Record(RpcMethod::kBulkUpsertProfiles,
+                         engine.status().code(), start_);
+      }
       Finish(ToGrpcStatus(engine.status()));
       return;
     }
@@ -216,6 +221,16 @@ class BulkUpsertReactor final
   }
 
   void FinishCall() {
+    if (metrics_ != nullptr) {
+      {
+        std::lock_guard lock(mu_);
+        metrics_->RecordBulkItems(response_->accepted(), response_->rejected());
+      }
+      metrics_->Record(RpcMethod::kBulkUpsertProfiles,
+                       cancelled_ ? absl::StatusCode::kCancelled
+                                  : absl::StatusCode::kOk,
+                       start_);
+    }
     Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
   }
 
@@ -234,6 +249,8 @@ class BulkUpsertReactor final
 
   grpc::CallbackServerContext* const context_;
   v1::BulkUpsertProfilesResponse* const response_;  // GUARDED_BY(mu_)
+  RpcMetrics* const metrics_;                       // may be null
+  const RpcMetrics::Clock::time_point start_ = RpcMetrics::Clock::now();
   Engine* engine_ = nullptr;
   std::mutex mu_;
   Batch batch_;  // GUARDED_BY(mu_)
@@ -249,7 +266,8 @@ class BulkUpsertReactor final
 
 }  // namespace
 
-MatcherService::MatcherService(const ApiKeyStore* keys) : keys_(keys) {}
+MatcherService::MatcherService(const ApiKeyStore* keys, RpcMetrics* metrics)
+    : keys_(keys), metrics_(metrics) {}
 
 void MatcherService::SetEngine(Engine* engine) {
   engine_.store(engine, std::memory_order_release);
@@ -274,14 +292,23 @@ absl::StatusOr<Engine*> MatcherService::Admit(
   return engine;
 }
 
+void MatcherService::Finish(grpc::ServerUnaryReactor* reactor,
+                            RpcMethod method,
+                            RpcMetrics::Clock::time_point start,
+                            const absl::Status& status) const {
+  if (metrics_ != nullptr) metrics_->Record(method, status.code(), start);
+  reactor->Finish(ToGrpcStatus(status));
+}
+
 template <typename Handler>
 grpc::ServerUnaryReactor* MatcherService::Serve(
-    grpc::CallbackServerContext* context, Scope scope,
+    grpc::CallbackServerContext* context, RpcMethod method, Scope scope,
     const google::protobuf::Message& request, Handler handler) {
+  const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
   absl::StatusOr<Engine*> engine = Admit(context, scope, &request);
   const absl::Status status = engine.ok() ? handler(**engine) : engine.status();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
+  Finish(reactor, method, start, status);
   return reactor;
 }
 
@@ -289,18 +316,21 @@ grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
     grpc::CallbackServerContext* context,
     const v1::UpsertProfileRequest* request,
     v1::UpsertProfileResponse* response) {
+  const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Engine*> engine = Admit(context, Scope::kWrite, request);
   if (!engine.ok()) {
-    reactor->Finish(ToGrpcStatus(engine.status()));
+    Finish(reactor, RpcMethod::kUpsertProfile, start, engine.status());
     return reactor;
   }
-  // The request and response live until Finish; the engine outlives the
-  // server's calls.
+  // The request and response live until Finish; the engine and the service
+  // outlive the server's calls.
   (*engine)->UpsertAsync(
       request->profile(),
-      [reactor, response](absl::StatusOr<v1::UpsertProfileResponse> result) {
-        reactor->Finish(ToGrpcStatus(StoreResult(std::move(result), response)));
+      [this, reactor, response,
+       start](absl::StatusOr<v1::UpsertProfileResponse> result) {
+        Finish(reactor, RpcMethod::kUpsertProfile, start,
+               StoreResult(std::move(result), response));
       });
   return reactor;
 }
@@ -309,13 +339,15 @@ grpc::ServerReadReactor<v1::UpsertProfileRequest>*
 MatcherService::BulkUpsertProfiles(grpc::CallbackServerContext* context,
                                    v1::BulkUpsertProfilesResponse* response) {
   return new BulkUpsertReactor(
-      context, Admit(context, Scope::kWrite, /*request=*/nullptr), response);
+      context, Admit(context, Scope::kWrite, /*request=*/nullptr), response,
+      metrics_);
 }
 
 grpc::ServerUnaryReactor* MatcherService::GetProfile(
     grpc::CallbackServerContext* context, const v1::GetProfileRequest* request,
     v1::GetProfileResponse* response) {
-  return Serve(context, Scope::kSearch, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kGetProfile, Scope::kSearch, *request,
+                 [&](Engine& engine) {
     return StoreResult(engine.GetProfile(request->id()), response);
   });
 }
@@ -323,22 +355,25 @@ grpc::ServerUnaryReactor* MatcherService::GetProfile(
 grpc::ServerUnaryReactor* MatcherService::DeleteProfile(
     grpc::CallbackServerContext* context,
     const v1::DeleteProfileRequest* request, v1::DeleteProfileResponse*) {
+  const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Engine*> engine = Admit(context, Scope::kWrite, request);
   if (!engine.ok()) {
-    reactor->Finish(ToGrpcStatus(engine.status()));
+    Finish(reactor, RpcMethod::kDeleteProfile, start, engine.status());
     return reactor;
   }
-  (*engine)->DeleteProfileAsync(request->id(), [reactor](absl::Status status) {
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  (*engine)->DeleteProfileAsync(
+      request->id(), [this, reactor, start](absl::Status status) {
+        Finish(reactor, RpcMethod::kDeleteProfile, start, status);
+      });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* MatcherService::Search(
     grpc::CallbackServerContext* context, const v1::SearchRequest* request,
     v1::SearchResponse* response) {
-  return Serve(context, Scope::kSearch, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kSearch, Scope::kSearch, *request,
+                 [&](Engine& engine) {
     return StoreResult(engine.Search(*request, absl::Now()), response);
   });
 }
@@ -346,7 +381,8 @@ grpc::ServerUnaryReactor* MatcherService::Search(
 grpc::ServerUnaryReactor* MatcherService::SetPolicy(
     grpc::CallbackServerContext* context, const v1::SetPolicyRequest* request,
     v1::Policy* response) {
-  return Serve(context, Scope::kAdmin, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kSetPolicy, Scope::kAdmin, *request,
+                 [&](Engine& engine) {
     return StoreResult(engine.SetPolicy(request->policy(), absl::Now()),
                        response);
   });
@@ -355,7 +391,8 @@ grpc::ServerUnaryReactor* MatcherService::SetPolicy(
 grpc::ServerUnaryReactor* MatcherService::GetPolicy(
     grpc::CallbackServerContext* context, const v1::GetPolicyRequest* request,
     v1::Policy* response) {
-  return Serve(context, Scope::kSearch, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kGetPolicy, Scope::kSearch, *request,
+                 [&](Engine& engine) {
     return StoreResult(engine.GetPolicy(request->local_authority()), response);
   });
 }
@@ -364,7 +401,8 @@ grpc::ServerUnaryReactor* MatcherService::ListPolicies(
     grpc::CallbackServerContext* context,
     const v1::ListPoliciesRequest* request,
     v1::ListPoliciesResponse* response) {
-  return Serve(context, Scope::kSearch, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kListPolicies, Scope::kSearch, *request,
+                 [&](Engine& engine) {
     for (v1::Policy& policy : engine.ListPolicies()) {
       *response->add_policies() = std::move(policy);
     }
@@ -375,7 +413,8 @@ grpc::ServerUnaryReactor* MatcherService::ListPolicies(
 grpc::ServerUnaryReactor* MatcherService::DeletePolicy(
     grpc::CallbackServerContext* context,
     const v1::DeletePolicyRequest* request, v1::DeletePolicyResponse*) {
-  return Serve(context, Scope::kAdmin, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kDeletePolicy, Scope::kAdmin, *request,
+                 [&](Engine& engine) {
     return engine.DeletePolicy(request->local_authority());
   });
 }
@@ -383,7 +422,8 @@ grpc::ServerUnaryReactor* MatcherService::DeletePolicy(
 grpc::ServerUnaryReactor* MatcherService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
-  return Serve(context, Scope::kAdmin, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kGetStats, Scope::kAdmin, *request,
+                 [&](Engine& engine) {
     *response = engine.Stats();
     return absl::OkStatus();
   });
@@ -392,7 +432,8 @@ grpc::ServerUnaryReactor* MatcherService::GetStats(
 grpc::ServerUnaryReactor* MatcherService::Backup(
     grpc::CallbackServerContext* context, const v1::BackupRequest* request,
     v1::BackupResponse* response) {
-  return Serve(context, Scope::kAdmin, *request, [&](Engine& engine) {
+  return Serve(context, RpcMethod::kBackup, Scope::kAdmin, *request,
+                 [&](Engine& engine) {
     return StoreResult(engine.Backup(request->destination_dir(), absl::Now()),
                        response);
   });

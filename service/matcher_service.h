@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 #include "service/api_keys.h"
+#include "service/metrics.h"
 
 namespace pamatch {
 
@@ -35,7 +36,7 @@ inline constexpr int kBulkBatchesInFlight = 2;
 // server's last call (shut the server down before destroying them).
 // Thread-safety: gRPC calls the methods concurrently from its threads; the
 // service keeps no shared mutable state besides the atomic engine pointer,
-// and the engine and key store are themselves thread-safe. Reads run inline
+// and the engine, key store and metrics are themselves thread-safe. Reads run inline
 // on the gRPC callback thread. Profile writes never block it: they are
 // validated there and handed to the engine's commit queue (Engine::
 // UpsertAsync and friends), whose thread finishes the call once the write is
@@ -43,7 +44,10 @@ inline constexpr int kBulkBatchesInFlight = 2;
 // callback threads keep serving.
 class MatcherService final : public v1::Matcher::CallbackService {
  public:
-  explicit MatcherService(const ApiKeyStore* keys);
+  // `metrics` (optional, not owned; must outlive the server's last call)
+  // records every finished call.
+  explicit MatcherService(const ApiKeyStore* keys,
+                          RpcMetrics* metrics = nullptr);
 
   // Makes the service answer with `engine` (nullptr: UNAVAILABLE again).
   void SetEngine(Engine* engine);
@@ -99,11 +103,18 @@ class MatcherService final : public v1::Matcher::CallbackService {
   // Runs `handler(Engine&) -> absl::Status` after Admit and finishes the call.
   template <typename Handler>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
-                                  Scope scope,
+                                  RpcMethod method, Scope scope,
                                   const google::protobuf::Message& request,
                                   Handler handler);
 
+  // Finishes a unary call of `method` begun at `start` with `status`, and
+  // records it.
+  void Finish(grpc::ServerUnaryReactor* reactor, RpcMethod method,
+              RpcMetrics::Clock::time_point start,
+              const absl::Status& status) const;
+
   const ApiKeyStore* const keys_;
+  RpcMetrics* const metrics_;
   std::atomic<Engine*> engine_{nullptr};
 };
 

@@ -55,6 +55,12 @@ TEST(ServiceApiKeysTest, ScopesParseAndFormat) {
   EXPECT_FALSE(ParseScopes("search,").ok());
   EXPECT_FALSE(ParseScopes("read").ok());
   EXPECT_EQ(FormatScopes(kAdmin | kSearch), "search,admin");
+  const uint32_t metrics = static_cast<uint32_t>(Scope::kMetrics);
+  EXPECT_EQ(*ParseScopes("metrics"), metrics);
+  EXPECT_EQ(FormatScopes(*ParseScopes("admin,metrics,write,search")),
+            "search,write,metrics,admin");
+  EXPECT_THAT(ParseScopes("read").status().message(),
+              ::testing::HasSubstr("metrics"));
 }
 
 TEST(ServiceApiKeysTest, AuthorizeChecksKeyAndScope) {

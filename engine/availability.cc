@@ -24,35 +24,32 @@ int ParseHalfHour(absl::string_view text) {
 
 absl::StatusOr<WeekSlots> SlotsFromIntervals(
     const google::protobuf::RepeatedPtrField<v1::TimeInterval>& intervals,
-    absl::string_view field, int max_intervals) {
-  if (intervals.size() > max_intervals) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", intervals.size(), " intervals, at most ", max_intervals));
-  }
+    absl::string_view field) {
   WeekSlots slots;
   for (int i = 0; i < intervals.size(); ++i) {
     const v1::TimeInterval& interval = intervals[i];
-    const std::string at = absl::StrCat(field, "[", i, "]");
+    // Only an error names the interval: no string per interval otherwise.
+    auto at = [&] { return absl::StrCat(field, "[", i, "]"); };
     if (interval.day() < v1::MONDAY || interval.day() > v1::SUNDAY) {
       return absl::InvalidArgumentError(absl::StrCat(
-          at, ".day: ", static_cast<int>(interval.day()),
+          at(), ".day: ", static_cast<int>(interval.day()),
           " is not a day (MONDAY..SUNDAY)"));
     }
     const int start = ParseHalfHour(interval.start());
     if (start < 0 || start >= kSlotsPerDay) {
       return absl::InvalidArgumentError(absl::StrCat(
-          at, ".start: \"", interval.start().substr(0, 16),
+          at(), ".start: \"", interval.start().substr(0, 16),
           "\" is not a half-hour time 00:00..23:30"));
     }
     const int end = ParseHalfHour(interval.end());
     if (end < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          at, ".end: \"", interval.end().substr(0, 16),
+          at(), ".end: \"", interval.end().substr(0, 16),
           "\" is not a half-hour time 00:30..24:00"));
     }
     if (end <= start) {
       return absl::InvalidArgumentError(absl::StrCat(
-          at, ".end: \"", interval.end(), "\" is not after start \"",
+          at(), ".end: \"", interval.end(), "\" is not after start \"",
           interval.start(), "\" (an overnight shift is two intervals)"));
     }
     const int base = (interval.day() - v1::MONDAY) * kSlotsPerDay;

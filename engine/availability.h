@@ -20,11 +20,12 @@ using WeekSlots = std::bitset<kSlotsPerWeek>;
 
 // Turns intervals into slots, merging overlaps. Each interval must have a
 // day MONDAY..SUNDAY and "HH:MM" start < end <= "24:00" with minutes 00 or
-// 30; errors name `field`[i].start/end/day and the bad value. At most
-// `max_intervals` intervals are accepted.
+// 30; errors name `field`[i].start/end/day and the bad value. Any number of
+// intervals is accepted (however many overlap, they cover at most the
+// week); the caller's message size limit bounds the work.
 absl::StatusOr<WeekSlots> SlotsFromIntervals(
     const google::protobuf::RepeatedPtrField<v1::TimeInterval>& intervals,
-    absl::string_view field, int max_intervals = kSlotsPerWeek);
+    absl::string_view field);
 
 }  // namespace pamatch
 

@@ -242,7 +242,7 @@ absl::StatusOr<v1::Policy> ValidatePolicy(const Taxonomy& taxonomy,
                      policy.min_register_level(), " is outside 0..4"));
   }
   auto training = ResolveCodes(taxonomy.training(), policy.required_training(),
-                               "policy.required_training", kMaxRequestCodes);
+                               "policy.required_training");
   if (!training.ok()) return training.status();
   v1::Policy normalized;
   normalized.set_local_authority(policy.local_authority());

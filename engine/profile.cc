@@ -9,17 +9,14 @@
 namespace pamatch {
 namespace {
 
-// Seconds since the epoch accepted for last_active: 1970..2200.
-constexpr int64_t kMaxTimestampSeconds = 7258118400;
+// Seconds since the epoch accepted for last_active: google.protobuf.
+// Timestamp's own range, 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
 
 absl::Status CompileTraining(const Taxonomy& taxonomy,
                              const v1::Profile& profile,
                              CompiledProfile* out) {
-  if (profile.training_size() > kMaxProfileTraining) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("training: ", profile.training_size(),
-                     " records, at most ", kMaxProfileTraining));
-  }
   for (int i = 0; i < profile.training_size(); ++i) {
     const v1::TrainingRecord& record = profile.training(i);
     const int code = taxonomy.training().Find(record.code());
@@ -49,6 +46,11 @@ absl::Status CompileTraining(const Taxonomy& taxonomy,
                     return a.code == b.code;
                   }),
       out->training.end());
+  if (out->training.size() > static_cast<size_t>(kMaxProfileTraining)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training: ", out->training.size(),
+                     " distinct codes, at most ", kMaxProfileTraining));
+  }
   return absl::OkStatus();
 }
 
@@ -161,11 +163,12 @@ absl::Status CompileScalars(const Taxonomy& taxonomy,
   out->min_hourly_rate_pence = profile.min_hourly_rate_pence();
   if (profile.has_last_active()) {
     const auto& ts = profile.last_active();
-    if (ts.seconds() < 0 || ts.seconds() > kMaxTimestampSeconds ||
-        ts.nanos() < 0 || ts.nanos() > 999999999) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("last_active: ", ts.seconds(), "s ", ts.nanos(),
-                       "ns is outside 1970..2200"));
+    if (ts.seconds() < kMinTimestampSeconds ||
+        ts.seconds() > kMaxTimestampSeconds || ts.nanos() < 0 ||
+        ts.nanos() > 999999999) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "last_active: ", ts.seconds(), "s ", ts.nanos(),
+          "ns is outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z"));
     }
     out->has_last_active = true;
     out->last_active_seconds = ts.seconds();

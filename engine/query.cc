@@ -130,7 +130,7 @@ absl::Status CompileCodes(const Taxonomy& taxonomy,
   };
   for (const List& list : lists) {
     auto ids =
-        ResolveCodes(list.vocabulary, list.codes, list.field, kMaxRequestCodes);
+        ResolveCodes(list.vocabulary, list.codes, list.field);
     if (!ids.ok()) return ids.status();
     *list.out = *std::move(ids);
   }
@@ -216,16 +216,17 @@ absl::Status CompileChecks(const Taxonomy& taxonomy,
   // all, as kMaxRatePence does.
   q->max_hourly_rate_pence =
       std::min<int64_t>(request.max_hourly_rate_pence(), kMaxRatePence);
-  if (request.exclude_ids_size() > kMaxExcludeIds) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("exclude_ids: ", request.exclude_ids_size(),
-                     " ids, at most ", kMaxExcludeIds));
-  }
   for (int i = 0; i < request.exclude_ids_size(); ++i) {
     absl::Status status =
         ValidateId(request.exclude_ids(i), absl::StrCat("exclude_ids[", i, "]"));
     if (!status.ok()) return status;
     q->exclude_ids.insert(request.exclude_ids(i));
+  }
+  // A set: repeated ids count once.
+  if (q->exclude_ids.size() > static_cast<size_t>(kMaxExcludeIds)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("exclude_ids: ", q->exclude_ids.size(),
+                     " distinct ids, at most ", kMaxExcludeIds));
   }
   return absl::OkStatus();
 }

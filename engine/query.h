@@ -43,8 +43,7 @@ extern const std::array<double, kComponentCount> kDefaultWeights;
 inline constexpr int kDefaultPageSize = 20;
 inline constexpr int kMaxPageSize = 100;
 inline constexpr int kDefaultDbsMaxAgeMonths = 36;
-inline constexpr int kMaxExcludeIds = 1000;
-inline constexpr int kMaxRequestCodes = 64;
+inline constexpr int kMaxExcludeIds = 1000;  // distinct ids
 
 // Where a page starts: strictly after this (score, distance, id).
 struct PageCursor {

@@ -105,11 +105,7 @@ absl::Status ValidateLocation(const v1::GeoPoint& point,
 absl::StatusOr<std::vector<CodeId>> ResolveCodes(
     const Vocabulary& vocabulary,
     const google::protobuf::RepeatedPtrField<std::string>& codes,
-    absl::string_view field, int max_items) {
-  if (codes.size() > max_items) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", codes.size(), " items, at most ", max_items));
-  }
+    absl::string_view field, std::optional<int> max_distinct) {
   std::vector<CodeId> ids;
   ids.reserve(codes.size());
   for (int i = 0; i < codes.size(); ++i) {
@@ -123,6 +119,11 @@ absl::StatusOr<std::vector<CodeId>> ResolveCodes(
   }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (max_distinct.has_value() &&
+      ids.size() > static_cast<size_t>(*max_distinct)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", ids.size(), " distinct codes, at most ", *max_distinct));
+  }
   return ids;
 }
 

@@ -5,6 +5,7 @@
 #define PA_MATCH_ENGINE_VALIDATION_H_
 
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -42,12 +43,13 @@ std::string ExactNumber(double value);
 absl::Status CheckRange(double value, double lo, double hi,
                         absl::string_view field);
 
-// Resolves a list of codes to sorted, de-duplicated ids; unknown codes and
-// lists longer than `max_items` are rejected.
+// Resolves a list of codes to sorted, de-duplicated ids. Unknown codes are
+// rejected (naming field[i]), and so are more than `max_distinct` distinct
+// codes, if given: a set's repeated items count once.
 absl::StatusOr<std::vector<CodeId>> ResolveCodes(
     const Vocabulary& vocabulary,
     const google::protobuf::RepeatedPtrField<std::string>& codes,
-    absl::string_view field, int max_items);
+    absl::string_view field, std::optional<int> max_distinct = std::nullopt);
 
 // Whether `ids` (sorted) contains `id`.
 bool ContainsId(const std::vector<CodeId>& ids, CodeId id);

@@ -617,6 +617,105 @@ TEST_F(RulesTest, InvalidSearchesNameTheField) {
   }
 }
 
+// The contract's sets (skills, languages, codes, exclusions) and interval
+// lists that overlap are merged: repeated or overlapping items count once,
+// so limits count distinct codes, and interval lists have none (however
+// many overlap, they cover at most the week).
+TEST_F(RulesTest, RepeatedItemsOfASetCountOnce) {
+  v1::Profile p = BaseProfile("p");
+  for (int i = 0; i < 70; ++i) p.add_skills("shopping");
+  for (int i = 0; i < 21; ++i) p.mutable_attributes()->add_languages("pl");
+  for (int i = 0; i < 70; ++i) {
+    v1::TrainingRecord* record = p.add_training();
+    record->set_code("first_aid");
+    record->set_expires_on(absl::StrCat(2030 + i % 5, "-01-01"));
+  }
+  for (int i = 0; i < 400; ++i) {
+    AddInterval(p.mutable_availability(), v1::TUESDAY, "09:00", "12:00");
+  }
+  Put(p);
+  Put(BaseProfile("q"));
+
+  v1::SearchRequest request = BaseRequest();
+  for (int i = 0; i < 65; ++i) {
+    request.add_must_have_skills("shopping");
+    request.add_required_training("first_aid");
+    request.add_required_languages("pl");
+  }
+  for (int i = 0; i < 1001; ++i) request.add_exclude_ids("q");
+  for (int i = 0; i < 400; ++i) {
+    AddInterval(request.mutable_schedule(), v1::TUESDAY, "10:00", "11:00");
+  }
+  request.set_min_schedule_coverage(1);
+  request.set_explain(true);
+  const v1::SearchResponse response = Run(request);
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(response.results(0).id(), "p");
+  EXPECT_EQ(response.results(0).explanation().needed_slots(), 2);
+  EXPECT_EQ(response.results(0).explanation().covered_slots(), 2);
+
+  // Distinct codes beyond the vocabulary's use are still counted: a PA
+  // lists at most 20 languages, a search any number.
+  v1::Profile many = BaseProfile("many");
+  v1::SearchRequest polyglot = BaseRequest();
+  const std::vector<std::string> languages = {
+      "en", "pl", "ur", "pa", "bn", "ar", "fr", "de", "es", "it", "pt",
+      "ro", "ru", "tr", "zh", "hi", "gu", "so", "fa", "ku", "ta"};
+  for (const std::string& code : languages) {
+    many.mutable_attributes()->add_languages(code);
+    polyglot.add_preferred_languages(code);
+  }
+  absl::Status status = engine_->Upsert(many).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "attributes.languages: 21 distinct codes, at most 20");
+  EXPECT_TRUE(SearchStatus(polyglot).ok()) << SearchStatus(polyglot);
+
+  v1::SearchRequest excluding = BaseRequest();
+  for (int i = 0; i < 1001; ++i) excluding.add_exclude_ids(absl::StrCat("e", i));
+  status = SearchStatus(excluding);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "exclude_ids: 1001 distinct ids, at most 1000");
+}
+
+// last_active takes google.protobuf.Timestamp's whole range, 0001..9999:
+// long ago scores recency 0, in the future 1 (days clamp at 0).
+TEST_F(RulesTest, LastActiveTakesTheWholeTimestampRange) {
+  constexpr int64_t kFirst = -62135596800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kLast = 253402300799;   // 9999-12-31T23:59:59Z
+  v1::Profile old_pa = BaseProfile("old");
+  old_pa.mutable_last_active()->set_seconds(kFirst);
+  old_pa.mutable_last_active()->set_nanos(0);
+  Put(old_pa);
+  v1::Profile future = BaseProfile("future");
+  future.mutable_last_active()->set_seconds(kLast);
+  future.mutable_last_active()->set_nanos(999999999);
+  Put(future);
+  v1::SearchRequest request = BaseRequest();
+  request.set_explain(true);
+  const v1::SearchResponse response = Run(request);
+  ASSERT_EQ(response.results_size(), 2);
+  for (const v1::SearchResult& result : response.results()) {
+    const auto& components = result.explanation().components();
+    const auto recency = std::find_if(
+        components.begin(), components.end(),
+        [](const auto& c) { return c.name() == "recency"; });
+    ASSERT_NE(recency, components.end());
+    EXPECT_EQ(recency->value(), result.id() == "future" ? 1.0 : 0.0)
+        << result.id();
+  }
+  for (const auto& [seconds, nanos] :
+       std::vector<std::pair<int64_t, int32_t>>{
+           {kFirst - 1, 0}, {kLast + 1, 0}, {0, -1}, {0, 1000000000}}) {
+    v1::Profile bad = BaseProfile("bad");
+    bad.mutable_last_active()->set_seconds(seconds);
+    bad.mutable_last_active()->set_nanos(nanos);
+    const absl::Status status = engine_->Upsert(bad).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << seconds;
+    EXPECT_TRUE(absl::StartsWith(status.message(), "last_active:"))
+        << status.message();
+  }
+}
+
 TEST_F(RulesTest, RangeErrorsQuoteTheValueExactly) {
   v1::Profile p = BaseProfile("p");
   p.set_max_travel_km(200.0000001);

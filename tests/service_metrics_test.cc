@@ -168,16 +168,10 @@ class MetricsTest : public ::testing::Test {
         std::make_unique<MatcherService>(keys_.get(), rpc_metrics_.get());
     service_->SetEngine(engine_.get());
     state_->SetEngine(engine_.get());
-    ServerOptions server_options;
-    server_options.listen_address = "127.0.0.1:0";
-    absl::StatusOr<StartedServer> started =
-        StartServer(server_options, service_.get());
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = std::move(started->server);
-    SetServing(*server_, true);
-    stub_ = v1::Matcher::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", started->port),
-                            grpc::InsecureChannelCredentials()));
+    testing::LoopbackServer served = testing::ServeOnLoopback(service_.get());
+    ASSERT_NE(served.server, nullptr);
+    server_ = std::move(served.server);
+    stub_ = v1::Matcher::NewStub(served.channel);
   }
 
   void TearDown() override {

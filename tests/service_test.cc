@@ -69,15 +69,10 @@ class ServiceTest : public ::testing::Test {
     engine_ = *std::move(engine);
     service_ = std::make_unique<MatcherService>(keys_.get());
     service_->SetEngine(engine_.get());
-    ServerOptions server_options;
-    server_options.listen_address = "127.0.0.1:0";
-    absl::StatusOr<StartedServer> started =
-        StartServer(server_options, service_.get());
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = std::move(started->server);
-    SetServing(*server_, true);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", started->port),
-                                   grpc::InsecureChannelCredentials());
+    testing::LoopbackServer served = testing::ServeOnLoopback(service_.get());
+    ASSERT_NE(served.server, nullptr);
+    server_ = std::move(served.server);
+    channel_ = std::move(served.channel);
     stub_ = v1::Matcher::NewStub(channel_);
   }
 

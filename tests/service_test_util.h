@@ -8,6 +8,10 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "service/server.h"
+
 #include <chrono>
 #include <future>
 #include <memory>
@@ -101,6 +105,27 @@ inline int CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
     }
   }
   return kHealthUnknown;  // proto3 omits the default
+}
+
+// Starts `service` (not owned) on a free loopback port, reporting SERVING,
+// and returns the server and a channel to it; on failure, a test failure
+// and a null server.
+struct LoopbackServer {
+  std::unique_ptr<grpc::Server> server;
+  std::shared_ptr<grpc::Channel> channel;
+};
+inline LoopbackServer ServeOnLoopback(grpc::Service* service) {
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  absl::StatusOr<StartedServer> started = StartServer(options, service);
+  if (!started.ok()) {
+    ADD_FAILURE() << started.status();
+    return {};
+  }
+  SetServing(*started->server, true);
+  return {std::move(started->server),
+          grpc::CreateChannel(absl::StrCat("127.0.0.1:", started->port),
+                              grpc::InsecureChannelCredentials())};
 }
 
 // A client context with a 10 s deadline and, unless `key` is empty,

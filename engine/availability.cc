@@ -25,6 +25,11 @@ int ParseHalfHour(absl::string_view text) {
 absl::StatusOr<WeekSlots> SlotsFromIntervals(
     const google::protobuf::RepeatedPtrField<v1::TimeInterval>& intervals,
     absl::string_view field) {
+  if (intervals.size() > kMaxIntervals) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", intervals.size(), " intervals, at most ", kMaxIntervals,
+        " (overlapping ones included)"));
+  }
   WeekSlots slots;
   for (int i = 0; i < intervals.size(); ++i) {
     const v1::TimeInterval& interval = intervals[i];

@@ -20,9 +20,11 @@ using WeekSlots = std::bitset<kSlotsPerWeek>;
 
 // Turns intervals into slots, merging overlaps. Each interval must have a
 // day MONDAY..SUNDAY and "HH:MM" start < end <= "24:00" with minutes 00 or
-// 30; errors name `field`[i].start/end/day and the bad value. Any number of
-// intervals is accepted (however many overlap, they cover at most the
-// week); the caller's message size limit bounds the work.
+// 30; errors name `field`[i].start/end/day and the bad value. Overlapping
+// intervals are merged, so up to kMaxIntervals are accepted (six for
+// every slot of the week: no real grid comes near it; the bound keeps a
+// stored profile small).
+inline constexpr int kMaxIntervals = 6 * kSlotsPerWeek;  // 2016
 absl::StatusOr<WeekSlots> SlotsFromIntervals(
     const google::protobuf::RepeatedPtrField<v1::TimeInterval>& intervals,
     absl::string_view field);

@@ -17,6 +17,12 @@ constexpr int64_t kMaxTimestampSeconds = 253402300799;
 absl::Status CompileTraining(const Taxonomy& taxonomy,
                              const v1::Profile& profile,
                              CompiledProfile* out) {
+  if (profile.training_size() > kMaxListItems) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training: ", profile.training_size(),
+                     " records, at most ", kMaxListItems,
+                     " (repeated codes included)"));
+  }
   for (int i = 0; i < profile.training_size(); ++i) {
     const v1::TrainingRecord& record = profile.training(i);
     const int code = taxonomy.training().Find(record.code());

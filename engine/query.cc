@@ -216,17 +216,24 @@ absl::Status CompileChecks(const Taxonomy& taxonomy,
   // all, as kMaxRatePence does.
   q->max_hourly_rate_pence =
       std::min<int64_t>(request.max_hourly_rate_pence(), kMaxRatePence);
-  for (int i = 0; i < request.exclude_ids_size(); ++i) {
-    absl::Status status =
-        ValidateId(request.exclude_ids(i), absl::StrCat("exclude_ids[", i, "]"));
-    if (!status.ok()) return status;
-    q->exclude_ids.insert(request.exclude_ids(i));
+  if (request.exclude_ids_size() > kMaxExcludeIdItems) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "exclude_ids: ", request.exclude_ids_size(), " items, at most ",
+        kMaxExcludeIdItems, " (repeated ids included)"));
   }
-  // A set: repeated ids count once.
-  if (q->exclude_ids.size() > static_cast<size_t>(kMaxExcludeIds)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("exclude_ids: ", q->exclude_ids.size(),
-                     " distinct ids, at most ", kMaxExcludeIds));
+  for (int i = 0; i < request.exclude_ids_size(); ++i) {
+    const std::string& id = request.exclude_ids(i);
+    // The item's name is built only for an error.
+    if (!ValidateId(id, "exclude_ids").ok()) {
+      return ValidateId(id, absl::StrCat("exclude_ids[", i, "]"));
+    }
+    q->exclude_ids.insert(id);
+    // A set: repeated ids count once.
+    if (q->exclude_ids.size() > static_cast<size_t>(kMaxExcludeIds)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exclude_ids: more than ", kMaxExcludeIds,
+                       " distinct ids (at most ", kMaxExcludeIds, ")"));
+    }
   }
   return absl::OkStatus();
 }

@@ -43,7 +43,8 @@ extern const std::array<double, kComponentCount> kDefaultWeights;
 inline constexpr int kDefaultPageSize = 20;
 inline constexpr int kMaxPageSize = 100;
 inline constexpr int kDefaultDbsMaxAgeMonths = 36;
-inline constexpr int kMaxExcludeIds = 1000;  // distinct ids
+inline constexpr int kMaxExcludeIds = 1000;       // distinct ids
+inline constexpr int kMaxExcludeIdItems = 10000;  // as sent, repeats included
 
 // Where a page starts: strictly after this (score, distance, id).
 struct PageCursor {

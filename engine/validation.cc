@@ -106,6 +106,11 @@ absl::StatusOr<std::vector<CodeId>> ResolveCodes(
     const Vocabulary& vocabulary,
     const google::protobuf::RepeatedPtrField<std::string>& codes,
     absl::string_view field, std::optional<int> max_distinct) {
+  if (codes.size() > kMaxListItems) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", codes.size(), " items, at most ", kMaxListItems,
+        " (repeated items included)"));
+  }
   std::vector<CodeId> ids;
   ids.reserve(codes.size());
   for (int i = 0; i < codes.size(); ++i) {

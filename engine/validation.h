@@ -18,6 +18,12 @@
 
 namespace pamatch {
 
+// Items a list may carry as sent, duplicates included: far above any real
+// request (the limits that mean something count distinct codes), low
+// enough that a stored profile stays small, since it is kept and returned
+// as sent.
+inline constexpr int kMaxListItems = 1000;
+
 // UK bounding box for locations (degrees).
 inline constexpr double kMinLat = 49.8, kMaxLat = 60.95;
 inline constexpr double kMinLon = -8.7, kMaxLon = 1.8;
@@ -45,7 +51,8 @@ absl::Status CheckRange(double value, double lo, double hi,
 
 // Resolves a list of codes to sorted, de-duplicated ids. Unknown codes are
 // rejected (naming field[i]), and so are more than `max_distinct` distinct
-// codes, if given: a set's repeated items count once.
+// codes, if given (a set's repeated items count once), and more than
+// kMaxListItems items as sent.
 absl::StatusOr<std::vector<CodeId>> ResolveCodes(
     const Vocabulary& vocabulary,
     const google::protobuf::RepeatedPtrField<std::string>& codes,

@@ -674,7 +674,34 @@ TEST_F(RulesTest, RepeatedItemsOfASetCountOnce) {
   for (int i = 0; i < 1001; ++i) excluding.add_exclude_ids(absl::StrCat("e", i));
   status = SearchStatus(excluding);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "exclude_ids: 1001 distinct ids, at most 1000");
+  EXPECT_EQ(status.message(),
+            "exclude_ids: more than 1000 distinct ids (at most 1000)");
+
+  // A search names as many distinct codes as the vocabulary holds (the
+  // old cap was 64 items).
+  std::unique_ptr<Taxonomy> taxonomy = testing::LoadTaxonomy();
+  ASSERT_GT(taxonomy->languages().size(), 65u);
+  v1::SearchRequest wide = BaseRequest();
+  for (CodeId id = 0; id < taxonomy->languages().size(); ++id) {
+    wide.add_preferred_languages(taxonomy->languages().code(id));
+  }
+  EXPECT_TRUE(SearchStatus(wide).ok()) << SearchStatus(wide);
+
+  // Lists as sent stay bounded, so a stored profile stays small.
+  v1::Profile stuffed = BaseProfile("stuffed");
+  for (int i = 0; i < 1001; ++i) stuffed.add_skills("shopping");
+  status = engine_->Upsert(stuffed).status();
+  EXPECT_EQ(status.message(),
+            "skills: 1001 items, at most 1000 (repeated items included)");
+  stuffed = BaseProfile("stuffed");
+  for (int i = 0; i < 2017; ++i) {
+    AddInterval(stuffed.mutable_availability(), v1::MONDAY, "09:00", "10:00");
+  }
+  status = engine_->Upsert(stuffed).status();
+  EXPECT_EQ(status.message(),
+            "availability: 2017 intervals, at most 2016 (overlapping ones "
+            "included)");
+  EXPECT_EQ(engine_->size(), 2);
 }
 
 // last_active takes google.protobuf.Timestamp's whole range, 0001..9999:

@@ -43,7 +43,8 @@
 //
 // Thread-safety: none inside, but for change tracking. The Engine guards an
 // index with a std::shared_mutex: any number of readers (Search,
-// ForEachCandidate, Find, Share, ForEach, Snapshot, unsorted_documents) or
+// ForEachCandidate, Find, Share, ForEach, Snapshot, unsorted_documents,
+// active_size, profiles_by_local_authority) or
 // one writer (Put, Erase, BulkLoad, Swap). StartTrackingChanges and
 // TakeChanges are safe under either (they have their own mutex).
 #ifndef PA_MATCH_ENGINE_PROFILE_INDEX_H_
@@ -119,7 +120,7 @@ class ProfileIndex {
   void StartTrackingChanges();
   std::vector<std::string> TakeChanges(bool keep_tracking);
   size_t size() const { return doc_of_id_.size(); }
-  // Profiles with status ACTIVE.
+  // Profiles that are not PAUSED (ACTIVE, or status left unset).
   size_t active_size() const { return active_.cardinality(); }
   // Profiles by local authority code id (index); ids past the end have
   // none. Kept up to date by every write, so reading it costs nothing per

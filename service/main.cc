@@ -122,7 +122,7 @@ int RunKeygen() {
   if (absl::GetFlag(FLAGS_name).empty() || !scopes.ok()) {
     absl::FPrintF(stderr,
                   "usage: pa-matchd keygen --name NAME --scopes "
-                  "search[,write][,admin] [--keys_file F | --data_dir D]\n%s\n",
+                  "search[,write][,metrics][,admin] [--keys_file F | --data_dir D]\n%s\n",
                   scopes.ok() ? "" : scopes.status().message());
     return 2;
   }

@@ -11,8 +11,10 @@
 #include <exception>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
+#include <regex>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -62,6 +64,18 @@ struct ProcessStats {
       virtual_bytes, open_fds;
 };
 
+// "btime" of /proc/stat: the boot time, seconds since the Unix epoch.
+std::optional<double> BootTimeSeconds() {
+  std::ifstream stat("/proc/stat");
+  std::string key;
+  double value = 0;
+  while (stat >> key) {
+    if (key == "btime" && (stat >> value)) return value;
+    stat.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return std::nullopt;
+}
+
 ProcessStats ReadProcessStats() {
   ProcessStats out;
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
@@ -89,15 +103,11 @@ ProcessStats ReadProcessStats() {
     if (utime && stime) out.cpu_seconds = (*utime + *stime) / ticks;
     if (const auto vsize = field(23)) out.virtual_bytes = *vsize;
     if (const auto rss = field(24)) out.resident_bytes = *rss * page;
-    std::ifstream uptime_file("/proc/uptime");
-    double uptime = 0;
-    if (const auto start = field(22); start && (uptime_file >> uptime)) {
-      // Boot time from now and the uptime; the start from boot and ticks.
-      const double now =
-          std::chrono::duration<double>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count();
-      out.start_time_seconds = now - uptime + *start / ticks;
+    // The boot time (`btime`, whole seconds) plus the start in ticks after
+    // boot: the same value at every scrape, so a change means a restart.
+    const std::optional<double> boot = BootTimeSeconds();
+    if (const auto start = field(22); start && boot) {
+      out.start_time_seconds = *boot + *start / ticks;
     }
   }
   if (DIR* dir = ::opendir("/proc/self/fd"); dir != nullptr) {
@@ -273,6 +283,18 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& address, const ApiKeyStore* keys,
     std::shared_ptr<prometheus::Registry> registry,
     std::shared_ptr<StateCollector> state) {
+  // civetweb reads a bare port as "every interface" and a comma as a list:
+  // take only an explicit IPv4 or [IPv6] host and one port.
+  static const std::regex kAddress(
+      R"(^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$)");
+  std::smatch match;
+  int port_number = -1;
+  if (!std::regex_match(address, match, kAddress) ||
+      !absl::SimpleAtoi(match[3].str(), &port_number) || port_number > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics_listen: \"", address.substr(0, 64),
+        "\" is not IPV4:PORT or [IPV6]:PORT (e.g. 127.0.0.1:9464)"));
+  }
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->registry_ = std::move(registry);
   endpoint->state_ = std::move(state);

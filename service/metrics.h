@@ -119,9 +119,11 @@ class StateCollector final : public prometheus::Collectable {
 // The HTTP endpoint serving a registry and a StateCollector at /metrics.
 class MetricsEndpoint {
  public:
-  // Listens on `address` ("host:port"; port 0 picks a free one). `keys`
-  // must outlive the endpoint; a reloaded key set applies at once. Fails
-  // (UNAVAILABLE) when the address cannot be bound.
+  // Listens on `address`: an IPv4 address or a bracketed IPv6 one, and a
+  // port (0 picks a free one); anything else, such as a bare port (which
+  // would mean every interface), is INVALID_ARGUMENT naming
+  // metrics_listen. `keys` must outlive the endpoint; a reloaded key set
+  // applies at once. Fails (UNAVAILABLE) when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
       const std::string& address, const ApiKeyStore* keys,
       std::shared_ptr<prometheus::Registry> registry,

@@ -56,6 +56,10 @@ HttpResponse HttpGet(int port, const std::string& path,
   HttpResponse response;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return response;
+  // A stuck endpoint fails the test in 10 s rather than hanging it.
+  const timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -297,6 +301,7 @@ TEST_F(MetricsTest, CountsCallsByMethodAndCodeAndReadsTheEngine) {
   EXPECT_GT(scraped.Get("process_open_fds"), 3);
   EXPECT_NEAR(scraped.Get("process_start_time_seconds"),
               static_cast<double>(std::time(nullptr)), 3600);
+  const double started = scraped.Get("process_start_time_seconds");
 
   // A delete shows at the next scrape, and is counted.
   v1::DeleteProfileRequest del;
@@ -306,6 +311,8 @@ TEST_F(MetricsTest, CountsCallsByMethodAndCodeAndReadsTheEngine) {
       stub_->DeleteProfile(ContextWithKey(write_key_).get(), del, &deleted)
           .ok());
   scraped = Scrape();
+  // The same at every scrape: a change means a restart.
+  EXPECT_EQ(scraped.Get("process_start_time_seconds"), started);
   EXPECT_EQ(scraped.Get(R"(pamatch_profiles{status="active"})"), 0);
   EXPECT_EQ(scraped.Calls("DeleteProfile", "OK"), 1);
 }
@@ -336,6 +343,32 @@ TEST_F(MetricsTest, ReadyIsZeroUntilTheEngineIsAttached) {
   EXPECT_EQ(scraped.Get("pamatch_ready"), 0);
   EXPECT_EQ(scraped.Get(R"(pamatch_profiles{status="active"})"), kAbsent);
   EXPECT_GT(scraped.Get("process_cpu_seconds_total"), 0);
+}
+
+TEST(MetricsEndpointTest, TheAddressMustNameHostAndPort) {
+  absl::StatusOr<std::unique_ptr<ApiKeyStore>> keys = ApiKeyStore::FromText(
+      FormatKeyLine("ops", static_cast<uint32_t>(Scope::kAdmin),
+                    HashApiKey("pam_x")),
+      "test keys");
+  ASSERT_TRUE(keys.ok());
+  // A bare port would listen on every interface; a list, on several.
+  for (const char* address :
+       {"9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:9464,9465",
+        "localhost:9464", "127.0.0.1:65536", "[::1]9464"}) {
+    auto endpoint = MetricsEndpoint::Start(
+        address, keys->get(), std::make_shared<prometheus::Registry>(),
+        std::make_shared<StateCollector>());
+    EXPECT_EQ(endpoint.status().code(), absl::StatusCode::kInvalidArgument)
+        << address;
+    EXPECT_THAT(endpoint.status().message(), HasSubstr("metrics_listen"))
+        << address;
+  }
+  auto v6 = MetricsEndpoint::Start("[::1]:0", keys->get(),
+                                   std::make_shared<prometheus::Registry>(),
+                                   std::make_shared<StateCollector>());
+  // Where the machine has IPv6 loopback it listens; either way the address
+  // itself was accepted.
+  EXPECT_NE(v6.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(MetricsEndpointTest, AnAddressInUseIsAnError) {

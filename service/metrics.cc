@@ -7,6 +7,7 @@
 #include <prometheus/metric_type.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <fstream>
@@ -14,9 +15,9 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <regex>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -119,6 +120,34 @@ ProcessStats ReadProcessStats() {
     out.open_fds = static_cast<double>(count - 1);  // not the DIR's own fd
   }
   return out;
+}
+
+// Whether `address` is an IPv4 address or a bracketed IPv6 one, a colon and
+// a port 0..65535. civetweb would read a bare port as "every interface"
+// and a comma as a list of ports.
+bool IsHostAndPort(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  const absl::string_view host = address.substr(0, colon);
+  const absl::string_view port = address.substr(colon + 1);
+  int port_number = 0;
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(port, &port_number) || port_number > 65535) {
+    return false;
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    const absl::string_view v6 = host.substr(1, host.size() - 2);
+    return std::all_of(v6.begin(), v6.end(), [](char c) {
+      return absl::ascii_isxdigit(c) || c == ':' || c == '.';
+    });
+  }
+  const std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
+  return parts.size() == 4 &&
+         std::all_of(parts.begin(), parts.end(), [](absl::string_view part) {
+           return !part.empty() && part.size() <= 3 &&
+                  std::all_of(part.begin(), part.end(), absl::ascii_isdigit);
+         });
 }
 
 }  // namespace
@@ -283,14 +312,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& address, const ApiKeyStore* keys,
     std::shared_ptr<prometheus::Registry> registry,
     std::shared_ptr<StateCollector> state) {
-  // civetweb reads a bare port as "every interface" and a comma as a list:
-  // take only an explicit IPv4 or [IPv6] host and one port.
-  static const std::regex kAddress(
-      R"(^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$)");
-  std::smatch match;
-  int port_number = -1;
-  if (!std::regex_match(address, match, kAddress) ||
-      !absl::SimpleAtoi(match[3].str(), &port_number) || port_number > 65535) {
+  if (!IsHostAndPort(address)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics_listen: \"", address.substr(0, 64),
         "\" is not IPV4:PORT or [IPV6]:PORT (e.g. 127.0.0.1:9464)"));

@@ -345,46 +345,40 @@ TEST_F(MetricsTest, ReadyIsZeroUntilTheEngineIsAttached) {
   EXPECT_GT(scraped.Get("process_cpu_seconds_total"), 0);
 }
 
+// An endpoint on `address` with a fresh registry and no engine.
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartBare(
+    const std::string& address) {
+  static const std::unique_ptr<ApiKeyStore> keys =
+      *ApiKeyStore::FromText(FormatKeyLine("ops",
+                                           static_cast<uint32_t>(Scope::kAdmin),
+                                           HashApiKey("pam_x")),
+                             "test keys");
+  return MetricsEndpoint::Start(address, keys.get(),
+                                std::make_shared<prometheus::Registry>(),
+                                std::make_shared<StateCollector>());
+}
+
 TEST(MetricsEndpointTest, TheAddressMustNameHostAndPort) {
-  absl::StatusOr<std::unique_ptr<ApiKeyStore>> keys = ApiKeyStore::FromText(
-      FormatKeyLine("ops", static_cast<uint32_t>(Scope::kAdmin),
-                    HashApiKey("pam_x")),
-      "test keys");
-  ASSERT_TRUE(keys.ok());
   // A bare port would listen on every interface; a list, on several.
   for (const char* address :
        {"9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:9464,9465",
         "localhost:9464", "127.0.0.1:65536", "[::1]9464"}) {
-    auto endpoint = MetricsEndpoint::Start(
-        address, keys->get(), std::make_shared<prometheus::Registry>(),
-        std::make_shared<StateCollector>());
+    auto endpoint = StartBare(address);
     EXPECT_EQ(endpoint.status().code(), absl::StatusCode::kInvalidArgument)
         << address;
     EXPECT_THAT(endpoint.status().message(), HasSubstr("metrics_listen"))
         << address;
   }
-  auto v6 = MetricsEndpoint::Start("[::1]:0", keys->get(),
-                                   std::make_shared<prometheus::Registry>(),
-                                   std::make_shared<StateCollector>());
+  auto v6 = StartBare("[::1]:0");
   // Where the machine has IPv6 loopback it listens; either way the address
   // itself was accepted.
   EXPECT_NE(v6.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(MetricsEndpointTest, AnAddressInUseIsAnError) {
-  absl::StatusOr<std::unique_ptr<ApiKeyStore>> keys = ApiKeyStore::FromText(
-      FormatKeyLine("ops", static_cast<uint32_t>(Scope::kAdmin),
-                    HashApiKey("pam_x")),
-      "test keys");
-  ASSERT_TRUE(keys.ok());
-  auto first = MetricsEndpoint::Start("127.0.0.1:0", keys->get(),
-                                      std::make_shared<prometheus::Registry>(),
-                                      std::make_shared<StateCollector>());
+  auto first = StartBare("127.0.0.1:0");
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = MetricsEndpoint::Start(
-      absl::StrCat("127.0.0.1:", (*first)->port()), keys->get(),
-      std::make_shared<prometheus::Registry>(),
-      std::make_shared<StateCollector>());
+  auto second = StartBare(absl::StrCat("127.0.0.1:", (*first)->port()));
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(second.status().message(), HasSubstr("metrics"));
 }

@@ -300,39 +300,46 @@ void MatcherService::Finish(grpc::ServerUnaryReactor* reactor,
   reactor->Finish(ToGrpcStatus(status));
 }
 
+template <typename Begin>
+grpc::ServerUnaryReactor* MatcherService::ServeAsync(
+    grpc::CallbackServerContext* context, RpcMethod method, Scope scope,
+    const google::protobuf::Message& request, Begin begin) {
+  const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Engine*> engine = Admit(context, scope, &request);
+  if (!engine.ok()) {
+    Finish(reactor, method, start, engine.status());
+    return reactor;
+  }
+  // The request and response live until Finish; the engine and the service
+  // outlive the server's calls.
+  begin(**engine, [this, reactor, method, start](const absl::Status& status) {
+    Finish(reactor, method, start, status);
+  });
+  return reactor;
+}
+
 template <typename Handler>
 grpc::ServerUnaryReactor* MatcherService::Serve(
     grpc::CallbackServerContext* context, RpcMethod method, Scope scope,
     const google::protobuf::Message& request, Handler handler) {
-  const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
-  absl::StatusOr<Engine*> engine = Admit(context, scope, &request);
-  const absl::Status status = engine.ok() ? handler(**engine) : engine.status();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Finish(reactor, method, start, status);
-  return reactor;
+  return ServeAsync(context, method, scope, request,
+                    [&](Engine& engine, auto done) { done(handler(engine)); });
 }
 
 grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
     grpc::CallbackServerContext* context,
     const v1::UpsertProfileRequest* request,
     v1::UpsertProfileResponse* response) {
-  const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Engine*> engine = Admit(context, Scope::kWrite, request);
-  if (!engine.ok()) {
-    Finish(reactor, RpcMethod::kUpsertProfile, start, engine.status());
-    return reactor;
-  }
-  // The request and response live until Finish; the engine and the service
-  // outlive the server's calls.
-  (*engine)->UpsertAsync(
-      request->profile(),
-      [this, reactor, response,
-       start](absl::StatusOr<v1::UpsertProfileResponse> result) {
-        Finish(reactor, RpcMethod::kUpsertProfile, start,
-               StoreResult(std::move(result), response));
+  return ServeAsync(
+      context, RpcMethod::kUpsertProfile, Scope::kWrite, *request,
+      [request, response](Engine& engine, auto done) {
+        engine.UpsertAsync(
+            request->profile(),
+            [response, done](absl::StatusOr<v1::UpsertProfileResponse> result) {
+              done(StoreResult(std::move(result), response));
+            });
       });
-  return reactor;
 }
 
 grpc::ServerReadReactor<v1::UpsertProfileRequest>*
@@ -355,18 +362,10 @@ grpc::ServerUnaryReactor* MatcherService::GetProfile(
 grpc::ServerUnaryReactor* MatcherService::DeleteProfile(
     grpc::CallbackServerContext* context,
     const v1::DeleteProfileRequest* request, v1::DeleteProfileResponse*) {
-  const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Engine*> engine = Admit(context, Scope::kWrite, request);
-  if (!engine.ok()) {
-    Finish(reactor, RpcMethod::kDeleteProfile, start, engine.status());
-    return reactor;
-  }
-  (*engine)->DeleteProfileAsync(
-      request->id(), [this, reactor, start](absl::Status status) {
-        Finish(reactor, RpcMethod::kDeleteProfile, start, status);
-      });
-  return reactor;
+  return ServeAsync(context, RpcMethod::kDeleteProfile, Scope::kWrite,
+                    *request, [request](Engine& engine, auto done) {
+                      engine.DeleteProfileAsync(request->id(), done);
+                    });
 }
 
 grpc::ServerUnaryReactor* MatcherService::Search(

@@ -100,7 +100,15 @@ class MatcherService final : public v1::Matcher::CallbackService {
                                 Scope scope,
                                 const google::protobuf::Message* request) const;
 
-  // Runs `handler(Engine&) -> absl::Status` after Admit and finishes the call.
+  // After Admit, calls `begin(Engine&, done)`, which starts the work and
+  // has `done(absl::Status)` called once it is over, on any thread; done
+  // finishes and records the call. An Admit error finishes it at once.
+  template <typename Begin>
+  grpc::ServerUnaryReactor* ServeAsync(grpc::CallbackServerContext* context,
+                                       RpcMethod method, Scope scope,
+                                       const google::protobuf::Message& request,
+                                       Begin begin);
+  // ServeAsync for work done inline: `handler(Engine&) -> absl::Status`.
   template <typename Handler>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   RpcMethod method, Scope scope,

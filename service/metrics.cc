@@ -106,7 +106,7 @@ ProcessStats ReadProcessStats() {
     if (const auto rss = field(24)) out.resident_bytes = *rss * page;
     // The boot time (`btime`, whole seconds) plus the start in ticks after
     // boot: the same value at every scrape, so a change means a restart.
-    const std::optional<double> boot = BootTimeSeconds();
+    static const std::optional<double> boot = BootTimeSeconds();  // fixed
     if (const auto start = field(22); start && boot) {
       out.start_time_seconds = *boot + *start / ticks;
     }

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "engine/scoring.h"
+#include "engine/geo.h"
 #include "engine/validation.h"
 
 namespace pamatch {

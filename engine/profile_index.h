@@ -1,36 +1,19 @@
 // The in-memory inverted index over compiled profiles.
 //
 // Documents: every stored profile gets a dense document id (uint32), reused
-// after a delete, so memory does not grow under churn. Postings: one CRoaring
-// bitmap per skill, training code (held, any expiry), language, gender,
-// boolean check/flag, "DBS level at least L" and "register level at least
-// L", plus ACTIVE status. Geography: a grid of cells 0.05 degrees of
-// latitude by 0.08 of longitude (about 5.6 x 5.1 km at 55 N), each a bitmap.
-//
-// Columns: everything the filters and the score read is also kept per
-// document in flat arrays (struct of arrays): an 8-byte scan record (travel
-// and the boolean filters as bits); a 16-byte record of float location,
-// DBS date and rate; a 64-byte record of location, travel,
-// dates, levels and flags; the 336-slot week; skills, interests, languages
-// and training held as bit masks. A search reads a few bytes per document
-// it passes over and one or two cache lines per candidate, and never
-// chases a pointer, except for the rare training filters, the id of a
-// result and explanations.
-//
-// Search (the plan is in profile_index.cc, ForEachSetMatch): the grid
-// cells that can hold a PA within reach, nearest first; each cell's
-// documents are read from the columns in order (or, for a rare skill or
-// language, only that posting's documents in the cell), stopping at the
-// first PA whose travel is below the cell's nearest distance; those who
-// miss a set filter are dropped without a branch, and a second small
-// record (float location, DBS date, rate) rules most of the rest in or
-// out. Survivors get the exact residual filters (distance, expiry dates,
-// DBS age, schedule coverage, rates, exclusions), are counted, and are
-// scored only while their score's upper bound could still enter the page
-// being collected; matches certain to miss the page, and once a whole
-// cell cannot enter it all its certain matches, are only counted. Taken
-// together, that returns exactly what the reference scan returns, which
-// tests/index_differential_test.cc checks on random data.
+// after a delete, so memory does not grow under churn. The index is made of
+// three parts, each in its own file, plus the documents themselves (here):
+//   - columns (index_columns.h): what filters and scores read of each
+//     document, in flat arrays;
+//   - postings (postings.h): a CRoaring bitmap per value a set filter asks
+//     for (skill, training, language, levels, gender, flags, ACTIVE);
+//   - the geo grid (geo_grid.h): the documents of each grid cell, and which
+//     cells can hold a PA within reach of a query.
+// A search (index_search.cc) runs the query plan (index_plan.h) over those
+// parts, with the bounded scorer (bounded_scorer.h) deciding and scoring
+// each candidate by the rules of rules.h: it returns exactly what the
+// reference scan returns, which tests/index_differential_test.cc checks on
+// random data.
 //
 // Document order: BulkLoad (the rebuild at start) numbers documents by grid
 // cell, then descending travel, so a cell's documents are consecutive in
@@ -41,12 +24,12 @@
 // it in. Profiles are immutable and shared (shared_ptr), so a relayout's
 // copy of the index costs the columns and postings, not the profiles.
 //
-// Thread-safety: none inside, but for change tracking. The Engine guards an
-// index with a std::shared_mutex: any number of readers (Search,
+// Thread-safety: none inside, but for change tracking. An index is guarded
+// by its LiveIndex (live_index.h): any number of readers (Search,
 // ForEachCandidate, Find, Share, ForEach, Snapshot, unsorted_documents,
-// active_size, profiles_by_local_authority) or
-// one writer (Put, Erase, BulkLoad, Swap). StartTrackingChanges and
-// TakeChanges are safe under either (they have their own mutex).
+// active_size, profiles_by_local_authority) or one writer (Put, Erase,
+// BulkLoad, Swap). StartTrackingChanges and TakeChanges are safe under
+// either (they have their own mutex).
 #ifndef PA_MATCH_ENGINE_PROFILE_INDEX_H_
 #define PA_MATCH_ENGINE_PROFILE_INDEX_H_
 
@@ -54,21 +37,26 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
+#include "engine/geo_grid.h"
+#include "engine/index_columns.h"
+#include "engine/postings.h"
 #include "engine/profile.h"
 #include "engine/query.h"
 #include "engine/scoring.h"
+#include "engine/sync.h"
 #include "engine/taxonomy.h"
-#include "roaring/roaring.hh"
 
 namespace pamatch {
+
+struct IndexParts;  // index_plan.h
 
 class ProfileIndex {
  public:
@@ -108,7 +96,7 @@ class ProfileIndex {
 
   // Documents in cells that are no longer one travel-sorted range (a write
   // touched them since BulkLoad built them): what a search reads in full.
-  size_t unsorted_documents() const { return unsorted_documents_; }
+  size_t unsorted_documents() const { return grid_.unsorted_documents(); }
   // Calls to Put, and to Erase that removed a profile, since construction
   // (not swapped).
   uint64_t writes() const { return writes_; }
@@ -117,11 +105,13 @@ class ProfileIndex {
   // Erase note the id of every profile they change; TakeChanges returns
   // the ids noted since the last take (each once) and, unless
   // keep_tracking, stops tracking.
-  void StartTrackingChanges();
-  std::vector<std::string> TakeChanges(bool keep_tracking);
+  // Both are const: they touch only the tracking state, which has its own
+  // lock, so a relayout may call them under the index's lock held shared.
+  void StartTrackingChanges() const;
+  std::vector<std::string> TakeChanges(bool keep_tracking) const;
   size_t size() const { return doc_of_id_.size(); }
   // Profiles that are not PAUSED (ACTIVE, or status left unset).
-  size_t active_size() const { return active_.cardinality(); }
+  size_t active_size() const { return postings_.active().cardinality(); }
   // Profiles by local authority code id (index); ids past the end have
   // none. Kept up to date by every write, so reading it costs nothing per
   // profile (GetStats and the metrics endpoint hold the index lock shared
@@ -150,161 +140,36 @@ class ProfileIndex {
   // one and offering for the page those that may enter it.
   void Search(const CompiledQuery& query, SearchCollector& collector) const;
 
-  // Approximate heap bytes of the postings and grid (not the profiles).
-  size_t PostingBytes() const;
-
  private:
-  using Cell = int64_t;
-  // A grid cell's documents. BulkLoad lays a cell out as one range of
-  // documents in descending travel; travel_sorted says it still is (any
-  // later change to the cell clears it), so a search can stop reading the
-  // cell at the first PA who cannot travel far enough.
-  struct CellDocs {
-    Roaring docs;
-    bool travel_sorted = false;
-  };
-  static Cell CellOf(double lat, double lon);
-  // Calls f(bitmap) for every posting `p` belongs to (not its cell): the
-  // one place that knows which postings a profile has, for Put, Erase and
-  // BulkLoad alike.
-  template <typename F>
-  void ForEachPostingOf(const CompiledProfile& p, F&& f);
-  // Calls f(bitmap) for every posting bitmap of `self` (not the cells).
-  template <typename Self, typename F>
-  static void ForEachPosting(Self& self, F&& f);
-  void AddPostings(uint32_t doc, const CompiledProfile& p, bool add);
   uint32_t NewDocument();
-
-  // A grid cell that may hold PAs within reach of a query: every point of
-  // it is at least near_km and at most far_km from the query (bounds with
-  // a margin for the sphere).
-  struct ReachableCell {
-    const CellDocs* cell;
-    double near_km, far_km;
-    // For a travel_sorted cell, the documents [first, end) that travel at
-    // least near_km (never empty: a cell with none is left out).
-    uint32_t first, end;
-  };
-  // The reachable cells, nearest first, and bounds on cos(latitude) over
-  // all of them and the query.
-  struct CellsInReach {
-    std::vector<ReachableCell> cells;
-    double cos_low = 0, cos_high = 1;
-  };
-  CellsInReach ReachableCells(const CompiledQuery& query) const;
-  // What the plan may do with a cell's matches that it is certain of
-  // (within reach, DBS fresh, rate accepted, schedule covered): visit them all; count them
-  // without a visit; or ask skip(doc, lower_km) for each.
-  enum class CellVisit { kVisit, kCountCertain, kAskSkip };
-  // The query plan shared by Search and ForEachCandidate: calls
-  // on_cell(cell) before the documents of each cell it visits (a cell
-  // {nullptr, 0, inf, ...} when it walks postings instead of cells), and
-  // again before each further block of up to 256 of them while its answer
-  // is not kCountCertain (the page may have filled meanwhile), and
-  // on_doc(doc, record) for every document passing the set filters whose
-  // travel may reach the query and that the plan could not rule out or
-  // count. on_cell returns a CellVisit: kCountCertain only when no score
-  // is wanted from the cell and no residual filter but distance, DBS age,
-  // rate and schedule coverage applies; kAskSkip when a certain match needs no visit if
-  // skip(doc, lower_km) says so, given a lower bound on its distance.
-  // Matches counted without a visit are reported by on_counted(n). See
-  // profile_index.cc.
-  template <typename OnCell, typename Skip, typename OnDoc, typename OnCounted>
-  void ForEachSetMatch(const CompiledQuery& query, OnCell&& on_cell,
-                       Skip&& skip, OnDoc&& on_doc,
-                       OnCounted&& on_counted) const;
-
-  // Notes, for the cell of `p`, that `doc` joins (add) or leaves it; the
-  // cell is then no longer a travel-sorted range.
-  void ChangeCell(uint32_t doc, const CompiledProfile& p, bool add);
+  // Adds `doc` (holding `p`) to, or removes it from, the postings, the grid
+  // and the counts.
+  void Link(uint32_t doc, const CompiledProfile& p);
+  void Unlink(uint32_t doc, const CompiledProfile& p);
   // Adds `delta` to the count of p's local authority.
   void CountLocalAuthority(const CompiledProfile& p, int delta);
   void NoteChange(absl::string_view id);
+  // The parts the query plan reads (index_search.cc).
+  IndexParts Parts() const;
 
   const Taxonomy& taxonomy_;
   std::vector<ProfilePtr> docs_;
   std::vector<uint32_t> free_docs_;
   // Keys view the id inside the profile they map to.
   absl::flat_hash_map<absl::string_view, uint32_t> doc_of_id_;
-
-  // The fixed-size column record of a document (see "Columns" above).
-  struct alignas(64) Hot {
-    double lat, lon, cos_lat, max_travel_km;
-    int64_t last_active_seconds;
-    int32_t last_active_nanos;
-    DayNumber dbs_issued_on;
-    int32_t min_hourly_rate_pence;  // <= kMaxRatePence
-    uint8_t register_level, gender, age_band, flags;
-  };
-  static constexpr uint8_t kHasLastActive = 1, kDbsUpdateService = 2;
-  // Whether document `h` is within `limit` of the query and within its own
-  // travel: decided from distance bounds where they agree, exactly
-  // otherwise. distance_km is the exact haversine if it was computed, else
-  // -1; lower_bound_sq bounds the squared distance from below.
-  struct Reach {
-    bool within;
-    double distance_km;
-    double lower_bound_sq;
-  };
-  static Reach DecideReach(const Hot& h, const CompiledQuery& query,
-                           double limit);
-  void SetColumns(uint32_t doc, const CompiledProfile& p);
-
-  // The 8-byte record the plan reads for every document of a reachable
-  // cell, before anything else: the PA's travel (rounded up to float, so
-  // "travel < a lower bound of the distance" safely rules a PA out) and
-  // the boolean set filters as bits (kBit* below).
-  struct ScanRecord {
-    float max_travel_km;
-    uint32_t bits;
-  };
-  static constexpr int kBitActive = 0, kBitLicence = 1, kBitCar = 2,
-                       kBitPets = 3, kBitNonSmoker = 4, kBitShortNotice = 5,
-                       kBitDbsAtLeast = 5,     // + level 1..5: bits 6..10
-                       kBitLevelAtLeast = 10,  // + level 1..4: bits 11..14
-                       kBitGender = 15;        // + gender 0..4: bits 15..19
-  static uint32_t ScanBits(const CompiledProfile& p);
-
-  // The second record the plan reads, for documents that passed their
-  // ScanRecord and codes: the location as floats (distance bounds with a
-  // 0.1 km margin rule most PAs in or out without the exact haversine),
-  // the DBS date as a key (fresh on as_of iff key >= the query's
-  // dbs_fresh_since: INT32_MAX with the update service, INT32_MIN with no
-  // date) and the rate.
-  struct GeoRecord {
-    float lat, lon;
-    int32_t dbs_key;
-    int32_t min_hourly_rate_pence;
-  };
-
-  std::vector<ScanRecord> scan_;
-  std::vector<GeoRecord> geo_;
-  std::vector<Hot> hot_;
-  std::vector<WeekSlots> availability_;
-  // Bit masks, words_*_ 64-bit words per document, bit i = code id i.
-  size_t skill_words_, interest_words_, language_words_, training_words_;
-  std::vector<uint64_t> skill_bits_, interest_bits_, language_bits_,
-      training_bits_;  // training held, any expiry
-
-  Roaring active_;
-  std::vector<Roaring> skills_, training_, languages_;
-  std::array<Roaring, 6> dbs_at_least_;    // by v1::DbsLevel (1..5 used)
-  std::array<Roaring, 5> level_at_least_;  // by register level 0..4
-  std::array<Roaring, 5> gender_;          // by v1::Gender (1..4 used)
-  Roaring driving_licence_, has_car_, ok_with_pets_, non_smoker_,
-      short_notice_cover_;
-  absl::flat_hash_map<Cell, CellDocs> cells_;
-  // The documents of the cells whose travel_sorted is false.
-  size_t unsorted_documents_ = 0;
+  IndexColumns columns_;
+  Postings postings_;
+  GeoGrid grid_;
   std::vector<int64_t> by_local_authority_;  // by CodeId
   // (Swap exchanges every member from docs_ to here: add new ones there.)
 
   uint64_t writes_ = 0;
   // Change tracking (not swapped). Put and Erase read tracking_ without
   // the mutex, so an index that is not tracked pays one relaxed load.
-  std::atomic<bool> tracking_{false};
-  std::mutex changes_mu_;
-  absl::flat_hash_set<std::string> changed_;  // GUARDED_BY(changes_mu_)
+  mutable std::atomic<bool> tracking_{false};
+  mutable Mutex changes_mu_;
+  mutable absl::flat_hash_set<std::string> changed_
+      ABSL_GUARDED_BY(changes_mu_);
 };
 
 }  // namespace pamatch

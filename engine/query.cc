@@ -5,7 +5,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "engine/scoring.h"
+#include "engine/geo.h"
+#include "engine/profile.h"
 #include "engine/validation.h"
 #include "pamatch/internal/internal.pb.h"
 

@@ -4,14 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 
 namespace pamatch {
 namespace {
-
-// One multiplication by a precomputed constant, as C's and Python's
-// math.radians do, so that independent implementations agree to the bit.
-double Radians(double degrees) { return degrees * (std::numbers::pi / 180.0); }
 
 bool HasAll(const std::vector<CodeId>& held, const std::vector<CodeId>& wanted) {
   return std::includes(held.begin(), held.end(), wanted.begin(), wanted.end());
@@ -23,18 +18,6 @@ int CountShared(const std::vector<CodeId>& a, const std::vector<CodeId>& b) {
   return shared;
 }
 
-
-bool DbsFresh(const CompiledQuery& query, const CompiledProfile& profile) {
-  if (profile.dbs_update_service) return true;
-  if (profile.dbs_issued_on == kNoDate) return false;
-  // Same as AddMonthsClamped(issued_on, months) >= as_of (dates.h).
-  return profile.dbs_issued_on >= query.dbs_fresh_since;
-}
-
-int CoveredSlots(const CompiledQuery& query, const CompiledProfile& profile) {
-  return static_cast<int>((query.schedule & profile.availability).count());
-}
-
 template <typename T>
 bool Contains(const std::vector<T>& sorted, T value) {
   return std::binary_search(sorted.begin(), sorted.end(), value);
@@ -42,60 +25,25 @@ bool Contains(const std::vector<T>& sorted, T value) {
 
 }  // namespace
 
-int64_t DaysSinceActive(int64_t as_of_start_seconds, int64_t seconds,
-                        int32_t nanos) {
-  // days = max(0, floor((00:00 UTC of as_of - last_active) / 24 h)).
-  // With 0 <= nanos < 1e9 that is floor((D - (nanos > 0)) / 86400) for the
-  // whole seconds D: subtracting a fraction below one second moves the
-  // floor only when D is a multiple of a day, exactly as subtracting one.
-  if (nanos >= 0 && nanos < 1000000000) {
-    const int64_t d = as_of_start_seconds - seconds - (nanos > 0 ? 1 : 0);
-    if (d <= 0) return 0;
-    return d / 86400;
+bool RequiredTrainingUnexpired(const CompiledQuery& q,
+                               const CompiledProfile& p) {
+  for (CodeId code : q.required_training) {
+    if (!TrainingUnexpired(p.TrainingExpiry(code), q.as_of)) return false;
   }
-  // Otherwise in 128-bit nanoseconds.
-  const __int128 diff_ns =
-      static_cast<__int128>(as_of_start_seconds - seconds) * 1000000000 -
-      nanos;
-  const __int128 day_ns = static_cast<__int128>(86400) * 1000000000;
-  __int128 days = diff_ns / day_ns;
-  if (diff_ns % day_ns != 0 && diff_ns < 0) --days;  // floor, not truncate
-  return days < 0 ? 0 : static_cast<int64_t>(days);
+  return true;
 }
 
-double RecencyValue(int64_t days) {
-  constexpr int64_t kTableDays = 2048;
-  static const std::array<double, kTableDays> table = [] {
-    std::array<double, kTableDays> values;
-    for (int64_t d = 0; d < kTableDays; ++d) values[d] = std::pow(0.5, d / 30.0);
-    return values;
-  }();
-  return days < kTableDays ? table[days] : std::pow(0.5, days / 30.0);
+int PreferredTrainingHeld(const CompiledQuery& q, const CompiledProfile& p) {
+  int held = 0;
+  for (CodeId code : q.preferred_training) {
+    held += TrainingUnexpired(p.TrainingExpiry(code), q.as_of) ? 1 : 0;
+  }
+  return held;
 }
 
-bool TrainingUnexpired(const CompiledProfile& profile, CodeId code,
-                       DayNumber as_of) {
-  const DayNumber expires = profile.TrainingExpiry(code);
-  return expires != kNoDate && expires >= as_of;
-}
-
-double CosLat(double lat) { return std::cos(Radians(lat)); }
-
-double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
-  return HaversineKm(lat1, lon1, CosLat(lat1), lat2, lon2, CosLat(lat2));
-}
-
-double HaversineKm(double lat1, double lon1, double cos_lat1, double lat2,
-                   double lon2, double cos_lat2) {
-  // Differences are taken in degrees, then converted: mirror-image points
-  // (lon0 - d, lon0 + d) get bit-identical distances when d is exact, so
-  // their order falls to the id as the contract intends. Evaluation order
-  // is that of the textbook formula (sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)).
-  const double dphi = Radians(lat2 - lat1);
-  const double dlambda = Radians(lon2 - lon1);
-  const double s1 = std::sin(dphi / 2), s2 = std::sin(dlambda / 2);
-  const double a = s1 * s1 + cos_lat1 * cos_lat2 * (s2 * s2);
-  return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(a)));
+int PreferenceListsGiven(const CompiledQuery& q) {
+  return !q.preferred_languages.empty() + !q.preferred_genders.empty() +
+         !q.preferred_age_bands.empty();
 }
 
 bool PassesSetFilters(const CompiledQuery& q, const CompiledProfile& p) {
@@ -118,28 +66,23 @@ bool PassesSetFilters(const CompiledQuery& q, const CompiledProfile& p) {
 
 bool PassesResidualFilters(const CompiledQuery& q, const CompiledProfile& p,
                            double distance_km) {
-  if (distance_km > p.max_travel_km) return false;
-  if (q.max_distance_km && distance_km > *q.max_distance_km) return false;
+  if (!WithinReach(distance_km, p.max_travel_km,
+                   DistanceLimitKm(q.max_distance_km))) {
+    return false;
+  }
   if (!q.exclude_ids.empty() && q.exclude_ids.contains(p.id)) return false;
-  for (CodeId code : q.required_training) {
-    if (!TrainingUnexpired(p, code, q.as_of)) return false;
-  }
-  if (q.min_dbs_level > v1::DBS_NONE && !DbsFresh(q, p)) return false;
-  if (q.needed_slots > 0 &&
-      static_cast<double>(CoveredSlots(q, p)) / q.needed_slots <
-          q.min_schedule_coverage) {
+  if (!RequiredTrainingUnexpired(q, p)) return false;
+  if (q.min_dbs_level > v1::DBS_NONE &&
+      !DbsFreshOn(DbsFreshnessKey(p.dbs_update_service, p.dbs_issued_on),
+                  q.dbs_fresh_since)) {
     return false;
   }
-  if (q.max_hourly_rate_pence > 0 &&
-      p.min_hourly_rate_pence > q.max_hourly_rate_pence) {
+  if (!CoverageOk(CoveredSlots(q.schedule, p.availability), q.needed_slots,
+                  q.min_schedule_coverage)) {
     return false;
   }
-  return true;
-}
-
-bool PassesHardFilters(const CompiledQuery& q, const CompiledProfile& p,
-                       double distance_km) {
-  return PassesSetFilters(q, p) && PassesResidualFilters(q, p, distance_km);
+  return RateAccepted(p.min_hourly_rate_pence,
+                      RateCeiling(q.max_hourly_rate_pence));
 }
 
 std::array<double, kComponentCount> ComponentValues(const CompiledQuery& q,
@@ -147,46 +90,38 @@ std::array<double, kComponentCount> ComponentValues(const CompiledQuery& q,
                                                     double distance_km) {
   std::array<double, kComponentCount> s{};
   if (q.applies[kSkills]) {
-    s[kSkills] = static_cast<double>(CountShared(p.skills, q.nice_to_have_skills)) /
-                 q.nice_to_have_skills.size();
+    s[kSkills] = SkillsValue(CountShared(p.skills, q.nice_to_have_skills),
+                             q.nice_to_have_skills.size());
   }
   if (q.applies[kSchedule]) {
-    s[kSchedule] = static_cast<double>(CoveredSlots(q, p)) / q.needed_slots;
+    s[kSchedule] = ScheduleValue(CoveredSlots(q.schedule, p.availability),
+                                 q.needed_slots);
   }
-  s[kDistance] = std::pow(0.5, distance_km / 8.0);
+  s[kDistance] = DistanceValue(distance_km);
   if (q.applies[kInterests]) {
-    s[kInterests] = static_cast<double>(CountShared(p.interests, q.interests)) /
-                    q.interests.size();
+    s[kInterests] = InterestsValue(CountShared(p.interests, q.interests),
+                                   q.interests.size());
   }
   if (q.applies[kPreferences]) {
-    int lists = 0, hits = 0;
+    int met = 0;
     if (!q.preferred_languages.empty()) {
-      ++lists;
-      hits += CountShared(p.languages, q.preferred_languages) > 0 ? 1 : 0;
+      met += CountShared(p.languages, q.preferred_languages) > 0 ? 1 : 0;
     }
     if (!q.preferred_genders.empty()) {
-      ++lists;
-      hits += Contains(q.preferred_genders, p.gender) ? 1 : 0;
+      met += Contains(q.preferred_genders, p.gender) ? 1 : 0;
     }
     if (!q.preferred_age_bands.empty()) {
-      ++lists;
-      hits += Contains(q.preferred_age_bands, p.age_band) ? 1 : 0;
+      met += Contains(q.preferred_age_bands, p.age_band) ? 1 : 0;
     }
-    s[kPreferences] = static_cast<double>(hits) / lists;
+    s[kPreferences] = PreferencesValue(met, PreferenceListsGiven(q));
   }
   if (q.applies[kTraining]) {
-    int held = 0;
-    for (CodeId code : q.preferred_training) {
-      held += TrainingUnexpired(p, code, q.as_of) ? 1 : 0;
-    }
-    s[kTraining] = static_cast<double>(held) / q.preferred_training.size();
+    s[kTraining] = TrainingValue(PreferredTrainingHeld(q, p),
+                                 q.preferred_training.size());
   }
-  s[kTrust] = p.register_level / 4.0;
-  s[kRecency] = p.has_last_active
-                    ? RecencyValue(DaysSinceActive(q.as_of_start_seconds,
-                                                   p.last_active_seconds,
-                                                   p.last_active_nanos))
-                    : 0.0;
+  s[kTrust] = TrustValue(p.register_level);
+  s[kRecency] = RecencyValue(q.as_of_start_seconds, p.has_last_active,
+                             p.last_active_seconds, p.last_active_nanos);
   return s;
 }
 
@@ -227,7 +162,7 @@ double RoundDecimal(double x, int decimals) {
 
 double Score(const CompiledQuery& q,
              const std::array<double, kComponentCount>& values) {
-  return RoundDecimal(WeightedScore(q, values), 6);
+  return RoundDecimal(WeightedScore(q, values), kScoreDecimals);
 }
 
 bool ComesBefore(const Match& a, const Match& b) {
@@ -241,10 +176,7 @@ SearchCollector::SearchCollector(const CompiledQuery& query,
     : query_(query), taxonomy_(taxonomy) {}
 
 void SearchCollector::Consider(const CompiledProfile& profile) {
-  if (PassesSetFilters(query_, profile)) ConsiderCandidate(profile);
-}
-
-void SearchCollector::ConsiderCandidate(const CompiledProfile& profile) {
+  if (!PassesSetFilters(query_, profile)) return;
   const double distance =
       HaversineKm(query_.lat, query_.lon, query_.cos_lat, profile.lat,
                   profile.lon, profile.cos_lat);
@@ -325,8 +257,9 @@ void SearchCollector::FillExplanation(const Match& match,
       out->add_shared_interests(taxonomy_.interests().code(id));
     }
   }
-  out->set_distance_km(RoundDecimal(match.distance_km, 3));
-  out->set_covered_slots(CoveredSlots(query_, p));
+  out->set_distance_km(
+      RoundDecimal(match.distance_km, kExplainedDistanceDecimals));
+  out->set_covered_slots(CoveredSlots(query_.schedule, p.availability));
   out->set_needed_slots(query_.needed_slots);
   out->set_register_level(p.register_level);
 }

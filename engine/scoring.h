@@ -1,7 +1,8 @@
 // Hard filters and the score of MATCHING.md for one (query, profile) pair,
-// and the reference search: a plain scan that applies them to every
-// profile. The scan is kept forever as the reference that faster index code
-// is tested against, so it favours obviousness over speed.
+// built from the rules of engine/rules.h, and the reference search: a plain
+// scan that applies them to every profile. The scan is kept forever as the
+// reference that faster index code is tested against, so it favours
+// obviousness over speed.
 //
 // All functions are pure; a SearchCollector is used by one thread at a time.
 #ifndef PA_MATCH_ENGINE_SCORING_H_
@@ -10,33 +11,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/geo.h"
 #include "engine/profile.h"
 #include "engine/query.h"
+#include "engine/rules.h"
 #include "engine/taxonomy.h"
 #include "pamatch/v1/matcher.pb.h"
 
 namespace pamatch {
-
-// Mean Earth radius used by the contract, km.
-inline constexpr double kEarthRadiusKm = 6371.0088;
-
-// Haversine great-circle distance in km between two WGS84 points (degrees).
-double HaversineKm(double lat1, double lon1, double lat2, double lon2);
-// The same, bit for bit, given cos(lat) of both points precomputed
-// (CosLat), which saves two of the five transcendental calls per pair.
-double HaversineKm(double lat1, double lon1, double cos_lat1, double lat2,
-                   double lon2, double cos_lat2);
-double CosLat(double lat);
-
-// Whether `profile` holds training `code` unexpired on `as_of` (no expiry,
-// or expires_on >= as_of).
-bool TrainingUnexpired(const CompiledProfile& profile, CodeId code,
-                       DayNumber as_of);
-
-// Whether `profile`, at `distance_km` from the query's location, passes
-// every hard filter of `query`: the set filters and the residual ones.
-bool PassesHardFilters(const CompiledQuery& query,
-                       const CompiledProfile& profile, double distance_km);
 
 // The hard filters an inverted index answers with set intersections: ACTIVE,
 // must-have skills, required training held (any expiry), required
@@ -54,6 +36,16 @@ std::array<double, kComponentCount> ComponentValues(
     const CompiledQuery& query, const CompiledProfile& profile,
     double distance_km);
 
+// Parts of the rules that read a query and a profile, for the reference
+// scan and the index alike: whether every required training code is held
+// unexpired on as_of; how many preferred ones are; how many preference
+// lists the query gives (the denominator of `preferences`).
+bool RequiredTrainingUnexpired(const CompiledQuery& query,
+                               const CompiledProfile& profile);
+int PreferredTrainingHeld(const CompiledQuery& query,
+                          const CompiledProfile& profile);
+int PreferenceListsGiven(const CompiledQuery& query);
+
 // The weighted mean of the applied components, before rounding (0 when
 // their weights sum to 0). Monotone in each value: an upper bound on each
 // value gives an upper bound on the score.
@@ -68,18 +60,9 @@ double WeightedScore(const CompiledQuery& query,
 // 2^-7, goes away from zero.) Finite x with |x| * 10^decimals < 2^52.
 double RoundDecimal(double x, int decimals);
 
-// The score rounded to 6 decimal places (RoundDecimal).
+// The score rounded to kScoreDecimals places (RoundDecimal).
 double Score(const CompiledQuery& query,
              const std::array<double, kComponentCount>& values);
-
-// Whole days from `last_active` (seconds, nanos) to 00:00 UTC of as_of,
-// floored, never negative.
-int64_t DaysSinceActive(int64_t as_of_start_seconds, int64_t seconds,
-                        int32_t nanos);
-
-// The recency component for `days` since last active: 0.5^(days/30),
-// bit-identical to std::pow(0.5, days / 30.0), from a table when small.
-double RecencyValue(int64_t days);
 
 // A profile that passed the hard filters.
 struct Match {
@@ -97,16 +80,14 @@ class SearchCollector {
  public:
   SearchCollector(const CompiledQuery& query, const Taxonomy& taxonomy);
 
-  // Applies the hard filters to one profile and, if it passes, scores it.
+  // Applies the hard filters to one profile and, if it passes, counts it
+  // and offers it for the page (the reference scan).
   void Consider(const CompiledProfile& profile);
-  // The same for a profile already known to pass PassesSetFilters (an index
-  // candidate): only the residual filters are applied.
-  void ConsiderCandidate(const CompiledProfile& profile);
 
-  // The parts of ConsiderCandidate, for callers that apply the hard filters
-  // themselves (ProfileIndex::Search): count one match; offer a scored
-  // match for the page; and whether the page is full, in which case a match
-  // scoring below KeptScoreFloor() cannot enter it.
+  // For callers that apply the hard filters themselves
+  // (ProfileIndex::Search): count matches; offer a scored match for the
+  // page; and whether the page is full, in which case a match scoring
+  // below KeptScoreFloor() cannot enter it.
   void CountMatch() { ++total_matches_; }
   void CountMatches(int64_t n) { total_matches_ += n; }
   void Offer(const Match& match);

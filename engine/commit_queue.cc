@@ -48,34 +48,32 @@ void AppendVersion(int64_t version, std::string* value) {
   }
 }
 
-CommitQueue::CommitQueue(Store* store, ProfileIndex* index,
-                         std::shared_mutex* index_mu,
-                         std::shared_ptr<const StoreView>* visible)
-    : store_(store), index_(index), index_mu_(index_mu), visible_(visible) {
+CommitQueue::CommitQueue(Store* store, LiveIndex* live)
+    : store_(store), live_(live) {
   thread_ = std::thread([this] { CommitLoop(); });
 }
 
 CommitQueue::~CommitQueue() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  queued_.notify_all();
+  queued_.SignalAll();
   thread_.join();
 }
 
 void CommitQueue::Submit(std::vector<ProfileWrite> writes, Done done) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     queue_.push_back(Group{std::move(writes), std::move(done)});
   }
   // Wakes the commit thread if it is idle; if it is busy with a round it
   // takes this group with the next one.
-  queued_.notify_one();
+  queued_.Signal();
 }
 
 CommitQueue::Counters CommitQueue::counters() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return counters_;
 }
 
@@ -83,8 +81,8 @@ void CommitQueue::CommitLoop() {
   std::vector<Group> round;
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      queued_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stop_ && queue_.empty()) queued_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping, and everything is committed
       size_t writes = 0;
       while (!queue_.empty() &&
@@ -115,11 +113,12 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
     // is its only writer); `pending` holds the outcome of this round's
     // earlier writes (0: deleted).
     absl::flat_hash_map<absl::string_view, int64_t> pending;
-    std::shared_lock lock(*index_mu_);
+    ReaderLock lock(&live_->mu());
+    const ProfileIndex& index = live_->index();
     auto stored_version = [&](absl::string_view id) -> int64_t {
       auto it = pending.find(id);
       if (it != pending.end()) return it->second;
-      const CompiledProfile* profile = index_->Find(id);
+      const CompiledProfile* profile = index.Find(id);
       return profile == nullptr ? 0 : profile->version;
     };
     for (size_t g = 0; g < round.size(); ++g) {
@@ -171,15 +170,17 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
       // This thread is the only writer of profiles: the view taken now is
       // the store with exactly this round added.
       std::shared_ptr<const StoreView> view = store_->TakeView();
-      std::unique_lock lock(*index_mu_);
-      visible_->swap(view);  // the old view is released after the unlock
+      WriterLock lock(&live_->mu());
+      // The old view is released after the unlock.
+      view = live_->ExchangeVisible(std::move(view));
+      ProfileIndex& index = live_->mutable_index();
       for (const auto& [g, w] : accepted) {
         ProfileWrite& write = round[g].writes[w];
         if (write.compiled.has_value()) {
-          index_->Put(std::make_shared<const CompiledProfile>(
+          index.Put(std::make_shared<const CompiledProfile>(
               *std::move(write.compiled)));
         } else {
-          index_->Erase(write.id);
+          index.Erase(write.id);
         }
       }
     } else {
@@ -187,7 +188,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
         results[g][w] = WriteResult{written, 0, false};
       }
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ++counters_.rounds;
     counters_.writes += static_cast<int64_t>(mutations.size());
   }

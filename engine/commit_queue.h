@@ -36,21 +36,20 @@
 #ifndef PA_MATCH_ENGINE_COMMIT_QUEUE_H_
 #define PA_MATCH_ENGINE_COMMIT_QUEUE_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/base/thread_annotations.h"
+#include "engine/live_index.h"
 #include "engine/profile.h"
-#include "engine/profile_index.h"
 #include "engine/storage.h"
+#include "engine/sync.h"
 #include "pamatch/v1/matcher.pb.h"
 
 namespace pamatch {
@@ -89,15 +88,10 @@ class CommitQueue {
   // Called once with one result per write of the group, in order.
   using Done = std::function<void(std::vector<WriteResult>)>;
 
-  // `store`, `index`, `index_mu` (which guards `index`: shared for
-  // readers, exclusive for changes) and `visible` must outlive the queue.
-  // `visible` (also guarded by `index_mu`) is the view of the store that
-  // agrees with `index`: each round replaces it, in the same exclusive
-  // section that applies the round to the index, so a reader holding
-  // `index_mu` shared sees a write in both or in neither (GetProfile reads
-  // through it). Starts the commit thread.
-  CommitQueue(Store* store, ProfileIndex* index, std::shared_mutex* index_mu,
-              std::shared_ptr<const StoreView>* visible);
+  // `store` and `live` must outlive the queue. Each round is applied to
+  // live's index and its visible view in one exclusive section (see
+  // live_index.h). Starts the commit thread.
+  CommitQueue(Store* store, LiveIndex* live);
   ~CommitQueue();
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
@@ -125,15 +119,13 @@ class CommitQueue {
   std::vector<std::vector<WriteResult>> CommitRound(std::vector<Group>& round);
 
   Store* const store_;
-  ProfileIndex* const index_;
-  std::shared_mutex* const index_mu_;
-  std::shared_ptr<const StoreView>* const visible_;  // GUARDED_BY(*index_mu_)
+  LiveIndex* const live_;
 
-  mutable std::mutex mu_;
-  std::condition_variable queued_;
-  std::deque<Group> queue_;  // GUARDED_BY(mu_)
-  bool stop_ = false;        // GUARDED_BY(mu_)
-  Counters counters_;        // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar queued_;
+  std::deque<Group> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  Counters counters_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;       // last: started once the rest is ready
 };
 

@@ -25,31 +25,27 @@ void Replay(const std::vector<std::string>& ids, const ProfileIndex& live,
 
 }  // namespace
 
-IndexRelayout::IndexRelayout(ProfileIndex* index, std::shared_mutex* index_mu,
-                             const Taxonomy& taxonomy, RelayoutOptions options)
-    : index_(index),
-      index_mu_(index_mu),
-      taxonomy_(taxonomy),
-      options_(options) {
+IndexRelayout::IndexRelayout(LiveIndex* live, RelayoutOptions options)
+    : live_(live), options_(options) {
   if (options_.background) thread_ = std::thread([this] { Loop(); });
 }
 
 IndexRelayout::~IndexRelayout() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void IndexRelayout::RunNow() {
-  std::lock_guard run(run_mu_);
+  MutexLock run(&run_mu_);
   Run();
 }
 
 IndexRelayout::Stats IndexRelayout::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -57,22 +53,26 @@ void IndexRelayout::Loop() {
   uint64_t writes_seen = 0;
   absl::Time last_write = absl::Now();
   absl::Time due_since = absl::InfiniteFuture();
-  std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.poll),
-                   [&] { return stop_; });
-    if (stop_) return;
-    const absl::Time next_allowed = next_allowed_;
-    lock.unlock();
+    absl::Time next_allowed;
+    {
+      MutexLock lock(&mu_);
+      const absl::Time wake_at = absl::Now() + options_.poll;
+      while (!stop_ && wake_.WaitFor(&mu_, wake_at - absl::Now())) {
+      }
+      if (stop_) return;
+      next_allowed = next_allowed_;
+    }
     bool over;
     uint64_t writes;
     {
-      std::shared_lock index_lock(*index_mu_);
-      const double unsorted = static_cast<double>(index_->unsorted_documents());
+      ReaderLock index_lock(&live_->mu());
+      const ProfileIndex& index = live_->index();
+      const double unsorted = static_cast<double>(index.unsorted_documents());
       over = unsorted > static_cast<double>(options_.min_unsorted_documents) &&
              unsorted > options_.unsorted_fraction *
-                            static_cast<double>(index_->size());
-      writes = index_->writes();
+                            static_cast<double>(index.size());
+      writes = index.writes();
     }
     const absl::Time now = absl::Now();
     if (writes != writes_seen) {
@@ -87,11 +87,10 @@ void IndexRelayout::Loop() {
     if (over && now >= next_allowed &&
         (now - last_write >= options_.quiet ||
          now - due_since >= options_.max_wait)) {
-      std::lock_guard run(run_mu_);
+      MutexLock run(&run_mu_);
       Run();
       due_since = absl::InfiniteFuture();
     }
-    lock.lock();
   }
 }
 
@@ -109,32 +108,35 @@ void IndexRelayout::Run() {
   };
   std::vector<ProfileIndex::ProfilePtr> snapshot;
   {
-    std::shared_lock lock(*index_mu_);  // 1
+    ReaderLock lock(&live_->mu());  // 1
+    const ProfileIndex& index = live_->index();
     timed([&] {
-      snapshot = index_->Snapshot();
-      index_->StartTrackingChanges();
+      snapshot = index.Snapshot();
+      index.StartTrackingChanges();
     });
   }
-  auto fresh = std::make_unique<ProfileIndex>(taxonomy_);  // 2
+  auto fresh = std::make_unique<ProfileIndex>(live_->taxonomy());  // 2
   fresh->BulkLoad(std::move(snapshot), ProfileIndex::Profiles::kShare);
   if (options_.after_step) options_.after_step(2);
   std::vector<std::string> changed;
   {
-    std::shared_lock lock(*index_mu_);  // 3
+    ReaderLock lock(&live_->mu());  // 3
+    const ProfileIndex& index = live_->index();
     timed([&] {
-      changed = index_->TakeChanges(/*keep_tracking=*/true);
-      Replay(changed, *index_, *fresh);
+      changed = index.TakeChanges(/*keep_tracking=*/true);
+      Replay(changed, index, *fresh);
     });
   }
   if (options_.after_step) options_.after_step(3);
   std::vector<std::string> last;
   absl::Duration exclusive;
   {
-    std::unique_lock lock(*index_mu_);  // 4
+    WriterLock lock(&live_->mu());  // 4
+    ProfileIndex& index = live_->mutable_index();
     exclusive = timed([&] {
-      last = index_->TakeChanges(/*keep_tracking=*/false);
-      Replay(last, *index_, *fresh);
-      index_->Swap(*fresh);
+      last = index.TakeChanges(/*keep_tracking=*/false);
+      Replay(last, index, *fresh);
+      index.Swap(*fresh);
     });
   }
   fresh.reset();  // 5
@@ -145,7 +147,7 @@ void IndexRelayout::Run() {
   malloc_trim(0);
 #endif
   const absl::Time end = absl::Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ++stats_.runs;
   stats_.last_duration = end - start;
   stats_.last_exclusive = exclusive;

@@ -43,19 +43,18 @@
 //
 // Thread-safety: RunNow and stats may be called from any thread; runs never
 // overlap. The destructor stops the thread, after the run in progress if
-// any. `index` and `index_mu` must outlive this object.
+// any.
 #ifndef PA_MATCH_ENGINE_INDEX_RELAYOUT_H_
 #define PA_MATCH_ENGINE_INDEX_RELAYOUT_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
-#include <shared_mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "engine/profile_index.h"
+#include "engine/live_index.h"
+#include "engine/sync.h"
 
 namespace pamatch {
 
@@ -75,8 +74,8 @@ struct RelayoutOptions {
 
 class IndexRelayout {
  public:
-  IndexRelayout(ProfileIndex* index, std::shared_mutex* index_mu,
-                const Taxonomy& taxonomy, RelayoutOptions options);
+  // `live` must outlive this.
+  IndexRelayout(LiveIndex* live, RelayoutOptions options);
   ~IndexRelayout();
   IndexRelayout(const IndexRelayout&) = delete;
   IndexRelayout& operator=(const IndexRelayout&) = delete;
@@ -101,21 +100,19 @@ class IndexRelayout {
 
  private:
   void Loop();
-  // The five steps; run_mu_ held.
-  void Run();
+  // The five steps.
+  void Run() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
 
-  ProfileIndex* const index_;
-  std::shared_mutex* const index_mu_;
-  const Taxonomy& taxonomy_;
+  LiveIndex* const live_;
   const RelayoutOptions options_;
 
-  std::mutex run_mu_;  // one run at a time
+  Mutex run_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one run at a time
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
-  Stats stats_;        // GUARDED_BY(mu_)
-  absl::Time next_allowed_ = absl::InfinitePast();  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar wake_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_allowed_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::thread thread_;  // last: started once the rest is ready
 };
 

@@ -11,7 +11,6 @@
 #include <future>
 #include <map>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -137,10 +136,12 @@ class CommitQueueDirectTest : public ::testing::Test {
     auto store = Store::Open(dir_.path() + "/db", StoreOptions());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    index_ = std::make_unique<ProfileIndex>(*taxonomy_);
-    visible_ = store_->TakeView();
-    queue_ = std::make_unique<CommitQueue>(store_.get(), index_.get(), &mu_,
-                                           &visible_);
+    live_ = std::make_unique<LiveIndex>(*taxonomy_);
+    {
+      WriterLock lock(&live_->mu());
+      live_->ExchangeVisible(store_->TakeView());
+    }
+    queue_ = std::make_unique<CommitQueue>(store_.get(), live_.get());
   }
 
   ProfileWrite Upsert(const std::string& id, int64_t version) {
@@ -166,13 +167,13 @@ class CommitQueueDirectTest : public ::testing::Test {
     return done.get_future().get();
   }
   int64_t IndexedVersion(const std::string& id) {
-    std::shared_lock lock(mu_);
-    const CompiledProfile* profile = index_->Find(id);
+    ReaderLock lock(&live_->mu());
+    const CompiledProfile* profile = live_->index().Find(id);
     return profile == nullptr ? 0 : profile->version;
   }
   std::shared_ptr<const StoreView> VisibleView() {
-    std::shared_lock lock(mu_);
-    return visible_;
+    ReaderLock lock(&live_->mu());
+    return live_->visible();
   }
   int64_t StoredVersion(const std::string& id,
                         const StoreView* view = nullptr) {
@@ -184,9 +185,7 @@ class CommitQueueDirectTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<Taxonomy> taxonomy_;
   std::unique_ptr<Store> store_;
-  std::shared_mutex mu_;
-  std::unique_ptr<ProfileIndex> index_;
-  std::shared_ptr<const StoreView> visible_;  // GUARDED_BY(mu_)
+  std::unique_ptr<LiveIndex> live_;
   std::unique_ptr<CommitQueue> queue_;  // last: stopped first
 };
 

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <memory>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,7 +45,14 @@ class IndexRelayoutTest : public ::testing::Test {
   void SetUp() override {
     taxonomy_ = testing::LoadTaxonomy();
     ASSERT_NE(taxonomy_, nullptr);
-    index_ = std::make_unique<ProfileIndex>(*taxonomy_);
+    live_ = std::make_unique<LiveIndex>(*taxonomy_);
+    index_ = &Unlocked();
+  }
+  // The live index without its lock, as index_: for the test's own thread
+  // while no relayout runs; writes that race a relayout take live_->mu()
+  // (Put, Erase below), as the engine's commit thread does.
+  ProfileIndex& Unlocked() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return live_->mutable_index();
   }
   ProfilePtr Compile(const v1::Profile& p) {
     return testing::CompileShared(*taxonomy_, p);
@@ -83,11 +89,11 @@ class IndexRelayoutTest : public ::testing::Test {
   // Writes as the commit thread does: under the exclusive lock.
   void Put(const v1::Profile& p) {
     ProfilePtr compiled = Compile(p);
-    std::unique_lock lock(mu_);
+    WriterLock lock(&live_->mu());
     index_->Put(std::move(compiled));
   }
   void Erase(const std::string& id) {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&live_->mu());
     ASSERT_TRUE(index_->Erase(id)) << id;
   }
 
@@ -151,8 +157,8 @@ class IndexRelayoutTest : public ::testing::Test {
   }
 
   std::unique_ptr<Taxonomy> taxonomy_;
-  std::unique_ptr<ProfileIndex> index_;
-  std::shared_mutex mu_;
+  std::unique_ptr<LiveIndex> live_;
+  ProfileIndex* index_ = nullptr;
 };
 
 TEST_F(IndexRelayoutTest, UnsortedDocumentsCountTheCellsWritesTouched) {
@@ -200,7 +206,7 @@ TEST_F(IndexRelayoutTest, RelayoutRestoresOrderAndKeepsEveryAnswer) {
 
   RelayoutOptions options;
   options.background = false;
-  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  IndexRelayout relayout(live_.get(), options);
   relayout.RunNow();
 
   EXPECT_EQ(index_->unsorted_documents(), 0u);
@@ -234,7 +240,7 @@ TEST_F(IndexRelayoutTest, WritesDuringEachStepAreKept) {
       Put(Demo(11, 4));            // deleted before, back now
     }
   };
-  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  IndexRelayout relayout(live_.get(), options);
   relayout.RunNow();
 
   // What the index should now hold, built from nothing.
@@ -279,7 +285,7 @@ TEST_F(IndexRelayoutTest, BackgroundRelayoutWaitsForWritesToPause) {
   RelayoutOptions options = Eager();
   options.quiet = absl::Milliseconds(300);
   options.max_wait = absl::Hours(1);
-  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  IndexRelayout relayout(live_.get(), options);
   // A write every 10 ms for 1.5 s: due all along, never quiet.
   PutSteadily(relayout, /*stop_at_run=*/false);
   EXPECT_EQ(relayout.stats().runs, 0);
@@ -287,7 +293,7 @@ TEST_F(IndexRelayoutTest, BackgroundRelayoutWaitsForWritesToPause) {
   WaitUntil([&] { return relayout.stats().runs > 0; });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(relayout.stats().runs, 1);
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&live_->mu());
   EXPECT_EQ(index_->unsorted_documents(), 0u);
 }
 
@@ -296,7 +302,7 @@ TEST_F(IndexRelayoutTest, BackgroundRelayoutRunsAfterMaxWaitUnderSteadyWrites) {
   RelayoutOptions options = Eager();
   options.quiet = absl::Hours(1);
   options.max_wait = absl::Milliseconds(200);
-  IndexRelayout relayout(index_.get(), &mu_, *taxonomy_, options);
+  IndexRelayout relayout(live_.get(), options);
   PutSteadily(relayout, /*stop_at_run=*/true);
   EXPECT_GE(relayout.stats().runs, 1);
 }

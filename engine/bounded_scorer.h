@@ -235,11 +235,11 @@ inline void BoundedScorer::OnDoc(uint32_t doc) {
   s[kTrust] = TrustValue(h.register_level);
   s[kRecency] = RecencyValue(q.as_of_start_seconds, h.has_last_active,
                              h.last_active_seconds, h.last_active_nanos);
-  if (hopeless(applied_[kPreferences], s[kPreferences]) |
-      hopeless(applied_[kTrust], s[kTrust]) |
-      hopeless(applied_[kRecency], s[kRecency])) {
-    return;
-  }
+  // All three taken off `best` before the one check (the last is the
+  // strictest: `best` only falls).
+  hopeless(applied_[kPreferences], s[kPreferences]);
+  hopeless(applied_[kTrust], s[kTrust]);
+  if (hopeless(applied_[kRecency], s[kRecency])) return;
   const CompiledProfile& p = *docs_[doc];
   if (q.applies[kTraining]) {
     s[kTraining] =

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-#include <ranges>
 
 #include "engine/profile.h"
 #include "engine/rules.h"
@@ -164,10 +163,9 @@ GeoGrid::CellsInReach GeoGrid::ReachableCells(
       found.first = cell.docs.minimum();
       const uint32_t end = cell.docs.maximum() + 1;
       const float near = static_cast<float>(found.near_km);
-      found.end = *std::partition_point(
-          std::views::iota(found.first, end).begin(),
-          std::views::iota(found.first, end).end(),
-          [&](uint32_t doc) { return columns.scan(doc).max_travel_km >= near; });
+      found.end = PartitionPoint(found.first, end, [&](uint32_t doc) {
+        return columns.scan(doc).max_travel_km >= near;
+      });
       if (found.end == found.first) return;  // nobody travels that far
     }
     reachable.push_back(found);

@@ -69,6 +69,22 @@ inline int SharedBits(const uint64_t* row, const std::vector<uint64_t>& mask) {
   return n;
 }
 
+// The first document in [first, end) for which `pred` is false, given that
+// it holds for a prefix of the range and not after (std::partition_point
+// over document ids): the travel-sorted cells' binary searches.
+template <typename Pred>
+uint32_t PartitionPoint(uint32_t first, uint32_t end, Pred pred) {
+  while (first < end) {
+    const uint32_t middle = first + (end - first) / 2;
+    if (pred(middle)) {
+      first = middle + 1;
+    } else {
+      end = middle;
+    }
+  }
+  return first;
+}
+
 // The 8-byte record the plan reads for every document of a reachable cell,
 // before anything else: the PA's travel (rounded up to float, so "travel <
 // a lower bound of the distance" safely rules a PA out) and the boolean

@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <ranges>
 #include <vector>
 
 #include "engine/geo.h"
@@ -216,8 +215,10 @@ void ForEachSetMatch(const IndexParts& index, const CompiledQuery& q,
       const float reach = std::min(limit, travel);
       const float outer = reach + kFloatMarginKm;
       const float inner = std::max(0.0f, reach - kFloatMarginKm);
-      const bool bounded = (std::abs(dlat) < static_cast<float>(kMaxBoundDeg)) &
-                           (std::abs(dlon) < static_cast<float>(kMaxBoundDeg));
+      // (Bitwise on purpose, here and below: no branch per document.)
+      const bool bounded =
+          static_cast<int>(std::abs(dlat) < static_cast<float>(kMaxBoundDeg)) &
+          static_cast<int>(std::abs(dlon) < static_cast<float>(kMaxBoundDeg));
       const bool out = bounded & (lower_sq > outer * outer);
       const bool stale = check_dbs_age & !DbsFreshOn(g.dbs_key, dbs_fresh_since);
       const bool keep =
@@ -315,12 +316,9 @@ void ForEachSetMatch(const IndexParts& index, const CompiledQuery& q,
       if (bulk && set_filters_decide &&
           travel_past_cell < std::numeric_limits<float>::infinity()) {
         // Descending travel: those who travel past the cell come first.
-        begin = *std::partition_point(
-            std::views::iota(cell.first, cell.end).begin(),
-            std::views::iota(cell.first, cell.end).end(),
-            [&](uint32_t doc) {
-              return columns.scan(doc).max_travel_km >= travel_past_cell;
-            });
+        begin = PartitionPoint(cell.first, cell.end, [&](uint32_t doc) {
+          return columns.scan(doc).max_travel_km >= travel_past_cell;
+        });
         if (const int64_t matches = count_past(cell.first, begin); matches > 0) {
           visitor.OnCounted(matches);
         }

@@ -31,7 +31,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "service/api_keys.h"
 #include "service/matcher_service.h"
@@ -114,7 +114,7 @@ int RunUpserts(int clients, int seconds) {
       const absl::Time now = absl::Now();
       for (int64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
         v1::UpsertProfileRequest request;
-        *request.mutable_profile() = GenerateDemoProfile(
+        *request.mutable_profile() = demo::GenerateDemoProfile(
             7, i % 5000, now, absl::StrCat("c", c, "-"));
         request.mutable_profile()->set_version(0);
         auto context = testing::ContextWithKey(served->key);
@@ -170,8 +170,8 @@ int RunEngineUpserts(int clients, int seconds) {
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       for (int64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-        v1::Profile p =
-            GenerateDemoProfile(7, i % 5000, now, absl::StrCat("c", c, "-"));
+        v1::Profile p = demo::GenerateDemoProfile(7, i % 5000, now,
+                                                  absl::StrCat("c", c, "-"));
         p.set_version(0);
         if (engine->Upsert(p).ok()) acked.fetch_add(1);
       }
@@ -193,7 +193,8 @@ int RunBulk(int count) {
   const absl::Time now = absl::Now();
   std::vector<v1::UpsertProfileRequest> requests(count);
   for (int i = 0; i < count; ++i) {
-    *requests[i].mutable_profile() = GenerateDemoProfile(42, i, now, "pa-");
+    *requests[i].mutable_profile() =
+        demo::GenerateDemoProfile(42, i, now, "pa-");
   }
   auto stub = v1::Matcher::NewStub(NewConnection(served->address, 0));
   grpc::ClientContext context;
@@ -227,7 +228,7 @@ int RunRestart(int count) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<v1::Profile> batch;
     for (int i = 0; i < count; ++i) {
-      batch.push_back(GenerateDemoProfile(42, i, now, "pa-"));
+      batch.push_back(demo::GenerateDemoProfile(42, i, now, "pa-"));
       if (batch.size() == 1000 || i + 1 == count) {
         for (const auto& r : engine->BulkUpsert(batch)) {
           if (!r.ok()) std::fprintf(stderr, "%s\n", r.status().ToString().c_str());

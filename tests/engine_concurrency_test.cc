@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "gtest/gtest.h"
 #include "tests/engine_test_util.h"
@@ -139,10 +139,10 @@ TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWriteThroughRelayouts) {
   // 3,000 PAs around Durham, away from the writers' patches, so that a
   // relayout takes long enough for writes to land during its steps, not
   // only between relayouts.
-  DemoOptions demo;
-  demo.count = 3000;
-  demo.now = testing::SomeNow();
-  std::vector<v1::Profile> filler = GenerateDemoProfiles(demo);
+  demo::DemoOptions options;
+  options.count = 3000;
+  options.now = testing::SomeNow();
+  std::vector<v1::Profile> filler = demo::GenerateDemoProfiles(options);
   for (v1::Profile& p : filler) {
     p.mutable_location()->set_lat(54.70 + 0.1 * (p.location().lat() - 54.9));
     p.mutable_location()->set_lon(-1.55);

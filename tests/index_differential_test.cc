@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "gtest/gtest.h"
 #include "tests/engine_test_util.h"
@@ -138,7 +138,8 @@ void Churn(Engine& engine, RandomRequests& random, uint64_t seed, int round,
     const int index = random.Uniform(0, kProfiles - 1);
     // A different data set's profile under the same id: new skills,
     // location, checks, everything.
-    v1::Profile p = GenerateDemoProfile(seed + round + 1, index, now, "pa-");
+    v1::Profile p =
+        demo::GenerateDemoProfile(seed + round + 1, index, now, "pa-");
     p.set_version(0);
     changed.push_back(p);
   }
@@ -150,7 +151,8 @@ void Churn(Engine& engine, RandomRequests& random, uint64_t seed, int round,
   }
   std::vector<v1::Profile> back;  // some deleted ids return
   for (int i = 0; i < 100; ++i) {
-    v1::Profile p = GenerateDemoProfile(seed, random.Uniform(0, kProfiles - 1), now, "pa-");
+    v1::Profile p = demo::GenerateDemoProfile(
+        seed, random.Uniform(0, kProfiles - 1), now, "pa-");
     p.set_version(0);
     back.push_back(p);
   }
@@ -167,7 +169,7 @@ TEST(IndexDifferentialTest, IndexAgreesWithReferenceScanUnderChurn) {
   for (int start = 0; start < kProfiles; start += 5000) {
     std::vector<v1::Profile> batch;
     for (int i = start; i < start + 5000; ++i) {
-      batch.push_back(GenerateDemoProfile(seed, i, now, "pa-"));
+      batch.push_back(demo::GenerateDemoProfile(seed, i, now, "pa-"));
     }
     for (const auto& result : engine->BulkUpsert(batch)) ASSERT_TRUE(result.ok());
   }

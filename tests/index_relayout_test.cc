@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "engine/profile_index.h"
 #include "engine/query.h"
@@ -71,7 +71,8 @@ class IndexRelayoutTest : public ::testing::Test {
   // A North East demo profile; `seed` other than 42 gives the same id
   // with other contents (an update).
   v1::Profile Demo(int64_t i, uint64_t seed = 42) {
-    v1::Profile p = GenerateDemoProfile(seed, i, testing::SomeNow(), "pa-");
+    v1::Profile p =
+        demo::GenerateDemoProfile(seed, i, testing::SomeNow(), "pa-");
     p.set_version(static_cast<int64_t>(seed));
     return p;
   }
@@ -317,10 +318,10 @@ std::unique_ptr<Engine> OpenWithRelayout(const std::string& dir,
 }
 
 void WriteDemoProfiles(Engine& engine, int first, int count) {
-  DemoOptions demo;
-  demo.count = first + count;
-  demo.now = testing::SomeNow();
-  std::vector<v1::Profile> all = GenerateDemoProfiles(demo);
+  demo::DemoOptions options;
+  options.count = first + count;
+  options.now = testing::SomeNow();
+  std::vector<v1::Profile> all = demo::GenerateDemoProfiles(options);
   all.erase(all.begin(), all.begin() + first);
   for (const auto& result : engine.BulkUpsert(all)) {
     ASSERT_TRUE(result.ok()) << result.status();

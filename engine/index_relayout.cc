@@ -92,6 +92,7 @@ void IndexRelayout::Loop() {
       due_since = absl::InfiniteFuture();
     }
     lock.lock();
+    ++stats_.polls;
   }
 }
 

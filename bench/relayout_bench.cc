@@ -25,7 +25,7 @@
 #include "benchmark/benchmark.h"
 #include "bench/query_mix.h"
 #include "bench/quantile.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 
 namespace pamatch {
@@ -67,20 +67,21 @@ Engines& Shared() {
       std::filesystem::remove_all(DataDir("a"));
       std::filesystem::remove_all(DataDir("b"));
     });
-    auto write = [](Engine& engine, DemoScenario scenario, uint64_t seed,
+    auto write = [](Engine& engine, demo::DemoScenario scenario, uint64_t seed,
                     int n, const char* prefix) {
       constexpr int kBatch = 5000;
       for (int start = 0; start < n; start += kBatch) {
         std::vector<v1::Profile> batch;
         for (int i = start; i < std::min(n, start + kBatch); ++i) {
-          batch.push_back(GenerateScenarioProfile(scenario, seed, i, kNow, prefix));
+          batch.push_back(
+              demo::GenerateScenarioProfile(scenario, seed, i, kNow, prefix));
         }
         engine.BulkUpsert(batch);
       }
     };
     {
       std::unique_ptr<Engine> first = Open(a);
-      write(*first, DemoScenario::kNational, 42, count, "pa-");
+      write(*first, demo::DemoScenario::kNational, 42, count, "pa-");
     }
     std::filesystem::copy(a, b, std::filesystem::copy_options::recursive);
     auto* e = new Engines;
@@ -89,7 +90,7 @@ Engines& Shared() {
     e->unsorted = Open(a);
     e->relaid_out = Open(b);
     for (Engine* engine : {e->unsorted.get(), e->relaid_out.get()}) {
-      write(*engine, DemoScenario::kNorthEast, 7, imported, "imp-");
+      write(*engine, demo::DemoScenario::kNorthEast, 7, imported, "imp-");
     }
     e->unsorted_profiles = e->relaid_out->Stats().unsorted_profiles();
     e->relaid_out->RelayoutIndex();

@@ -23,7 +23,7 @@
 #include "benchmark/benchmark.h"
 #include "bench/query_mix.h"
 #include "bench/quantile.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "engine/query.h"
 #include "engine/taxonomy.h"
@@ -67,8 +67,9 @@ Engine& SharedEngine() {
     const char* scenario_env = std::getenv("PA_MATCH_BENCH_SCENARIO");
     const bool north_east =
         scenario_env != nullptr && std::string(scenario_env) == "north_east";
-    const DemoScenario scenario =
-        north_east ? DemoScenario::kNorthEast : DemoScenario::kNational;
+    const demo::DemoScenario scenario = north_east
+                                            ? demo::DemoScenario::kNorthEast
+                                            : demo::DemoScenario::kNational;
     options.taxonomy_path = north_east ? PA_MATCH_TAXONOMY_NORTH_EAST
                                        : PA_MATCH_TAXONOMY_GREAT_BRITAIN;
     std::fprintf(stderr, "search_bench: %d profiles, scenario %s\n", count,
@@ -90,7 +91,8 @@ Engine& SharedEngine() {
     for (int start = 0; start < count; start += kBatch) {
       std::vector<v1::Profile> batch;
       for (int i = start; i < std::min(count, start + kBatch); ++i) {
-        batch.push_back(GenerateScenarioProfile(scenario, 42, i, kNow, "pa-"));
+        batch.push_back(
+            demo::GenerateScenarioProfile(scenario, 42, i, kNow, "pa-"));
       }
       opened->BulkUpsert(batch);
     }

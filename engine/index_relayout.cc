@@ -91,6 +91,8 @@ void IndexRelayout::Loop() {
       Run();
       due_since = absl::InfiniteFuture();
     }
+    MutexLock lock(&mu_);
+    ++stats_.polls;
   }
 }
 

@@ -95,6 +95,10 @@ class IndexRelayout {
     // those, replayed under the exclusive lock (step 4); all runs.
     int64_t replayed = 0;
     int64_t replayed_exclusive = 0;
+    // Times the background thread has looked whether a relayout is due,
+    // each counted once that look (and the run it started, if any) is
+    // over: tests wait on it to know the thread has looked again.
+    int64_t polls = 0;
   };
   Stats stats() const;
 

@@ -513,19 +513,6 @@ int64_t Store::EstimateProfiles() const {
   return static_cast<int64_t>(keys);
 }
 
-absl::Status Store::ForEachProfile(
-    absl::FunctionRef<absl::Status(v1::Profile&)> visit) const {
-  v1::Profile profile;
-  return ForEach(profiles_, [&](absl::string_view key, absl::string_view value) {
-    profile.Clear();
-    if (!profile.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      return absl::DataLossError(
-          absl::StrCat("stored profile ", key, " does not parse"));
-    }
-    return visit(profile);
-  });
-}
-
 absl::Status Store::PutPolicy(const v1::Policy& policy) {
   rocksdb::WriteOptions write;
   write.sync = options_.sync;

@@ -125,12 +125,9 @@ class Store {
       absl::string_view id, const StoreView* view = nullptr) const;
   // The store as it is now (every write that has returned, nothing later).
   std::shared_ptr<const StoreView> TakeView() const;
-  // Calls `visit` for every stored profile in key order; stops at the first
-  // error, which it returns.
-  absl::Status ForEachProfile(
-      absl::FunctionRef<absl::Status(v1::Profile&)> visit) const;
-  // As ForEachProfile, with the undecoded value (bulk scan with read-ahead;
-  // the views are valid only during the call).
+  // Calls `visit` for every stored profile in key order, with its undecoded
+  // value (bulk scan with read-ahead; the views are valid only during the
+  // call); stops at the first error, which it returns.
   absl::Status ForEachProfileValue(
       absl::FunctionRef<absl::Status(absl::string_view key,
                                      absl::string_view value)>

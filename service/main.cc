@@ -33,16 +33,12 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "service/api_keys.h"
 #include "service/matcher_service.h"
 #include "service/metrics.h"
 #include "service/server.h"
-
-#if __has_include("engine/demo_data.h")
-#include "engine/demo_data.h"
-#define PA_MATCH_HAVE_DEMO_DATA 1
-#endif
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to listen on (port 0 picks a free port)");
@@ -148,13 +144,12 @@ int RunKeygen() {
 void LoadDemoProfiles(Engine& engine) {
   const int count = absl::GetFlag(FLAGS_demo_profiles);
   if (count <= 0 || engine.size() > 0) return;
-#ifdef PA_MATCH_HAVE_DEMO_DATA
   const std::string scenario_name = absl::GetFlag(FLAGS_demo_scenario);
-  DemoScenario scenario;
+  demo::DemoScenario scenario;
   if (scenario_name == "north_east") {
-    scenario = DemoScenario::kNorthEast;
+    scenario = demo::DemoScenario::kNorthEast;
   } else if (scenario_name == "national") {
-    scenario = DemoScenario::kNational;
+    scenario = demo::DemoScenario::kNational;
   } else {
     Log("--demo_scenario: \"%s\" is not north_east or national; no demo data",
         scenario_name);
@@ -178,7 +173,8 @@ void LoadDemoProfiles(Engine& engine) {
     const int end = std::min<int>(count, begin + static_cast<int>(kBulkBatchSize));
     batch.clear();
     for (int i = begin; i < end; ++i) {
-      batch.push_back(GenerateScenarioProfile(scenario, seed, i, now, "pa-"));
+      batch.push_back(
+          demo::GenerateScenarioProfile(scenario, seed, i, now, "pa-"));
     }
     for (const auto& outcome : engine.BulkUpsert(batch)) {
       if (outcome.ok()) {
@@ -190,9 +186,6 @@ void LoadDemoProfiles(Engine& engine) {
   }
   Log("loaded %d %s demo profiles (seed %d), %d rejected", accepted,
       scenario_name, seed, rejected);
-#else
-  Log("demo profiles requested but this build has no demo data generator");
-#endif
 }
 
 // --restore_from: copies the backup to `db_dir`, which must not exist.

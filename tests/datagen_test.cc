@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -84,11 +84,11 @@ TEST(DatagenBinary, NationalOutputIsTheSameForAnyThreadCount) {
   // and the North East one by default (GenerateDemoProfile, unchanged).
   EXPECT_TRUE(MessageDifferencer::Equals(
       LineAsProfile(one, 12345),
-      GenerateScenarioProfile(DemoScenario::kNational, 42, 12345, Now(),
-                              "pa-")));
+      demo::GenerateScenarioProfile(demo::DemoScenario::kNational, 42, 12345,
+                                    Now(), "pa-")));
   EXPECT_TRUE(MessageDifferencer::Equals(
       LineAsProfile(ReadAll(dir.path() + "/ne.jsonl"), 777),
-      GenerateDemoProfile(42, 777, Now(), "pa-")));
+      demo::GenerateDemoProfile(42, 777, Now(), "pa-")));
   EXPECT_EQ(RunDatagen(dir.path(), "--scenario scotland"), 2);
 }
 
@@ -143,8 +143,8 @@ TEST_F(DatagenServerTest, StreamsNationalProfilesIntoTheServer) {
   EXPECT_EQ(stats.profiles(), kCount);
   std::map<std::string, int64_t> expected;
   for (int i = 0; i < kCount; ++i) {
-    ++expected[GenerateScenarioProfile(DemoScenario::kNational, 42, i, Now(),
-                                       "pa-")
+    ++expected[demo::GenerateScenarioProfile(demo::DemoScenario::kNational, 42,
+                                             i, Now(), "pa-")
                    .local_authority()];
   }
   std::map<std::string, int64_t> got(
@@ -152,8 +152,8 @@ TEST_F(DatagenServerTest, StreamsNationalProfilesIntoTheServer) {
       stats.profiles_by_local_authority().end());
   EXPECT_EQ(got, expected);
   for (int i : {0, 9999, 10000, kCount - 1}) {
-    const v1::Profile want =
-        GenerateScenarioProfile(DemoScenario::kNational, 42, i, Now(), "pa-");
+    const v1::Profile want = demo::GenerateScenarioProfile(
+        demo::DemoScenario::kNational, 42, i, Now(), "pa-");
     v1::GetProfileRequest request;
     request.set_id(want.id());
     v1::GetProfileResponse response;

@@ -1,5 +1,5 @@
-// Tests of the demo-data generator's national scenario (engine/demo_data.h,
-// engine/gb_places.h): determinism, agreement of the compiled places table
+// Tests of the demo-data generator's national scenario (demo/demo_data.h,
+// demo/gb_places.h): determinism, agreement of the compiled places table
 // with taxonomy/gb_places.csv and taxonomy/great_britain.json, validity of
 // every profile against the engine's own checks, and population shares.
 #include <algorithm>
@@ -17,8 +17,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "engine/demo_data.h"
-#include "engine/gb_places.h"
+#include "demo/demo_data.h"
+#include "demo/gb_places.h"
 #include "engine/profile.h"
 #include "engine/taxonomy.h"
 #include "google/protobuf/util/json_util.h"
@@ -26,7 +26,7 @@
 #include "gtest/gtest.h"
 #include "pamatch/internal/internal.pb.h"
 
-namespace pamatch {
+namespace pamatch::demo {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
@@ -341,4 +341,4 @@ TEST(DemoDataNational, LocationsSpreadAroundTheirPlace) {
 }
 
 }  // namespace
-}  // namespace pamatch
+}  // namespace pamatch::demo

@@ -1,7 +1,7 @@
-// Tests of the demo-data generator (engine/demo_data.h): determinism,
+// Tests of the demo-data generator (demo/demo_data.h): determinism,
 // validity against matcher.proto and the taxonomy file, and the documented
 // distributions (docs/DEMO-DATA.md).
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 
 #include <cmath>
 #include <cstdint>
@@ -20,7 +20,7 @@
 #include "gtest/gtest.h"
 #include "pamatch/internal/internal.pb.h"
 
-namespace pamatch {
+namespace pamatch::demo {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
@@ -372,4 +372,4 @@ TEST(DemoData, LocationsClusterAroundTheirAuthority) {
 }
 
 }  // namespace
-}  // namespace pamatch
+}  // namespace pamatch::demo

@@ -1,8 +1,8 @@
 pa_match_test(engine_rules_test SOURCES engine_rules_test.cc LIBS pamatch_engine)
 pa_match_test(engine_concurrency_test SOURCES engine_concurrency_test.cc
-              LIBS pamatch_engine Threads::Threads LABELS tsan)
+              LIBS pamatch_engine pamatch_demo Threads::Threads LABELS tsan)
 pa_match_test(index_differential_test SOURCES index_differential_test.cc
-              LIBS pamatch_engine)
+              LIBS pamatch_engine pamatch_demo)
 pa_match_test(profile_index_test SOURCES profile_index_test.cc LIBS pamatch_engine)
 pa_match_test(index_relayout_test SOURCES index_relayout_test.cc
-              LIBS pamatch_engine Threads::Threads LABELS tsan)
+              LIBS pamatch_engine pamatch_demo Threads::Threads LABELS tsan)

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "gtest/gtest.h"
 #include "tests/engine_test_util.h"
@@ -23,6 +23,11 @@ constexpr int kWriters = 3;
 constexpr int kSearchers = 2;
 constexpr int kOpsPerWriter = 150;
 constexpr int kIdsPerWriter = 12;
+// With relayouts, each writer goes on past kOpsPerWriter until the
+// relayout thread has finished kRelayouts runs (on a loaded machine it may
+// start late), but never past kMaxOpsPerWriter.
+constexpr int kRelayouts = 3;
+constexpr int kMaxOpsPerWriter = 100000;
 
 // Writer w's patch: a point on the Northumberland coast, 0.05 degrees of
 // latitude (~5.6 km) apart, with PAs who travel at most 1 km.
@@ -50,13 +55,17 @@ v1::SearchRequest PatchRequest(int writer) {
 void WritersAgainstSearchers(Engine* engine, bool relayouts) {
   std::atomic<bool> writers_done{false};
   std::atomic<int> failures{0};
+  std::atomic<int> runs{0};  // relayouts finished
 
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       std::set<std::string> live;
       std::vector<int64_t> versions(kIdsPerWriter, 0);
-      for (int op = 0; op < kOpsPerWriter; ++op) {
+      for (int op = 0;
+           op < kMaxOpsPerWriter &&
+           (op < kOpsPerWriter || (relayouts && runs.load() < kRelayouts));
+           ++op) {
         const int slot = (op * 7 + w) % kIdsPerWriter;
         const std::string id = absl::StrCat("w", w, "-", slot);
         if (op % 5 == 4 && live.contains(id)) {
@@ -105,7 +114,6 @@ void WritersAgainstSearchers(Engine* engine, bool relayouts) {
       }
     });
   }
-  int runs = 0;
   if (relayouts) {
     threads.emplace_back([&] {
       while (!writers_done.load()) {
@@ -119,9 +127,11 @@ void WritersAgainstSearchers(Engine* engine, bool relayouts) {
   for (size_t t = kWriters; t < threads.size(); ++t) threads[t].join();
   EXPECT_EQ(failures.load(), 0);
   if (relayouts) {
-    EXPECT_GT(runs, 0);
+    // The writers outlasted kRelayouts runs (unless kMaxOpsPerWriter
+    // stopped them first: a relayout that never ends).
+    EXPECT_GE(runs.load(), kRelayouts);
     // Plus any the engine's own background thread ran.
-    EXPECT_GE(engine->Stats().index_relayouts(), runs);
+    EXPECT_GE(engine->Stats().index_relayouts(), runs.load());
   }
 }
 
@@ -139,10 +149,10 @@ TEST(EngineConcurrencyTest, SearchesSeeEveryAcknowledgedWriteThroughRelayouts) {
   // 3,000 PAs around Durham, away from the writers' patches, so that a
   // relayout takes long enough for writes to land during its steps, not
   // only between relayouts.
-  DemoOptions demo;
-  demo.count = 3000;
-  demo.now = testing::SomeNow();
-  std::vector<v1::Profile> filler = GenerateDemoProfiles(demo);
+  demo::DemoOptions options;
+  options.count = 3000;
+  options.now = testing::SomeNow();
+  std::vector<v1::Profile> filler = demo::GenerateDemoProfiles(options);
   for (v1::Profile& p : filler) {
     p.mutable_location()->set_lat(54.70 + 0.1 * (p.location().lat() - 54.9));
     p.mutable_location()->set_lon(-1.55);

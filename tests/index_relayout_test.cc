@@ -3,8 +3,15 @@
 // search's answer, that writes made during each step of a relayout are
 // kept, and that the engine runs it in the background when, and only when,
 // enough profiles are unsorted.
+//
+// Waiting. What a test expects to happen it waits for, polling a condition
+// with a deadline (WaitUntil), never for a fixed time: a slow machine
+// takes longer, a fast one no longer than needed. What a test expects NOT
+// to happen for a while is a claim about time; each such test says in a
+// comment why its check is sound.
 #include "engine/index_relayout.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -13,7 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "engine/profile_index.h"
 #include "engine/query.h"
@@ -28,8 +35,8 @@ using ProfilePtr = ProfileIndex::ProfilePtr;
 
 constexpr double kLat = testing::kNewcastleLat, kLon = testing::kNewcastleLon;
 
-// Polls `done` every 10 ms until it holds or 30 s have passed; its last
-// answer.
+// Polls `done` every 10 ms until it holds (true) or 30 s have passed
+// (false).
 template <typename Done>
 bool WaitUntil(Done&& done) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -57,27 +64,57 @@ class IndexRelayoutTest : public ::testing::Test {
   ProfilePtr Compile(const v1::Profile& p) {
     return testing::CompileShared(*taxonomy_, p);
   }
-  // Background options that make a relayout due at once, polled often.
+  // Background options that make a relayout due at once, polled often,
+  // with no pause between runs (max_duty 1: a second run could follow the
+  // first at once if one were due).
   static RelayoutOptions Eager() {
     RelayoutOptions options;
     options.unsorted_fraction = 0;
     options.min_unsorted_documents = 0;
     options.poll = absl::Milliseconds(10);
+    options.max_duty = 1;
     return options;
   }
-  // Up to 150 new profiles, one every 10 ms (a steady stream of writes),
-  // stopping early once `relayout` has run if stop_at_run.
-  void PutSteadily(const IndexRelayout& relayout, bool stop_at_run) {
-    for (int i = 0; i < 150; ++i) {
-      if (stop_at_run && relayout.stats().runs > 0) return;
+  // What WriteSteadily saw.
+  struct Stream {
+    bool done = false;           // `done` held; false: 30 s passed first
+    IndexRelayout::Stats stats;  // read after the last write
+    absl::Duration elapsed;      // from the start to that read
+    // The longest the index can have gone without a write, up to that
+    // read. Each write happens between the times taken just before and
+    // just after its Put, so the time between two writes is at most from
+    // before the first Put to after the second.
+    absl::Duration longest_gap;
+  };
+  // A steady stream of writes: a new profile every 5 ms (the sleep paces
+  // the writes, it waits for nothing) until done(elapsed, stats), asked
+  // after each write, holds, or 30 s have passed.
+  template <typename Done>
+  Stream WriteSteadily(const IndexRelayout& relayout, Done&& done) {
+    Stream stream;
+    const absl::Time start = absl::Now();
+    absl::Time previous = start;  // before the previous Put
+    for (int i = 0; absl::Now() - start < absl::Seconds(30); ++i) {
+      const absl::Time before = absl::Now();
       Put(Demo(1000 + i));
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      stream.stats = relayout.stats();
+      const absl::Time after = absl::Now();
+      stream.elapsed = after - start;
+      stream.longest_gap = std::max(stream.longest_gap, after - previous);
+      previous = before;
+      if (done(stream.elapsed, stream.stats)) {
+        stream.done = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    return stream;
   }
   // A North East demo profile; `seed` other than 42 gives the same id
   // with other contents (an update).
   v1::Profile Demo(int64_t i, uint64_t seed = 42) {
-    v1::Profile p = GenerateDemoProfile(seed, i, testing::SomeNow(), "pa-");
+    v1::Profile p =
+        demo::GenerateDemoProfile(seed, i, testing::SomeNow(), "pa-");
     p.set_version(static_cast<int64_t>(seed));
     return p;
   }
@@ -280,31 +317,75 @@ TEST_F(IndexRelayoutTest, WritesDuringEachStepAreKept) {
 
 // The background policy: a due relayout waits for writes to pause for
 // `quiet`, or runs anyway once it has waited max_wait.
+//
+// That it does NOT run while writes go on is a claim about time, made
+// sound rather than hoped for. The writes go on for twice `quiet` (so a
+// relayout that ignored the writes, or timed `quiet` from the first one,
+// would have run) and then until the thread has looked 5 more times
+// (Stats::polls: a thread that never got the CPU would prove nothing). A
+// run then fails the test only if the index never went `quiet` without a
+// write (Stream::longest_gap). If the writer itself was held up that long
+// (a very loaded machine), a run would be right, so that attempt proves
+// nothing and a fresh index tries again, 3 attempts at most.
 TEST_F(IndexRelayoutTest, BackgroundRelayoutWaitsForWritesToPause) {
-  Load(500);
   RelayoutOptions options = Eager();
-  options.quiet = absl::Milliseconds(300);
+  options.quiet = absl::Milliseconds(400);
   options.max_wait = absl::Hours(1);
-  IndexRelayout relayout(live_.get(), options);
-  // A write every 10 ms for 1.5 s: due all along, never quiet.
-  PutSteadily(relayout, /*stop_at_run=*/false);
-  EXPECT_EQ(relayout.stats().runs, 0);
-  // Then quiet: it runs once, and not again (nothing is unsorted).
-  WaitUntil([&] { return relayout.stats().runs > 0; });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_EQ(relayout.stats().runs, 1);
-  ReaderLock lock(&live_->mu());
-  EXPECT_EQ(index_->unsorted_documents(), 0u);
+  for (int attempt = 1;; ++attempt) {
+    live_ = std::make_unique<LiveIndex>(*taxonomy_);
+    index_ = &Unlocked();
+    Load(500);
+    IndexRelayout relayout(live_.get(), options);
+    int64_t polls_at_span = -1;
+    const Stream stream = WriteSteadily(
+        relayout,
+        [&](absl::Duration elapsed, const IndexRelayout::Stats& stats) {
+          if (elapsed < 2 * options.quiet) return false;
+          if (polls_at_span < 0) polls_at_span = stats.polls;
+          return stats.polls >= polls_at_span + 5;
+        });
+    ASSERT_TRUE(stream.done) << "the relayout thread did not look 5 times";
+    if (stream.longest_gap >= options.quiet) {
+      ASSERT_LT(attempt, 3)
+          << "the writer was held up for " << stream.longest_gap
+          << " (>= quiet) in every attempt";
+      continue;
+    }
+    EXPECT_EQ(stream.stats.runs, 0)
+        << "ran during " << stream.elapsed << " of writes at most "
+        << stream.longest_gap << " apart";
+    // Then quiet: it runs once, and not again. After the run it looks 5
+    // more times, free to run again at once (Eager), and finds nothing
+    // unsorted.
+    int64_t polls = 0;
+    ASSERT_TRUE(WaitUntil([&] {
+      const IndexRelayout::Stats stats = relayout.stats();
+      polls = stats.polls;
+      return stats.runs > 0;
+    }));
+    ASSERT_TRUE(WaitUntil([&] { return relayout.stats().polls >= polls + 5; }));
+    EXPECT_EQ(relayout.stats().runs, 1);
+    ReaderLock lock(&live_->mu());
+    EXPECT_EQ(index_->unsorted_documents(), 0u);
+    return;
+  }
 }
 
+// Under writes that never pause for `quiet` (an hour), a due relayout runs
+// once it has been due for max_wait, and not before: it cannot be due
+// before the first write, after the stream began.
 TEST_F(IndexRelayoutTest, BackgroundRelayoutRunsAfterMaxWaitUnderSteadyWrites) {
   Load(500);
   RelayoutOptions options = Eager();
   options.quiet = absl::Hours(1);
   options.max_wait = absl::Milliseconds(200);
   IndexRelayout relayout(live_.get(), options);
-  PutSteadily(relayout, /*stop_at_run=*/true);
-  EXPECT_GE(relayout.stats().runs, 1);
+  const Stream stream = WriteSteadily(
+      relayout, [](absl::Duration, const IndexRelayout::Stats& stats) {
+        return stats.runs > 0;
+      });
+  ASSERT_TRUE(stream.done) << "no relayout in 30 s of writes";
+  EXPECT_GE(stream.elapsed, options.max_wait);
 }
 
 // The engine's background thread, end to end (writes through the commit
@@ -323,44 +404,73 @@ std::unique_ptr<Engine> OpenWithRelayout(const std::string& dir,
 }
 
 void WriteDemoProfiles(Engine& engine, int first, int count) {
-  DemoOptions demo;
-  demo.count = first + count;
-  demo.now = testing::SomeNow();
-  std::vector<v1::Profile> all = GenerateDemoProfiles(demo);
+  demo::DemoOptions options;
+  options.count = first + count;
+  options.now = testing::SomeNow();
+  std::vector<v1::Profile> all = demo::GenerateDemoProfiles(options);
   all.erase(all.begin(), all.begin() + first);
   for (const auto& result : engine.BulkUpsert(all)) {
     ASSERT_TRUE(result.ok()) << result.status();
   }
 }
 
+// How long after its last write an engine's background thread has run any
+// relayout that is due: writes paused for `quiet`, seen within a `poll`,
+// looked at again within another (the engine uses RelayoutOptions'
+// defaults: 2 s, 0.5 s). That a relayout does NOT run, the engine tests
+// below can only show by waiting this long: Engine gives no hook to know
+// that its thread has looked, and its quiet and poll are not options. A
+// machine too slow to run the thread in time can make such a check miss a
+// fault, never fail a correct engine.
+absl::Duration EngineRelayoutDeadline() {
+  const RelayoutOptions defaults;
+  return defaults.quiet + 2 * defaults.poll;
+}
+
+// Sleeps until `deadline` (no-op if it has passed).
+void SleepUntil(absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  if (left > absl::ZeroDuration()) {
+    std::this_thread::sleep_for(absl::ToChronoNanoseconds(left));
+  }
+}
+
 TEST(EngineRelayoutTest, BackgroundRelayoutRunsOnceEnoughProfilesAreUnsorted) {
-  testing::TempDir dir;
+  testing::TempDir dir, other_dir;
   {
+    // 50 writes into an empty index: under relayout_min_unsorted (100), so
+    // never due: no relayout even once writes have paused.
     auto engine = OpenWithRelayout(dir.path(), 0.1);
     ASSERT_NE(engine, nullptr);
-    // 50 writes into an empty index: under relayout_min_unsorted (100),
-    // so no relayout even once writes have paused (2 s) for a while.
     WriteDemoProfiles(*engine, 0, 50);
-    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    const absl::Time written = absl::Now();
+    // Meanwhile (both waits at once), 500 into another empty index: due
+    // (over 100, and over 10% of all), run once writes pause.
+    auto other = OpenWithRelayout(other_dir.path(), 0.1);
+    ASSERT_NE(other, nullptr);
+    WriteDemoProfiles(*other, 0, 500);
+    ASSERT_GT(other->Stats().unsorted_profiles(), 100);
+    v1::GetStatsResponse stats;
+    ASSERT_TRUE(WaitUntil([&] {
+      stats = other->Stats();
+      return stats.index_relayouts() > 0;
+    }));
+    EXPECT_EQ(stats.index_relayouts(), 1);
+    EXPECT_EQ(stats.unsorted_profiles(), 0);
+    EXPECT_EQ(stats.profiles(), 500);
+    EXPECT_GT(stats.last_relayout_seconds(), 0);
+    EXPECT_GT(stats.last_relayout_pause_seconds(), 0);
+    EXPECT_LT(stats.last_relayout_pause_seconds(),
+              stats.last_relayout_seconds());
+    SleepUntil(written + EngineRelayoutDeadline());
     EXPECT_EQ(engine->Stats().unsorted_profiles(), 50);
     EXPECT_EQ(engine->Stats().index_relayouts(), 0);
   }
+  // Reopened, the 50 are rebuilt in order: none is unsorted.
   auto engine = OpenWithRelayout(dir.path(), 0.1);
   ASSERT_NE(engine, nullptr);
-  EXPECT_EQ(engine->Stats().unsorted_profiles(), 0);  // rebuilt in order
-  WriteDemoProfiles(*engine, 50, 450);
-  ASSERT_GT(engine->Stats().unsorted_profiles(), 100);
-  v1::GetStatsResponse stats;
-  WaitUntil([&] {
-    stats = engine->Stats();
-    return stats.index_relayouts() > 0;
-  });
-  EXPECT_EQ(stats.index_relayouts(), 1);
-  EXPECT_EQ(stats.unsorted_profiles(), 0);
-  EXPECT_EQ(stats.profiles(), 500);
-  EXPECT_GT(stats.last_relayout_seconds(), 0);
-  EXPECT_GT(stats.last_relayout_pause_seconds(), 0);
-  EXPECT_LT(stats.last_relayout_pause_seconds(), stats.last_relayout_seconds());
+  EXPECT_EQ(engine->Stats().profiles(), 50);
+  EXPECT_EQ(engine->Stats().unsorted_profiles(), 0);
 }
 
 TEST(EngineRelayoutTest, NegativeFractionNeverRelayoutsInTheBackground) {
@@ -368,8 +478,8 @@ TEST(EngineRelayoutTest, NegativeFractionNeverRelayoutsInTheBackground) {
   auto engine = OpenWithRelayout(dir.path(), -1);
   ASSERT_NE(engine, nullptr);
   WriteDemoProfiles(*engine, 0, 500);
-  // Past the 2 s pause after which a started thread would have run.
-  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  // Past the time by which a started thread would have run (above).
+  SleepUntil(absl::Now() + EngineRelayoutDeadline());
   EXPECT_EQ(engine->Stats().index_relayouts(), 0);
   EXPECT_EQ(engine->Stats().unsorted_profiles(), 500);
   // An explicit relayout still runs.

@@ -3,7 +3,7 @@
 # RocksDB files in temp dirs (tmpfs mounts where the test runs as root).
 pa_match_test(storage_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/storage_erasure_test.cc
-  LIBS pamatch_engine Threads::Threads GTest::gmock)
+  LIBS pamatch_engine pamatch_demo Threads::Threads GTest::gmock)
 pa_match_test(storage_bad_dirs_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/storage_bad_dirs_test.cc
   LIBS pamatch_service RocksDB::rocksdb Threads::Threads GTest::gmock)

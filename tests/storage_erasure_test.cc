@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "engine/storage.h"
 #include "gmock/gmock.h"
@@ -174,7 +174,8 @@ TEST(StorageBackupTest, RestoredBackupGivesIdenticalSearchResults) {
   ASSERT_NE(engine, nullptr);
   std::vector<v1::Profile> profiles;
   for (int i = 0; i < 1500; ++i) {
-    profiles.push_back(GenerateDemoProfile(7, i, testing::SomeNow(), "pa-"));
+    profiles.push_back(
+        demo::GenerateDemoProfile(7, i, testing::SomeNow(), "pa-"));
   }
   for (const auto& outcome : engine->BulkUpsert(profiles)) {
     ASSERT_TRUE(outcome.ok()) << outcome.status();

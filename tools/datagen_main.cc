@@ -34,7 +34,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/datagen_upload.h"
 
@@ -88,13 +88,14 @@ bool ValidPrefix(const std::string& prefix) {
 
 // What every profile is a function of, besides its index.
 struct DataSet {
-  pamatch::DemoScenario scenario;
+  pamatch::demo::DemoScenario scenario;
   uint64_t seed;
   absl::Time now;
   std::string prefix;
 
   pamatch::v1::Profile Profile(int64_t i) const {
-    return pamatch::GenerateScenarioProfile(scenario, seed, i, now, prefix);
+    return pamatch::demo::GenerateScenarioProfile(scenario, seed, i, now,
+                                                  prefix);
   }
 };
 
@@ -277,7 +278,7 @@ int main(int argc, char** argv) {
   if (count < 0) return Fail(2, "--count must be >= 0");
   DataSet data;
   const std::string scenario = absl::GetFlag(FLAGS_scenario);
-  if (!pamatch::ParseDemoScenario(scenario, &data.scenario)) {
+  if (!pamatch::demo::ParseDemoScenario(scenario, &data.scenario)) {
     return Fail(2, "--scenario must be north_east or national, got \"" +
                        scenario + "\"");
   }

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 
 namespace pamatch::loadgen {
 namespace {
@@ -142,7 +142,7 @@ std::string Workload::IdOf(int64_t index) const {
 
 v1::UpsertProfileRequest Workload::UpsertRequestFor(const PlannedOp& op) const {
   v1::UpsertProfileRequest request;
-  *request.mutable_profile() = GenerateDemoProfile(
+  *request.mutable_profile() = demo::GenerateDemoProfile(
       options_.seed, op.index, options_.now, options_.id_prefix);
   request.mutable_profile()->set_version(op.version);
   return request;

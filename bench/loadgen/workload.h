@@ -1,7 +1,7 @@
 // Workload: what each load-generator call does. A phase draws operations
 // from it: the standard search mix (bench/query_mix.h) with per-kind
 // weights, and in a mixed phase a fraction of writes: upserts of generated
-// demo profiles (engine/demo_data.h) under the run's id prefix, and deletes
+// demo profiles (demo/demo_data.h) under the run's id prefix, and deletes
 // of ids this run created.
 //
 // Writes never race each other on one id: an id is checked out of the pool

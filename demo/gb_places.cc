@@ -1,14 +1,14 @@
 // The places table compiled from taxonomy/gb_places.csv (see gb_places.h).
-#include "engine/gb_places.h"
+#include "demo/gb_places.h"
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 
-namespace pamatch {
+namespace pamatch::demo {
 namespace {
 
-// One CSV row as the build writes it (generated/engine/gb_places_table.inc).
+// One CSV row as the build writes it (generated/demo/gb_places_table.inc).
 struct Row {
   const char* place;
   const char* la_code;
@@ -20,7 +20,7 @@ struct Row {
 };
 
 constexpr Row kRows[] = {
-#include "engine/gb_places_table.inc"
+#include "demo/gb_places_table.inc"
 };
 constexpr size_t kCount = sizeof(kRows) / sizeof(kRows[0]);
 
@@ -91,4 +91,4 @@ std::span<const GbPlace> GbPlaces() { return kPlaces; }
 
 int64_t GbTotalPopulation() { return kPlaces.back().cumulative_population; }
 
-}  // namespace pamatch
+}  // namespace pamatch::demo

@@ -15,8 +15,12 @@
 // those of taxonomy/great_britain.json, which has the same vocabulary
 // otherwise. The distributions are documented at the top of demo_data.cc
 // and in docs/DEMO-DATA.md.
-#ifndef PA_MATCH_ENGINE_DEMO_DATA_H_
-#define PA_MATCH_ENGINE_DEMO_DATA_H_
+//
+// Library pamatch_demo (demo/CMakeLists.txt): it needs the API messages and
+// Abseil only, not the engine, so pa-match-datagen and the load generator
+// link no engine.
+#ifndef PA_MATCH_DEMO_DEMO_DATA_H_
+#define PA_MATCH_DEMO_DEMO_DATA_H_
 
 #include <cstdint>
 #include <string>
@@ -26,7 +30,7 @@
 #include "absl/time/time.h"
 #include "pamatch/v1/matcher.pb.h"
 
-namespace pamatch {
+namespace pamatch::demo {
 
 // Where the PAs live. Only the location section (local_authority, location,
 // max_travel_km) depends on it; every other field of profile i is the same
@@ -76,6 +80,6 @@ std::string_view DemoScenarioName(DemoScenario scenario);
 // The scenario named `name`; false if there is none.
 bool ParseDemoScenario(std::string_view name, DemoScenario* scenario);
 
-}  // namespace pamatch
+}  // namespace pamatch::demo
 
-#endif  // PA_MATCH_ENGINE_DEMO_DATA_H_
+#endif  // PA_MATCH_DEMO_DEMO_DATA_H_

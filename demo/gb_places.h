@@ -4,17 +4,17 @@
 //
 // The data lives in taxonomy/gb_places.csv (sources and rounding are stated
 // there and in docs/DEMO-DATA.md); the build compiles it in (see
-// engine/CMakeLists.txt), so no file is read at run time. Every derived
+// demo/CMakeLists.txt), so no file is read at run time. Every derived
 // number below is computed at compile time with integer arithmetic or a
 // constant-evaluated series, so the table is identical on every platform.
 // Immutable; safe to use from any thread.
-#ifndef PA_MATCH_ENGINE_GB_PLACES_H_
-#define PA_MATCH_ENGINE_GB_PLACES_H_
+#ifndef PA_MATCH_DEMO_GB_PLACES_H_
+#define PA_MATCH_DEMO_GB_PLACES_H_
 
 #include <cstdint>
 #include <span>
 
-namespace pamatch {
+namespace pamatch::demo {
 
 struct GbPlace {
   const char* place;    // "Newcastle upon Tyne"
@@ -38,6 +38,6 @@ std::span<const GbPlace> GbPlaces();
 // Sum of every row's population.
 int64_t GbTotalPopulation();
 
-}  // namespace pamatch
+}  // namespace pamatch::demo
 
-#endif  // PA_MATCH_ENGINE_GB_PLACES_H_
+#endif  // PA_MATCH_DEMO_GB_PLACES_H_

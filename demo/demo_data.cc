@@ -10,7 +10,7 @@
 //
 // Scenarios differ only in the location section: North East picks one of
 // kAuthorities; national picks a place of taxonomy/gb_places.csv
-// (engine/gb_places.h) with probability population / total population, and
+// (demo/gb_places.h) with probability population / total population, and
 // scatters around it with the place's sigma (the CSV's sigma_km, else 350 m
 // x sqrt(population / 1000) clamped to 2..15 km, doubled for rural ones);
 // the North Sea check applies to North East coast places only.
@@ -57,7 +57,7 @@
 // - last_active: 0..180 days before now, skewed to recent (days = d*d/180,
 //   d uniform 0..180, plus a random second within the day, capped at 180 d).
 // - status PAUSED 50pm, else ACTIVE; version 1.
-#include "engine/demo_data.h"
+#include "demo/demo_data.h"
 
 #include <algorithm>
 #include <array>
@@ -69,9 +69,9 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
-#include "engine/gb_places.h"
+#include "demo/gb_places.h"
 
-namespace pamatch {
+namespace pamatch::demo {
 namespace {
 
 constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
@@ -630,4 +630,4 @@ std::vector<v1::Profile> GenerateDemoProfiles(const DemoOptions& options) {
   return out;
 }
 
-}  // namespace pamatch
+}  // namespace pamatch::demo

@@ -182,7 +182,7 @@ inline void BoundedScorer::OnDoc(uint32_t doc) {
     covered = CoveredSlots(q.schedule, columns_.availability(doc));
     if (!CoverageOk(covered, q.needed_slots, q.min_schedule_coverage)) return;
   }
-  if (!RateAccepted(h.min_hourly_rate_pence, rate_ceiling_)) return;
+  if (!RateAccepted<int64_t>(h.min_hourly_rate_pence, rate_ceiling_)) return;
   collector_.CountMatch();
   if (count_only_) return;
 

@@ -216,13 +216,13 @@ void ForEachSetMatch(const IndexParts& index, const CompiledQuery& q,
       const float outer = reach + kFloatMarginKm;
       const float inner = std::max(0.0f, reach - kFloatMarginKm);
       // (Bitwise on purpose, here and below: no branch per document.)
-      const bool bounded =
-          static_cast<int>(std::abs(dlat) < static_cast<float>(kMaxBoundDeg)) &
-          static_cast<int>(std::abs(dlon) < static_cast<float>(kMaxBoundDeg));
+      const bool lat_bounded = std::abs(dlat) < static_cast<float>(kMaxBoundDeg);
+      const bool lon_bounded = std::abs(dlon) < static_cast<float>(kMaxBoundDeg);
+      const bool bounded = lat_bounded & lon_bounded;
       const bool out = bounded & (lower_sq > outer * outer);
       const bool stale = check_dbs_age & !DbsFreshOn(g.dbs_key, dbs_fresh_since);
-      const bool keep =
-          !(out | stale) & RateAccepted(g.min_hourly_rate_pence, rate_ceiling);
+      const bool rate_ok = RateAccepted(g.min_hourly_rate_pence, rate_ceiling);
+      const bool keep = !(out | stale) & rate_ok;
       const bool in_reach =
           (travel >= travel_past_cell) | (bounded & (upper_sq < inner * inner));
       bool certain = keep & in_reach & bulk;

@@ -80,7 +80,9 @@ inline int64_t RateCeiling(int64_t max_hourly_rate_pence) {
   return max_hourly_rate_pence > 0 ? max_hourly_rate_pence
                                    : std::numeric_limits<int64_t>::max();
 }
-inline bool RateAccepted(int64_t pa_min_hourly_rate_pence, int64_t ceiling) {
+// (A template so that the index compares its 32-bit column as it is.)
+template <typename Pence>
+bool RateAccepted(Pence pa_min_hourly_rate_pence, Pence ceiling) {
   return pa_min_hourly_rate_pence <= ceiling;
 }
 

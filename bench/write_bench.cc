@@ -298,8 +298,25 @@ int RunRestart(int count) {
 }  // namespace
 }  // namespace pamatch
 
+// The modes and their arguments, with defaults (the file comment says more).
+constexpr char kUsage[] =
+    "usage: write_bench MODE [ARGS]; data dirs in $PA_MATCH_BENCH_DIR "
+    "(default /tmp)\n"
+    "  write_bench upserts [CLIENTS=16] [SECONDS=10]\n"
+    "      sync UpsertProfile calls over gRPC on loopback: upserts/s\n"
+    "  write_bench engine_upserts [THREADS=16] [SECONDS=10]\n"
+    "      the same straight on Engine::Upsert\n"
+    "  write_bench bulk [PROFILES=200000]\n"
+    "      one BulkUpsertProfiles stream: profiles/s\n"
+    "  write_bench restart [PROFILES=1000000]\n"
+    "      Engine::Open and pa-matchd start times on PROFILES profiles\n";
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "--help" || mode == "-h" || mode == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   auto arg = [&](int i, int fallback) {
     return argc > i ? std::atoi(argv[i]) : fallback;
   };
@@ -309,6 +326,6 @@ int main(int argc, char** argv) {
   }
   if (mode == "bulk") return pamatch::RunBulk(arg(2, 200000));
   if (mode == "restart") return pamatch::RunRestart(arg(2, 1000000));
-  std::fprintf(stderr, "usage: write_bench upserts|bulk|restart [N] [S]\n");
+  std::fputs(kUsage, stderr);
   return 2;
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds pa-match. Usage: scripts/build.sh [BUILD_DIR] [cmake args...]
+# Warnings are errors only with -DPA_MATCH_WERROR=ON (scripts/test.sh passes
+# it; docs/DEVELOPMENT.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -28,11 +28,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/program_help.h"
 #include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "service/api_keys.h"
@@ -394,7 +394,7 @@ int RunServer() {
 }  // namespace pamatch
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  pamatch::SetUpProgramHelp(
       "pa-match gRPC server.\n"
       "  pa-matchd [flags]                      serve\n"
       "  pa-matchd keygen --name N --scopes S   add an API key and print it");

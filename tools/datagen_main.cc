@@ -26,14 +26,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/program_help.h"
 #include "demo/demo_data.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/datagen_upload.h"
@@ -258,17 +256,12 @@ int Upload(const DataSet& data, int64_t count, int threads,
 // Parses and checks the flags, then writes or uploads. Exit: 0 ok, 1 I/O
 // error or rejected profiles, 2 usage.
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  pamatch::SetUpProgramHelp(
       "Writes deterministic demo PA profiles (North East England or Great "
       "Britain) as JSON Lines, or streams them into a server.\nUsage: "
       "pa-match-datagen [--scenario north_east|national] [--count N] "
       "[--seed S] [--now YYYY-MM-DD] [--out FILE | --server HOST:PORT "
       "--api_key_file F]");
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "datagen_main.cc");
-  };
-  absl::SetFlagsUsageConfig(usage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() > 1) {
     return Fail(2, std::string("unexpected argument: ") + args[1]);

@@ -23,7 +23,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -35,6 +34,7 @@
 #include "bench/loadgen/html_report.h"
 #include "bench/loadgen/report.h"
 #include "bench/loadgen/workload.h"
+#include "common/program_help.h"
 
 ABSL_FLAG(std::string, server, "",
           "pa-matchd address (else env PA_MATCH_SERVER, else "
@@ -283,7 +283,7 @@ int Run(const std::string& command_line) {
 }  // namespace pamatch::loadgen
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  pamatch::SetUpProgramHelp(
       "load generator for pa-matchd (docs/LOADGEN.md).\n"
       "  pa-match-loadgen --phases health,search,mixed --concurrency 32 "
       "--channels 4 --duration_s 10 --json_out r.json --html_out r.html");

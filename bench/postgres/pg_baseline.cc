@@ -43,6 +43,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/query_mix.h"
+#include "common/program_help.h"
 #include "grpcpp/grpcpp.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 
@@ -651,6 +652,12 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pamatch::SetUpProgramHelp(
+      "drives the PostgreSQL + PostGIS baseline (docs/POSTGRES-BASELINE.md).\n"
+      "  pa-match-pg-baseline check --pg CONNINFO --server HOST:PORT "
+      "--key_file F   compare with pa-matchd\n"
+      "  pa-match-pg-baseline run --pg CONNINFO --concurrency C "
+      "--duration_s D   measure");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   // As in pa-matchd and pa-match-loadgen: Debian's Abseil runs its debug
   // deadlock detector on every gRPC lock, a cost that would be charged to

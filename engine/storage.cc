@@ -180,6 +180,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   status = db->Get(rocksdb::ReadOptions(), store->meta_, kPurgeKey, &marker);
   if (status.ok()) {
     // A purge was due when the last process ended: redo it over everything.
+    // (No other thread sees the store yet; the lock is for the analysis.)
+    MutexLock lock(&store->purge_mu_);
     store->pending_ = true;
     store->full_range_ = true;
     store->pending_since_ = absl::Now();
@@ -193,10 +195,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
 
 Store::~Store() {
   {
-    std::lock_guard lock(purge_mu_);
+    MutexLock lock(&purge_mu_);
     stop_ = true;
   }
-  purge_cv_.notify_all();
+  purge_cv_.SignalAll();
   if (purge_thread_.joinable()) purge_thread_.join();
   if (db_) {
     // A StoreView still held would release its snapshot into a closed
@@ -256,12 +258,13 @@ absl::Status Store::WriteProfiles(
   if (deletes) batch.Put(meta_, kPurgeKey, "1");
   rocksdb::WriteOptions write;
   write.sync = options_.sync;
-  std::shared_lock marker(marker_mu_, std::defer_lock);
-  if (deletes) marker.lock();
+  if (!deletes) {
+    return FromRocks(db_->Write(write, &batch), "cannot store profiles");
+  }
+  ReaderLock marker(&marker_mu_);
   absl::Status status =
-      FromRocks(db_->Write(write, &batch),
-                deletes ? "cannot delete profile" : "cannot store profiles");
-  if (status.ok() && deletes) {
+      FromRocks(db_->Write(write, &batch), "cannot delete profile");
+  if (status.ok()) {
     for (const ProfileMutation& mutation : mutations) {
       if (mutation.value == nullptr) NotePending(mutation.id);
     }
@@ -272,7 +275,7 @@ absl::Status Store::WriteProfiles(
 void Store::NotePending(absl::string_view id) {
   const uint64_t written = db_->GetLatestSequenceNumber();
   {
-    std::lock_guard lock(purge_mu_);
+    MutexLock lock(&purge_mu_);
     pending_seq_ = std::max(pending_seq_, written);
     if (!pending_) {
       pending_ = true;
@@ -283,26 +286,28 @@ void Store::NotePending(absl::string_view id) {
       if (id > pending_max_) pending_max_ = std::string(id);
     }
   }
-  purge_cv_.notify_all();
+  purge_cv_.SignalAll();
 }
 
 void Store::PurgeLoop() {
-  std::unique_lock lock(purge_mu_);
-  while (!stop_) {
-    if (!pending_) {
-      purge_cv_.wait(lock);
-      continue;
+  while (true) {
+    {
+      // Until a purge is due, or the store closes.
+      MutexLock lock(&purge_mu_);
+      while (true) {
+        if (stop_) return;
+        if (!pending_) {
+          purge_cv_.Wait(&purge_mu_);
+          continue;
+        }
+        const absl::Duration wait =
+            pending_since_ + options_.purge_delay - absl::Now();
+        if (wait <= absl::ZeroDuration()) break;
+        purge_cv_.WaitFor(&purge_mu_, wait);
+      }
     }
-    const absl::Duration wait =
-        pending_since_ + options_.purge_delay - absl::Now();
-    if (wait > absl::ZeroDuration()) {
-      purge_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait));
-      continue;
-    }
-    lock.unlock();
     // On failure the range is pending again and is retried after the delay.
     PurgeDeleted().IgnoreError();
-    lock.lock();
   }
 }
 
@@ -324,7 +329,7 @@ rocksdb::Status Store::WaitForSnapshotsFrom(uint64_t sequence) const {
     // A snapshot at `sequence` or later sees the deletes, not the values.
     if (snapshots == 0 || oldest >= sequence) return rocksdb::Status::OK();
     {
-      std::lock_guard lock(purge_mu_);
+      MutexLock lock(&purge_mu_);
       if (stop_) return rocksdb::Status::Aborted("closing");
     }
     if (absl::Now() >= deadline) {
@@ -336,12 +341,12 @@ rocksdb::Status Store::WaitForSnapshotsFrom(uint64_t sequence) const {
 }
 
 absl::Status Store::PurgeDeleted() {
-  std::lock_guard run(purge_run_mu_);
+  MutexLock run(&purge_run_mu_);
   bool full = false;
   std::string min, max;
   uint64_t deleted_by = 0;
   {
-    std::lock_guard lock(purge_mu_);
+    MutexLock lock(&purge_mu_);
     if (!pending_) return absl::OkStatus();
     full = full_range_;
     min = pending_min_;
@@ -365,7 +370,7 @@ absl::Status Store::PurgeDeleted() {
                                full ? nullptr : &end);
   }
   if (!status.ok()) {
-    std::lock_guard lock(purge_mu_);
+    MutexLock lock(&purge_mu_);
     if (!pending_) {
       pending_ = true;
       pending_min_ = min;
@@ -380,9 +385,9 @@ absl::Status Store::PurgeDeleted() {
   }
   bool still_pending = false;
   {
-    std::unique_lock marker(marker_mu_);
+    WriterLock marker(&marker_mu_);
     {
-      std::lock_guard lock(purge_mu_);
+      MutexLock lock(&purge_mu_);
       still_pending = pending_;  // a newer delete keeps the marker
     }
     rocksdb::WriteOptions write;
@@ -395,13 +400,13 @@ absl::Status Store::PurgeDeleted() {
   // that was an old SST's boundary key leaves the MANIFEST too.
   if (status.ok()) status = db_->Flush(flush, meta_);
   if (!status.ok()) return FromRocks(status, "cannot finish the purge");
-  std::lock_guard lock(purge_mu_);
+  MutexLock lock(&purge_mu_);
   ++purges_;
   return absl::OkStatus();
 }
 
 int64_t Store::purges() const {
-  std::lock_guard lock(purge_mu_);
+  MutexLock lock(&purge_mu_);
   return purges_;
 }
 

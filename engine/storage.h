@@ -32,21 +32,20 @@
 #ifndef PA_MATCH_ENGINE_STORAGE_H_
 #define PA_MATCH_ENGINE_STORAGE_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "engine/sync.h"
 #include "pamatch/v1/matcher.pb.h"
 
 namespace rocksdb {
@@ -142,7 +141,8 @@ class Store {
 
   // Purges deleted profiles from the files now (see the header comment);
   // blocks until done. The background thread calls this on its own.
-  absl::Status PurgeDeleted();
+  absl::Status PurgeDeleted()
+      ABSL_LOCKS_EXCLUDED(purge_run_mu_, marker_mu_, purge_mu_);
   // Number of purges completed since Open (for tests and logs).
   int64_t purges() const;
 
@@ -167,15 +167,19 @@ class Store {
                        absl::FunctionRef<absl::Status(absl::string_view key,
                                                       absl::string_view value)>
                            visit) const;
-  void NotePending(absl::string_view id);
+  // Adds `id` to the pending purge. The caller holds marker_mu_ (shared)
+  // from before its delete is written.
+  void NotePending(absl::string_view id) ABSL_SHARED_LOCKS_REQUIRED(marker_mu_)
+      ABSL_LOCKS_EXCLUDED(purge_mu_);
   // The StoreViews (snapshots) held now and the oldest one's sequence
   // number (0 when none); false if RocksDB cannot say.
   bool HeldViews(uint64_t* count, uint64_t* oldest) const;
   // OK once no snapshot older than `sequence` is held (every delete written
   // by then is then invisible to all of them), or an error after
   // options_.snapshot_wait or when closing.
-  rocksdb::Status WaitForSnapshotsFrom(uint64_t sequence) const;
-  void PurgeLoop();
+  rocksdb::Status WaitForSnapshotsFrom(uint64_t sequence) const
+      ABSL_LOCKS_EXCLUDED(purge_mu_);
+  void PurgeLoop() ABSL_LOCKS_EXCLUDED(purge_mu_);
 
   std::string dir_;
   StoreOptions options_;
@@ -185,23 +189,27 @@ class Store {
   rocksdb::ColumnFamilyHandle* policies_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
 
+  // Lock order: purge_run_mu_, then marker_mu_, then purge_mu_.
   // Deleters hold it shared across their write and NotePending; a purge
   // holds it exclusively to decide whether to clear the marker, so a delete
-  // whose marker it would clear is always seen as pending.
-  std::shared_mutex marker_mu_;
+  // whose marker it would clear is always seen as pending. (It guards the
+  // marker in the database, no member.)
+  SharedMutex marker_mu_ ABSL_ACQUIRED_BEFORE(purge_mu_);
   // Serialises PurgeDeleted callers.
-  std::mutex purge_run_mu_;
-  mutable std::mutex purge_mu_;
-  std::condition_variable purge_cv_;
-  // GUARDED_BY(purge_mu_): the pending purge, if any.
-  bool pending_ = false;
-  bool full_range_ = false;  // purge everything (marker found at Open)
-  std::string pending_min_, pending_max_;
+  Mutex purge_run_mu_ ABSL_ACQUIRED_BEFORE(marker_mu_, purge_mu_);
+  mutable Mutex purge_mu_;
+  CondVar purge_cv_;  // signalled on a new pending purge and on stop_
+  // The pending purge, if any.
+  bool pending_ ABSL_GUARDED_BY(purge_mu_) = false;
+  // Purge everything (marker found at Open).
+  bool full_range_ ABSL_GUARDED_BY(purge_mu_) = false;
+  std::string pending_min_ ABSL_GUARDED_BY(purge_mu_);
+  std::string pending_max_ ABSL_GUARDED_BY(purge_mu_);
   // A sequence number by which every pending delete is written.
-  uint64_t pending_seq_ = 0;
-  absl::Time pending_since_;
-  bool stop_ = false;
-  int64_t purges_ = 0;
+  uint64_t pending_seq_ ABSL_GUARDED_BY(purge_mu_) = 0;
+  absl::Time pending_since_ ABSL_GUARDED_BY(purge_mu_);
+  bool stop_ ABSL_GUARDED_BY(purge_mu_) = false;
+  int64_t purges_ ABSL_GUARDED_BY(purge_mu_) = 0;
   std::thread purge_thread_;
 };
 

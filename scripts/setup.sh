@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential clang cmake ninja-build pkg-config git ca-certificates
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev librocksdb-dev libroaring-dev libssl-dev

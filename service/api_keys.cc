@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -295,10 +294,11 @@ absl::Status ApiKeyStore::Reload() {
   if (!fresh.ok()) return fresh.status();
   std::vector<Key> keys;
   {
-    std::unique_lock lock((*fresh)->mu_);
-    keys = std::move((*fresh)->keys_);
+    ApiKeyStore& loaded = **fresh;
+    WriterLock lock(&loaded.mu_);
+    keys = std::move(loaded.keys_);
   }
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   keys_ = std::move(keys);
   return absl::OkStatus();
 }
@@ -320,7 +320,7 @@ absl::StatusOr<std::string> ApiKeyStore::Authorize(
   }
   const Sha256 presented = Sha256Of(token);
 
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   // Compare against every key without stopping early, in constant time per
   // key, so timing reveals nothing about which stored hash came close.
   const Key* match = nullptr;
@@ -342,7 +342,7 @@ absl::StatusOr<std::string> ApiKeyStore::Authorize(
 }
 
 size_t ApiKeyStore::size() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   return keys_.size();
 }
 

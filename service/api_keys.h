@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -32,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/sync.h"
 
 namespace pamatch {
 
@@ -112,7 +112,7 @@ class ApiKeyStore {
   explicit ApiKeyStore(std::string path, std::vector<Key> keys);
 
   const std::string path_;  // empty for FromText
-  mutable std::shared_mutex mu_;
+  mutable SharedMutex mu_;
   std::vector<Key> keys_ ABSL_GUARDED_BY(mu_);
 };
 

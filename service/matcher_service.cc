@@ -2,15 +2,16 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "engine/sync.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -96,7 +97,7 @@ class BulkUpsertReactor final
   void OnReadDone(bool ok) override {
     Batch full;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (ok) {
         Add();
         if (batch_.profiles.size() >= kBulkBatchSize) full = TakeBatch();
@@ -109,10 +110,10 @@ class BulkUpsertReactor final
       }
     }
     if (!full.profiles.empty()) Submit(std::move(full));
-    bool read = false, finish = false;
+    bool read = false, finish = false, cancelled = false;
     v1::UpsertProfileRequest* next = nullptr;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (!reading_done_) {
         next = item_ = NewItem();
         read = in_flight_ < kBulkBatchesInFlight;
@@ -120,9 +121,10 @@ class BulkUpsertReactor final
       } else {
         finish = ReadyToFinish();
       }
+      cancelled = cancelled_;
     }
     if (read) StartRead(next);
-    if (finish) FinishCall();
+    if (finish) FinishCall(cancelled);
   }
 
   void OnDone() override { delete this; }
@@ -145,13 +147,13 @@ class BulkUpsertReactor final
     return batch;
   }
   // The message the next read fills, in the current batch's arena.
-  v1::UpsertProfileRequest* NewItem() {
+  v1::UpsertProfileRequest* NewItem() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return google::protobuf::Arena::CreateMessage<v1::UpsertProfileRequest>(
         batch_.arena.get());
   }
 
-  // Queues *item_ for the next batch, or rejects it at once. Holds mu_.
-  void Add() {
+  // Queues *item_ for the next batch, or rejects it at once.
+  void Add() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const int slot = response_->results_size();
     v1::BulkItemResult* result = response_->add_results();
     result->set_index(slot);
@@ -165,8 +167,8 @@ class BulkUpsertReactor final
   }
 
   // The pending batch, counted in flight if not empty; a new one (and arena)
-  // takes its place. Holds mu_.
-  Batch TakeBatch() {
+  // takes its place.
+  Batch TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Batch taken = std::move(batch_);
     batch_ = NewBatch();
     if (!taken.profiles.empty()) ++in_flight_;
@@ -187,10 +189,10 @@ class BulkUpsertReactor final
   void OnBatchDone(
       const std::vector<int>& slots,
       const std::vector<absl::StatusOr<v1::UpsertProfileResponse>>& outcomes) {
-    bool read = false, finish = false;
+    bool read = false, finish = false, cancelled = false;
     v1::UpsertProfileRequest* next = nullptr;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       for (size_t i = 0; i < slots.size(); ++i) {
         v1::BulkItemResult* result = response_->mutable_results(slots[i]);
         if (i >= outcomes.size()) {
@@ -206,36 +208,38 @@ class BulkUpsertReactor final
       read_deferred_ = false;
       next = item_;
       finish = ReadyToFinish();
+      cancelled = cancelled_;
     }
     if (read) StartRead(next);
-    if (finish) FinishCall();
+    if (finish) FinishCall(cancelled);
   }
 
   // True once, when the stream has ended and every batch is done: only then
   // may the call finish (OnDone deletes this, and batches refer to it).
-  // Holds mu_.
-  bool ReadyToFinish() {
+  bool ReadyToFinish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!reading_done_ || in_flight_ > 0 || finishing_) return false;
     finishing_ = true;
     return true;
   }
 
-  void FinishCall() {
+  // `cancelled`: cancelled_, read when ReadyToFinish said yes (it no longer
+  // changes then).
+  void FinishCall(bool cancelled) {
     if (metrics_ != nullptr) {
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         metrics_->RecordBulkItems(response_->accepted(), response_->rejected());
       }
-      metrics_->Record(RpcMethod::kBulkUpsertProfiles,
-                       cancelled_ ? absl::StatusCode::kCancelled
-                                  : absl::StatusCode::kOk,
-                       start_);
+      metrics_->Record(
+          RpcMethod::kBulkUpsertProfiles,
+          cancelled ? absl::StatusCode::kCancelled : absl::StatusCode::kOk,
+          start_);
     }
-    Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
+    Finish(cancelled ? grpc::Status::CANCELLED : grpc::Status::OK);
   }
 
   void Record(v1::BulkItemResult* result, const absl::Status& status,
-              int64_t version) {
+              int64_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     // google.rpc.Code and absl::StatusCode share their numbering.
     result->set_code(static_cast<int32_t>(status.code()));
     if (status.ok()) {
@@ -248,20 +252,20 @@ class BulkUpsertReactor final
   }
 
   grpc::CallbackServerContext* const context_;
-  v1::BulkUpsertProfilesResponse* const response_;  // GUARDED_BY(mu_)
-  RpcMetrics* const metrics_;                       // may be null
+  v1::BulkUpsertProfilesResponse* const response_ ABSL_PT_GUARDED_BY(mu_);
+  RpcMetrics* const metrics_;  // may be null
   const RpcMetrics::Clock::time_point start_ = RpcMetrics::Clock::now();
   Engine* engine_ = nullptr;
-  std::mutex mu_;
-  Batch batch_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  Batch batch_ ABSL_GUARDED_BY(mu_);
   // In batch_'s arena (or the one just taken from it): written by the read
   // in progress, read by its OnReadDone.
-  v1::UpsertProfileRequest* item_ = nullptr;  // GUARDED_BY(mu_)
-  int in_flight_ = 0;                         // GUARDED_BY(mu_)
-  bool read_deferred_ = false;  // GUARDED_BY(mu_): waiting for a batch
-  bool reading_done_ = false;   // GUARDED_BY(mu_)
-  bool cancelled_ = false;      // GUARDED_BY(mu_)
-  bool finishing_ = false;      // GUARDED_BY(mu_)
+  v1::UpsertProfileRequest* item_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool read_deferred_ ABSL_GUARDED_BY(mu_) = false;  // waiting for a batch
+  bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "engine/sync.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 
 namespace pamatch::loadgen {
@@ -88,10 +88,12 @@ class LoadDriver::Phase {
   PhaseRecorder recorder_;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> last_measured_done_ns_{0};
-  std::mutex mu_;
-  std::condition_variable drained_;
-  std::mutex lag_mu_;
-  LatencyHistogram send_lag_;  // guarded by lag_mu_ (open loop only)
+  // Orders Done's signal (in_flight_ reaching zero) with Run's wait on
+  // drained_; in_flight_ itself is atomic.
+  Mutex mu_;
+  CondVar drained_;
+  Mutex lag_mu_;
+  LatencyHistogram send_lag_ ABSL_GUARDED_BY(lag_mu_);  // open loop only
 };
 
 void LoadDriver::Phase::Start(int channel, int64_t intended_ns) {
@@ -165,9 +167,9 @@ void LoadDriver::Phase::Done(Call* call, grpc::Status status) {
   delete call;
   // Under the lock: once Run sees zero it destroys this phase, so nothing
   // here may touch it after the unlock.
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    drained_.notify_all();
+    drained_.SignalAll();
   }
 }
 
@@ -186,7 +188,7 @@ void LoadDriver::Phase::RunOpenLoopSchedule() {
     }
     const int64_t lag_ns = NowNs() - intended_ns;
     {
-      std::lock_guard<std::mutex> lock(lag_mu_);
+      MutexLock lock(&lag_mu_);
       send_lag_.Record(static_cast<uint64_t>(std::max<int64_t>(0, lag_ns)));
     }
     Start(static_cast<int>(k % channels), intended_ns);
@@ -234,10 +236,10 @@ PhaseResult LoadDriver::Phase::Run() {
   if (scheduler.joinable()) scheduler.join();
   {
     // Every call completes: at the latest when its deadline passes.
-    std::unique_lock<std::mutex> lock(mu_);
-    drained_.wait(lock, [this] {
-      return in_flight_.load(std::memory_order_acquire) == 0;
-    });
+    MutexLock lock(&mu_);
+    while (in_flight_.load(std::memory_order_acquire) != 0) {
+      drained_.Wait(&mu_);
+    }
   }
   // The tail: calls that completed after the phase end.
   if (recorder_.calls_since_last_sample() > 0) Tick(NowNs() / 1e9);
@@ -250,7 +252,7 @@ PhaseResult LoadDriver::Phase::Run() {
   result.ops = recorder_.ops();
   result.series = recorder_.series();
   result.cpu = CpuBetween(cpu_from, cpu_to, (end_ns_ - warmup_end_ns_) / 1e9);
-  std::lock_guard<std::mutex> lock(lag_mu_);
+  MutexLock lock(&lag_mu_);
   result.send_lag = send_lag_;
   return result;
 }

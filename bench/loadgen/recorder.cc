@@ -31,7 +31,7 @@ PhaseRecorder::PhaseRecorder(int op_count) : ops_(op_count) {}
 
 void PhaseRecorder::Record(int op, uint64_t latency_ns, int code,
                            const std::string& message, bool measured) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++second_calls_;
   if (code == 0) {
     second_.Record(latency_ns);
@@ -50,7 +50,7 @@ void PhaseRecorder::Record(int op, uint64_t latency_ns, int code,
 }
 
 SecondSample PhaseRecorder::TakeSecond(double end_s, bool warmup) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   SecondSample sample;
   sample.start_s = series_.empty() ? 0 : series_.back().end_s;
   sample.end_s = end_s;
@@ -69,17 +69,17 @@ SecondSample PhaseRecorder::TakeSecond(double end_s, bool warmup) {
 }
 
 int64_t PhaseRecorder::calls_since_last_sample() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return second_calls_;
 }
 
 std::vector<OpStats> PhaseRecorder::ops() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return ops_;
 }
 
 std::vector<SecondSample> PhaseRecorder::series() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return series_;
 }
 

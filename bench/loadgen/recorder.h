@@ -11,12 +11,12 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "bench/loadgen/histogram.h"
+#include "engine/sync.h"
 
 namespace pamatch::loadgen {
 
@@ -70,7 +70,7 @@ class PhaseRecorder {
   std::vector<SecondSample> series() const;
 
  private:
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<OpStats> ops_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram second_ ABSL_GUARDED_BY(mu_);
   int64_t second_calls_ ABSL_GUARDED_BY(mu_) = 0;

@@ -105,7 +105,7 @@ PlannedOp Workload::Next(PhaseWorkload workload) {
   if (workload == PhaseWorkload::kMixed &&
       NextUniform() < options_.write_fraction) {
     const bool want_delete = NextUniform() < options_.delete_fraction;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     // Half of the upserts update a live id, the rest create one, so a long
     // run both grows the data set and rewrites what it made.
     if (!live_.empty() && (want_delete || NextUniform() < 0.5)) {
@@ -149,7 +149,7 @@ v1::UpsertProfileRequest Workload::UpsertRequestFor(const PlannedOp& op) const {
 }
 
 void Workload::Finish(const PlannedOp& op, bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (op.op == DeleteOp()) {
     if (ok) {
       ++deletes_ok_;
@@ -168,7 +168,7 @@ void Workload::Finish(const PlannedOp& op, bool ok) {
 }
 
 Workload::WriteTally Workload::Tally() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   WriteTally tally;
   tally.upserts_ok = upserts_ok_;
   tally.deletes_ok = deletes_ok_;

@@ -16,7 +16,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bench/query_mix.h"
+#include "engine/sync.h"
 #include "pamatch/v1/matcher.pb.h"
 
 namespace pamatch::loadgen {
@@ -117,7 +117,7 @@ class Workload {
   std::atomic<uint64_t> draws_{0};
   std::atomic<uint64_t> variants_{0};
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<LiveId> live_ ABSL_GUARDED_BY(mu_);  // idle live ids
   int64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t upserts_ok_ ABSL_GUARDED_BY(mu_) = 0;

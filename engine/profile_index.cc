@@ -1,7 +1,7 @@
 #include "engine/profile_index.h"
 
 #include <algorithm>
-#include <cassert>
+#include <cstdlib>
 #include <utility>
 
 namespace pamatch {
@@ -180,8 +180,8 @@ std::vector<ProfileIndex::ProfilePtr> ProfileIndex::Snapshot() const {
 }
 
 void ProfileIndex::Swap(ProfileIndex& other) {
-  // Both refer to one taxonomy, so the column widths agree.
-  assert(&taxonomy_ == &other.taxonomy_);
+  // Both must refer to one taxonomy, so that the column widths agree.
+  if (&taxonomy_ != &other.taxonomy_) std::abort();
   using std::swap;
   swap(docs_, other.docs_);
   swap(free_docs_, other.free_docs_);

@@ -324,3 +324,56 @@ void Engine::RelayoutIndex() { state_->relayout->RunNow(); }
 absl::Status Engine::PurgeDeleted() { return state_->store->PurgeDeleted(); }
 
 }  // namespace pamatch
+
+// ---- Jobs and alerts: placeholders until the job index lands ------------
+
+namespace pamatch {
+namespace {
+absl::Status NotYet() { return absl::UnimplementedError("jobs: not yet"); }
+}  // namespace
+
+void Engine::UpsertJobAsync(const v1::Job&, JobUpsertDone done) {
+  done(NotYet());
+}
+void Engine::BulkUpsertJobsAsync(const std::vector<const v1::Job*>& jobs,
+                                 JobBulkUpsertDone done) {
+  done(std::vector<absl::StatusOr<v1::UpsertJobResponse>>(jobs.size(),
+                                                          NotYet()));
+}
+void Engine::DeleteJobAsync(absl::string_view, DeleteDone done) {
+  done(NotYet());
+}
+absl::StatusOr<v1::UpsertJobResponse> Engine::UpsertJob(const v1::Job&) {
+  return NotYet();
+}
+std::vector<absl::StatusOr<v1::UpsertJobResponse>> Engine::BulkUpsertJobs(
+    const std::vector<v1::Job>& jobs) {
+  return std::vector<absl::StatusOr<v1::UpsertJobResponse>>(jobs.size(),
+                                                            NotYet());
+}
+absl::Status Engine::DeleteJob(absl::string_view) { return NotYet(); }
+absl::StatusOr<v1::GetJobResponse> Engine::GetJob(absl::string_view,
+                                                  absl::Time) const {
+  return NotYet();
+}
+absl::StatusOr<v1::MatchJobsResponse> Engine::MatchJobs(
+    const v1::MatchJobsRequest&, absl::Time) const {
+  return NotYet();
+}
+absl::StatusOr<v1::MatchJobsResponse> Engine::ReferenceMatchJobs(
+    const v1::MatchJobsRequest&, absl::Time) const {
+  return NotYet();
+}
+absl::StatusOr<WatchCursor> Engine::StartWatch(const v1::WatchRequest&) const {
+  return NotYet();
+}
+absl::StatusOr<std::vector<v1::WatchEvent>> Engine::ReadEvents(
+    WatchCursor*, size_t) const {
+  return NotYet();
+}
+int64_t Engine::LastEventSequence() const { return 0; }
+int64_t Engine::AddEventListener(EventListener) { return 0; }
+void Engine::RemoveEventListener(int64_t) {}
+absl::Status Engine::AdvanceAlertsDay(absl::Time) { return NotYet(); }
+
+}  // namespace pamatch

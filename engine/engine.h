@@ -72,6 +72,31 @@ struct EngineOptions {
   // Called during Open's rebuild of the index, about once a second and once
   // at the end (done = true). From Open's thread only.
   std::function<void(const LoadProgress&)> on_progress;
+  // Alerts (MATCHING.md "Alerts"): every write also finds the (job, PA)
+  // pairs whose match it starts or ends and writes those events in its
+  // batch. Off: no events are written (Watch then sees none); jobs and
+  // MatchJobs work the same.
+  bool alerts = true;
+  // Events are kept at least this long and at most max_retained_events of
+  // them (the older are dropped first); a subscriber further behind must
+  // resynchronise.
+  absl::Duration event_retention = absl::Hours(24 * 7);
+  int64_t max_retained_events = 50'000'000;
+  // The daily pass runs in the background within this long after 00:00
+  // UTC (and at Open when the stored alerts day is past). Zero: never in
+  // the background (tests call AdvanceAlertsDay).
+  absl::Duration daily_pass_poll = absl::Seconds(30);
+};
+
+// Where a Watch subscriber is in the event log, and what it follows
+// (exactly one of job_id, profile_id, local_authorities is set). Made by
+// Engine::StartWatch, advanced by ReadEvents.
+struct WatchCursor {
+  // Events with sequence > after come next.
+  int64_t after = 0;
+  std::string job_id;
+  std::string profile_id;
+  std::vector<std::string> local_authorities;  // sorted, unique
 };
 
 class EngineState;  // defined in engine.cc
@@ -157,6 +182,63 @@ class Engine {
 
   // Number of stored profiles.
   int64_t size() const;
+
+  // ---- Jobs (MATCHING.md "Jobs: the same contract read backwards") -------
+  // Writes follow the profile writes: validated on the calling thread
+  // (a job's request exactly as a Search), ordered and committed by the
+  // commit thread with the alert events they cause, `done` run there once
+  // durable and visible (or failed). Same codes as profile writes.
+  using JobUpsertDone =
+      std::function<void(absl::StatusOr<v1::UpsertJobResponse>)>;
+  using JobBulkUpsertDone = std::function<void(
+      std::vector<absl::StatusOr<v1::UpsertJobResponse>>)>;
+  void UpsertJobAsync(const v1::Job& job, JobUpsertDone done);
+  // Reads `jobs` only during the call.
+  void BulkUpsertJobsAsync(const std::vector<const v1::Job*>& jobs,
+                           JobBulkUpsertDone done);
+  void DeleteJobAsync(absl::string_view id, DeleteDone done);
+  absl::StatusOr<v1::UpsertJobResponse> UpsertJob(const v1::Job& job);
+  std::vector<absl::StatusOr<v1::UpsertJobResponse>> BulkUpsertJobs(
+      const std::vector<v1::Job>& jobs);
+  absl::Status DeleteJob(absl::string_view id);
+  // `now` says whether the job is open today.
+  absl::StatusOr<v1::GetJobResponse> GetJob(absl::string_view id,
+                                            absl::Time now) const;
+
+  // The OPEN jobs the PA matches on as_of (`now` when the request has
+  // none), through the job index.
+  absl::StatusOr<v1::MatchJobsResponse> MatchJobs(
+      const v1::MatchJobsRequest& request, absl::Time now) const;
+  // The same answer from a plain scan: every stored job's request compiled
+  // as a Search and judged against the PA by the reference scan's rules.
+  // Slow; the oracle MatchJobs is tested and benchmarked against.
+  absl::StatusOr<v1::MatchJobsResponse> ReferenceMatchJobs(
+      const v1::MatchJobsRequest& request, absl::Time now) const;
+
+  // ---- Alerts (MATCHING.md "Alerts") -------------------------------------
+  // Validates a Watch request and places its cursor: after_sequence when
+  // given (OUT_OF_RANGE if events after it are no longer retained,
+  // INVALID_ARGUMENT if it is beyond the last event), else the last event.
+  absl::StatusOr<WatchCursor> StartWatch(const v1::WatchRequest& request) const;
+  // Up to `max_events` events after the cursor that concern it, in order;
+  // advances cursor->after past every event read (concerning it or not).
+  // OUT_OF_RANGE if events after the cursor have been dropped meanwhile.
+  absl::StatusOr<std::vector<v1::WatchEvent>> ReadEvents(
+      WatchCursor* cursor, size_t max_events) const;
+  // Sequence of the last durable event (0 if none yet).
+  int64_t LastEventSequence() const;
+  // `listener` is called with the last sequence after every commit that
+  // wrote events, on the commit thread, after the events are durable: it
+  // must be quick and must not call back into the engine's writes.
+  using EventListener = std::function<void(int64_t last_sequence)>;
+  int64_t AddEventListener(EventListener listener);
+  void RemoveEventListener(int64_t id);
+  // Runs the daily pass up to the UTC day of `now` (a no-op when the
+  // alerts day is already that day): the MATCH_ENDED events only the
+  // calendar causes (training expiring, DBS certificates ageing, jobs
+  // closing), then the alerts day moves on. The background thread calls
+  // this; tests call it with their own clock.
+  absl::Status AdvanceAlertsDay(absl::Time now);
 
  private:
   explicit Engine(std::unique_ptr<EngineState> state);

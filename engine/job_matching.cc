@@ -52,12 +52,26 @@ std::optional<PairMatch> JudgePair(const CompiledQuery& q,
   return PairMatch{Score(q, ComponentValues(q, pa, distance)), distance};
 }
 
+std::optional<PairMatch> JudgeJobPair(const CompiledJob& job, DayNumber day,
+                                      const CompiledProfile& pa,
+                                      CompiledQuery* scratch) {
+  if (job.query.as_of == day) return JudgePair(job.query, pa);
+  const CompiledQuery& stored = job.query;
+  if (!PassesSetFiltersAnyStatus(stored, pa)) return std::nullopt;
+  const double distance = HaversineKm(stored.lat, stored.lon, stored.cos_lat,
+                                      pa.lat, pa.lon, pa.cos_lat);
+  if (!WithinReach(distance, pa.max_travel_km,
+                   DistanceLimitKm(stored.max_distance_km))) {
+    return std::nullopt;
+  }
+  return JudgePair(QueryOn(job, day, scratch), pa);
+}
+
 void ForEachJobMatch(const JobIndex& jobs, const CompiledProfile& pa,
                      DayNumber day, JobMatchVisit visit) {
   CompiledQuery scratch;
   jobs.ForEachCandidate(pa, day, [&](const CompiledJob& job) {
-    const std::optional<PairMatch> match =
-        JudgePair(QueryOn(job, day, &scratch), pa);
+    const std::optional<PairMatch> match = JudgeJobPair(job, day, pa, &scratch);
     if (match) visit(job, *match);
   });
 }

@@ -48,8 +48,8 @@ void AppendVersion(int64_t version, std::string* value) {
   }
 }
 
-CommitQueue::CommitQueue(Store* store, LiveIndex* live)
-    : store_(store), live_(live) {
+CommitQueue::CommitQueue(Store* store, LiveIndex* live, CommitHook* hook)
+    : store_(store), live_(live), hook_(hook) {
   thread_ = std::thread([this] { CommitLoop(); });
 }
 
@@ -65,10 +65,18 @@ CommitQueue::~CommitQueue() {
 void CommitQueue::Submit(std::vector<ProfileWrite> writes, Done done) {
   {
     MutexLock lock(&mu_);
-    queue_.push_back(Group{std::move(writes), std::move(done)});
+    queue_.push_back(Group{std::move(writes), std::move(done), nullptr});
   }
   // Wakes the commit thread if it is idle; if it is busy with a round it
   // takes this group with the next one.
+  queued_.Signal();
+}
+
+void CommitQueue::SubmitTask(std::function<void()> task) {
+  {
+    MutexLock lock(&mu_);
+    queue_.push_back(Group{{}, nullptr, std::move(task)});
+  }
   queued_.Signal();
 }
 
@@ -85,13 +93,20 @@ void CommitQueue::CommitLoop() {
       while (!stop_ && queue_.empty()) queued_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping, and everything is committed
       size_t writes = 0;
+      // A task is a round of its own.
       while (!queue_.empty() &&
              (round.empty() ||
-              writes + queue_.front().writes.size() <= kMaxRoundWrites)) {
+              (!queue_.front().task && !round.front().task &&
+               writes + queue_.front().writes.size() <= kMaxRoundWrites))) {
         writes += queue_.front().writes.size();
         round.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+    }
+    if (round.front().task) {
+      round.front().task();
+      round.clear();
+      continue;
     }
     std::vector<std::vector<WriteResult>> results = CommitRound(round);
     for (size_t g = 0; g < round.size(); ++g) {
@@ -108,11 +123,16 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
   std::vector<Store::ProfileMutation> mutations;
   // Indexes (group, write) of the accepted writes, in mutation order.
   std::vector<std::pair<size_t, size_t>> accepted;
+  // For the hook: each accepted write's profile before it (the round's
+  // earlier write of the id, or the index's, kept alive here).
+  std::vector<CommitHook::Change> changes;
+  std::vector<ProfileIndex::ProfilePtr> befores;
   {
     // Version checks. The index holds exactly what is on disk (this thread
     // is its only writer); `pending` holds the outcome of this round's
     // earlier writes (0: deleted).
     absl::flat_hash_map<absl::string_view, int64_t> pending;
+    absl::flat_hash_map<absl::string_view, const CompiledProfile*> latest;
     ReaderLock lock(&live_->mu());
     const ProfileIndex& index = live_->index();
     auto stored_version = [&](absl::string_view id) -> int64_t {
@@ -120,6 +140,19 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
       if (it != pending.end()) return it->second;
       const CompiledProfile* profile = index.Find(id);
       return profile == nullptr ? 0 : profile->version;
+    };
+    auto note_change = [&](absl::string_view id, const CompiledProfile* after) {
+      if (hook_ == nullptr) return;
+      const CompiledProfile* before = nullptr;
+      auto it = latest.find(id);
+      if (it != latest.end()) {
+        before = it->second;
+      } else if (ProfileIndex::ProfilePtr stored = index.Share(id)) {
+        before = stored.get();
+        befores.push_back(std::move(stored));
+      }
+      changes.push_back({before, after});
+      latest[id] = after;
     };
     for (size_t g = 0; g < round.size(); ++g) {
       std::vector<ProfileWrite>& writes = round[g].writes;
@@ -134,6 +167,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
             continue;
           }
           pending[write.id] = 0;
+          note_change(write.id, nullptr);
           mutations.push_back({write.id, nullptr});
           accepted.emplace_back(g, w);
           continue;
@@ -157,6 +191,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
         AppendVersion(version, &write.value);
         write.compiled->version = version;
         pending[id] = version;
+        note_change(id, &*write.compiled);
         result.version = version;
         result.created = stored == 0;
         mutations.push_back({id, &write.value});
@@ -165,7 +200,10 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
     }
   }
   if (!mutations.empty()) {
-    const absl::Status written = store_->WriteProfiles(mutations);
+    Store::Extras extras;
+    if (hook_ != nullptr) hook_->BeforeWrite(changes, &extras);
+    const absl::Status written =
+        store_->WriteProfiles(mutations, hook_ != nullptr ? &extras : nullptr);
     if (written.ok()) {
       // This thread is the only writer of profiles: the view taken now is
       // the store with exactly this round added.
@@ -188,6 +226,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
         results[g][w] = WriteResult{written, 0, false};
       }
     }
+    if (hook_ != nullptr) hook_->AfterWrite(written.ok());
     MutexLock lock(&mu_);
     ++counters_.rounds;
     counters_.writes += static_cast<int64_t>(mutations.size());

@@ -76,6 +76,24 @@ std::string SerializeProfile(const v1::Profile& profile);
 // give or take a few as setting the field and serializing again).
 void AppendVersion(int64_t version, std::string* value);
 
+// Sees every round of profile writes on the commit thread: what must be
+// written with them (alert events, engine/market.h) and whether they were.
+class CommitHook {
+ public:
+  virtual ~CommitHook() = default;
+  // One accepted write: the profile before and after it (null: absent).
+  struct Change {
+    const CompiledProfile* before;
+    const CompiledProfile* after;
+  };
+  // Before the round's batch is written, with its accepted writes in
+  // order; adds to `extras` what goes in the same batch.
+  virtual void BeforeWrite(const std::vector<Change>& changes,
+                           Store::Extras* extras) = 0;
+  // After the batch: durable and applied to the index, or failed.
+  virtual void AfterWrite(bool written) = 0;
+};
+
 // What became of one write.
 struct WriteResult {
   absl::Status status;   // FAILED_PRECONDITION stale, NOT_FOUND, storage error
@@ -91,7 +109,8 @@ class CommitQueue {
   // `store` and `live` must outlive the queue. Each round is applied to
   // live's index and its visible view in one exclusive section (see
   // live_index.h). Starts the commit thread.
-  CommitQueue(Store* store, LiveIndex* live);
+  // `hook` (optional) must outlive the queue too.
+  CommitQueue(Store* store, LiveIndex* live, CommitHook* hook = nullptr);
   ~CommitQueue();
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
@@ -99,6 +118,11 @@ class CommitQueue {
   // Queues `writes` as one group (never split across rounds). An empty group
   // is completed, with no results, in the next round.
   void Submit(std::vector<ProfileWrite> writes, Done done);
+  // Runs `task` on the commit thread, alone in its round, in queue order
+  // with the writes: how the engine's other writes (jobs, policies, the
+  // daily pass) are ordered with profile writes. It must not wait for
+  // another write.
+  void SubmitTask(std::function<void()> task);
 
   // Rounds committed (one WriteBatch and one sync each; rounds with nothing
   // to write are not counted) and writes written in them, since
@@ -113,6 +137,7 @@ class CommitQueue {
   struct Group {
     std::vector<ProfileWrite> writes;
     Done done;
+    std::function<void()> task;  // set: a task, no writes
   };
   void CommitLoop();
   // Commits `round`; returns one result vector per group.
@@ -120,6 +145,7 @@ class CommitQueue {
 
   Store* const store_;
   LiveIndex* const live_;
+  CommitHook* const hook_;
 
   mutable Mutex mu_;
   CondVar queued_;

@@ -1,6 +1,8 @@
 #include "engine/engine.h"
 
+#include <cstdio>
 #include <future>
+#include <thread>
 #include <optional>
 #include <utility>
 
@@ -8,7 +10,10 @@
 #include "engine/backup.h"
 #include "engine/commit_queue.h"
 #include "engine/index_relayout.h"
+#include "engine/job.h"
+#include "engine/job_matching.h"
 #include "engine/live_index.h"
+#include "engine/market.h"
 #include "engine/policies.h"
 #include "engine/profile.h"
 #include "engine/profile_index.h"
@@ -33,22 +38,47 @@ namespace pamatch {
 // restart rebuilds memory from disk.
 class EngineState {
  public:
-  EngineState(Taxonomy taxonomy_in, std::unique_ptr<Store> store_in)
+  EngineState(Taxonomy taxonomy_in, std::unique_ptr<Store> store_in,
+              MarketOptions market_options)
       : taxonomy(std::move(taxonomy_in)),
         store(std::move(store_in)),
         live(taxonomy),
-        policies(taxonomy, store.get()) {}
+        policies(taxonomy, store.get()),
+        market(taxonomy, store.get(), &live, &policies, market_options) {}
+  ~EngineState() {
+    {
+      MutexLock lock(&daily_mu);
+      stopping = true;
+    }
+    daily_cv.SignalAll();
+    if (daily.joinable()) daily.join();
+  }
+
+  // Runs `task` on the commit thread and waits for its result.
+  template <typename Result>
+  Result OnCommitThread(std::function<Result()> task) {
+    std::promise<Result> result;
+    commits->SubmitTask([&] { result.set_value(task()); });
+    return result.get_future().get();
+  }
 
   const absl::Time started = absl::Now();
   const Taxonomy taxonomy;
   const std::unique_ptr<Store> store;
   LiveIndex live;
   PolicyStore policies;
+  Market market;
   // Started once the index is loaded. Destroyed first, after committing
   // what is queued, while the store and index still exist.
   std::unique_ptr<CommitQueue> commits;
   // Started after the commit queue, stopped before it.
   std::unique_ptr<IndexRelayout> relayout;
+  // The daily pass and event trimming, every daily_pass_poll (if > 0);
+  // stopped first (the destructor above).
+  Mutex daily_mu;
+  CondVar daily_cv;
+  bool stopping ABSL_GUARDED_BY(daily_mu) = false;
+  std::thread daily;
 };
 
 Engine::Engine(std::unique_ptr<EngineState> state) : state_(std::move(state)) {}
@@ -65,25 +95,57 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   absl::StatusOr<std::unique_ptr<Store>> store =
       Store::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
-  auto state =
-      std::make_unique<EngineState>(*std::move(taxonomy), *std::move(store));
+  MarketOptions market_options;
+  market_options.alerts = options.alerts;
+  market_options.event_retention = options.event_retention;
+  market_options.max_retained_events = options.max_retained_events;
+  auto state = std::make_unique<EngineState>(
+      *std::move(taxonomy), *std::move(store), market_options);
   absl::Status status =
       LoadProfiles(*state->store, state->live, options.on_progress);
   if (!status.ok()) return status;
   status = state->policies.Load();
   if (!status.ok()) return status;
+  status = state->market.Load(options.clock());
+  if (!status.ok()) return status;
   {
     WriterLock lock(&state->live.mu());
     state->live.ExchangeVisible(state->store->TakeView());
   }
-  state->commits =
-      std::make_unique<CommitQueue>(state->store.get(), &state->live);
+  state->commits = std::make_unique<CommitQueue>(
+      state->store.get(), &state->live, &state->market);
   RelayoutOptions relayout;
   relayout.background = options.relayout_unsorted_fraction >= 0;
   relayout.unsorted_fraction = options.relayout_unsorted_fraction;
   relayout.min_unsorted_documents = options.relayout_min_unsorted;
   state->relayout = std::make_unique<IndexRelayout>(&state->live, relayout);
-  return std::unique_ptr<Engine>(new Engine(std::move(state)));
+  std::unique_ptr<Engine> engine(new Engine(std::move(state)));
+  if (options.daily_pass_poll > absl::ZeroDuration()) {
+    status = engine->AdvanceAlertsDay(options.clock());
+    if (!status.ok()) return status;
+    EngineState* s = engine->state_.get();
+    s->daily = std::thread([s, engine = engine.get(), clock = options.clock,
+                            poll = options.daily_pass_poll] {
+      MutexLock lock(&s->daily_mu);
+      while (!s->stopping) {
+        s->daily_cv.WaitFor(&s->daily_mu, poll);
+        if (s->stopping) break;
+        s->daily_mu.Unlock();
+        const absl::Time now = clock();
+        absl::Status passed = engine->AdvanceAlertsDay(now);
+        if (passed.ok()) {
+          passed = s->OnCommitThread<absl::Status>(
+              [s, now] { return s->market.TrimEvents(now); });
+        }
+        if (!passed.ok()) {
+          std::fprintf(stderr, "pa-match: alerts daily pass: %s\n",
+                       std::string(passed.message()).c_str());
+        }
+        s->daily_mu.Lock();
+      }
+    });
+  }
+  return engine;
 }
 
 absl::StatusOr<v1::UpsertProfileResponse> Engine::Upsert(
@@ -252,7 +314,12 @@ absl::StatusOr<v1::SearchResponse> Engine::RunSearch(
 
 absl::StatusOr<v1::Policy> Engine::SetPolicy(const v1::Policy& policy,
                                              absl::Time now) {
-  return state_->policies.Set(policy, now);
+  absl::StatusOr<v1::Policy> normalized =
+      state_->policies.Normalize(policy, now);
+  if (!normalized.ok()) return normalized.status();
+  EngineState* s = state_.get();
+  return s->OnCommitThread<absl::StatusOr<v1::Policy>>(
+      [s, &normalized] { return s->market.CommitPolicy(*normalized, false); });
 }
 
 absl::StatusOr<v1::Policy> Engine::GetPolicy(
@@ -265,7 +332,12 @@ std::vector<v1::Policy> Engine::ListPolicies() const {
 }
 
 absl::Status Engine::DeletePolicy(absl::string_view local_authority) {
-  return state_->policies.Delete(local_authority);
+  v1::Policy policy;
+  policy.set_local_authority(std::string(local_authority));
+  EngineState* s = state_.get();
+  return s->OnCommitThread<absl::Status>([s, &policy] {
+    return s->market.CommitPolicy(policy, /*remove=*/true).status();
+  });
 }
 
 v1::GetStatsResponse Engine::Stats() const {
@@ -306,6 +378,13 @@ v1::GetStatsResponse Engine::Stats() const {
   stats.set_taxonomy_skills(static_cast<int64_t>(s.taxonomy.skills().size()));
   stats.set_taxonomy_training(
       static_cast<int64_t>(s.taxonomy.training().size()));
+  stats.set_jobs(s.market.jobs());
+  stats.set_open_jobs(s.market.open_jobs(DayOf(absl::Now())));
+  const auto [first, last] = s.market.EventRange();
+  stats.set_last_event_sequence(last);
+  stats.set_oldest_event_sequence(last >= first ? first : 0);
+  stats.set_retained_events(last >= first ? last - first + 1 : 0);
+  stats.set_alerts_day(FormatDate(s.market.day()));
   return stats;
 }
 
@@ -323,57 +402,209 @@ void Engine::RelayoutIndex() { state_->relayout->RunNow(); }
 
 absl::Status Engine::PurgeDeleted() { return state_->store->PurgeDeleted(); }
 
-}  // namespace pamatch
+// ---- Jobs ------------------------------------------------------------------
 
-// ---- Jobs and alerts: placeholders until the job index lands ------------
-
-namespace pamatch {
 namespace {
-absl::Status NotYet() { return absl::UnimplementedError("jobs: not yet"); }
+
+v1::UpsertJobResponse JobResponse(const std::string& id,
+                                  const Market::JobResult& result) {
+  v1::UpsertJobResponse response;
+  response.set_id(id);
+  response.set_version(result.version);
+  response.set_created(result.created);
+  response.set_position(result.position);
+  return response;
+}
+
 }  // namespace
 
-void Engine::UpsertJobAsync(const v1::Job&, JobUpsertDone done) {
-  done(NotYet());
+void Engine::UpsertJobAsync(const v1::Job& job, JobUpsertDone done) {
+  std::vector<const v1::Job*> one = {&job};
+  BulkUpsertJobsAsync(
+      one, [done = std::move(done)](
+               std::vector<absl::StatusOr<v1::UpsertJobResponse>> results) {
+        done(std::move(results.front()));
+      });
 }
+
+// Validates every item on the caller's thread; the valid ones are
+// committed by one commit-thread task (one batch, one sync).
 void Engine::BulkUpsertJobsAsync(const std::vector<const v1::Job*>& jobs,
                                  JobBulkUpsertDone done) {
-  done(std::vector<absl::StatusOr<v1::UpsertJobResponse>>(jobs.size(),
-                                                          NotYet()));
+  EngineState* s = state_.get();
+  auto results =
+      std::make_shared<std::vector<absl::StatusOr<v1::UpsertJobResponse>>>(
+          jobs.size(), absl::UnknownError("not processed"));
+  std::vector<JobWrite> writes;
+  std::vector<size_t> positions;
+  const DayNumber day = s->market.day();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const std::optional<v1::Policy> policy =
+        s->policies.Find(jobs[i]->request().local_authority());
+    absl::StatusOr<CompiledJob> compiled =
+        CompileJob(s->taxonomy, *jobs[i], policy ? &*policy : nullptr, day);
+    if (!compiled.ok()) {
+      (*results)[i] = compiled.status();
+      continue;
+    }
+    writes.emplace_back();
+    writes.back().compiled = *std::move(compiled);
+    positions.push_back(i);
+  }
+  if (writes.empty()) return done(std::move(*results));
+  s->commits->SubmitTask([s, results, positions = std::move(positions),
+                          writes = std::move(writes),
+                          done = std::move(done)]() mutable {
+    std::vector<std::string> ids;
+    for (const JobWrite& write : writes) ids.push_back(write.compiled->id);
+    std::vector<Market::JobResult> written =
+        s->market.CommitJobs(std::move(writes));
+    for (size_t k = 0; k < written.size(); ++k) {
+      absl::StatusOr<v1::UpsertJobResponse>& out = (*results)[positions[k]];
+      if (!written[k].status.ok()) {
+        out = written[k].status;
+      } else {
+        out = JobResponse(ids[k], written[k]);
+      }
+    }
+    done(std::move(*results));
+  });
 }
-void Engine::DeleteJobAsync(absl::string_view, DeleteDone done) {
-  done(NotYet());
+
+void Engine::DeleteJobAsync(absl::string_view id, DeleteDone done) {
+  absl::Status status = ValidateId(id, "id");
+  if (!status.ok()) return done(status);
+  EngineState* s = state_.get();
+  s->commits->SubmitTask(
+      [s, id = std::string(id), done = std::move(done)]() mutable {
+        std::vector<JobWrite> writes(1);
+        writes[0].id = id;
+        done(std::move(s->market.CommitJobs(std::move(writes)).front().status));
+      });
 }
-absl::StatusOr<v1::UpsertJobResponse> Engine::UpsertJob(const v1::Job&) {
-  return NotYet();
+
+absl::StatusOr<v1::UpsertJobResponse> Engine::UpsertJob(const v1::Job& job) {
+  std::promise<absl::StatusOr<v1::UpsertJobResponse>> result;
+  UpsertJobAsync(job, [&result](absl::StatusOr<v1::UpsertJobResponse> r) {
+    result.set_value(std::move(r));
+  });
+  return result.get_future().get();
 }
+
 std::vector<absl::StatusOr<v1::UpsertJobResponse>> Engine::BulkUpsertJobs(
     const std::vector<v1::Job>& jobs) {
-  return std::vector<absl::StatusOr<v1::UpsertJobResponse>>(jobs.size(),
-                                                            NotYet());
+  std::promise<std::vector<absl::StatusOr<v1::UpsertJobResponse>>> result;
+  std::vector<const v1::Job*> pointers;
+  pointers.reserve(jobs.size());
+  for (const v1::Job& job : jobs) pointers.push_back(&job);
+  BulkUpsertJobsAsync(
+      pointers,
+      [&result](std::vector<absl::StatusOr<v1::UpsertJobResponse>> r) {
+        result.set_value(std::move(r));
+      });
+  return result.get_future().get();
 }
-absl::Status Engine::DeleteJob(absl::string_view) { return NotYet(); }
-absl::StatusOr<v1::GetJobResponse> Engine::GetJob(absl::string_view,
-                                                  absl::Time) const {
-  return NotYet();
+
+absl::Status Engine::DeleteJob(absl::string_view id) {
+  std::promise<absl::Status> result;
+  DeleteJobAsync(id, [&result](absl::Status status) {
+    result.set_value(std::move(status));
+  });
+  return result.get_future().get();
 }
+
+absl::StatusOr<v1::GetJobResponse> Engine::GetJob(absl::string_view id,
+                                                  absl::Time now) const {
+  return state_->market.GetJob(id, DayOf(now));
+}
+
+namespace {
+
+// The PA of a MatchJobs request: the stored profile (shared, so it stays
+// valid whatever writes come), or the one sent, compiled.
+absl::StatusOr<std::shared_ptr<const CompiledProfile>> MatchJobsPa(
+    const EngineState& s, const v1::MatchJobsRequest& request) {
+  switch (request.pa_case()) {
+    case v1::MatchJobsRequest::kProfileId: {
+      absl::Status status = ValidateId(request.profile_id(), "profile_id");
+      if (!status.ok()) return status;
+      ReaderLock lock(&s.live.mu());
+      ProfileIndex::ProfilePtr pa = s.live.index().Share(request.profile_id());
+      if (pa == nullptr) {
+        return absl::NotFoundError(absl::StrCat(
+            "profile \"", request.profile_id(), "\" not found"));
+      }
+      return pa;
+    }
+    case v1::MatchJobsRequest::kProfile: {
+      absl::StatusOr<CompiledProfile> compiled =
+          CompileProfile(s.taxonomy, request.profile());
+      if (!compiled.ok()) {
+        return absl::Status(compiled.status().code(),
+                            absl::StrCat("profile.", compiled.status().message()));
+      }
+      return std::make_shared<const CompiledProfile>(*std::move(compiled));
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "pa: one of profile_id or profile is required");
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<v1::MatchJobsResponse> Engine::MatchJobs(
-    const v1::MatchJobsRequest&, absl::Time) const {
-  return NotYet();
+    const v1::MatchJobsRequest& request, absl::Time now) const {
+  absl::Status status = CheckNoUnknownFields(request, "");
+  if (!status.ok()) return status;
+  absl::StatusOr<MatchJobsQuery> query = CompileMatchJobs(request, now);
+  if (!query.ok()) return query.status();
+  auto pa = MatchJobsPa(*state_, request);
+  if (!pa.ok()) return pa.status();
+  return state_->market.MatchJobs(**pa, *query, /*reference=*/false);
 }
+
 absl::StatusOr<v1::MatchJobsResponse> Engine::ReferenceMatchJobs(
-    const v1::MatchJobsRequest&, absl::Time) const {
-  return NotYet();
+    const v1::MatchJobsRequest& request, absl::Time now) const {
+  absl::Status status = CheckNoUnknownFields(request, "");
+  if (!status.ok()) return status;
+  absl::StatusOr<MatchJobsQuery> query = CompileMatchJobs(request, now);
+  if (!query.ok()) return query.status();
+  auto pa = MatchJobsPa(*state_, request);
+  if (!pa.ok()) return pa.status();
+  return state_->market.MatchJobs(**pa, *query, /*reference=*/true);
 }
-absl::StatusOr<WatchCursor> Engine::StartWatch(const v1::WatchRequest&) const {
-  return NotYet();
+
+// ---- Alerts ------------------------------------------------------------------
+
+absl::StatusOr<WatchCursor> Engine::StartWatch(
+    const v1::WatchRequest& request) const {
+  return state_->market.StartWatch(request);
 }
+
 absl::StatusOr<std::vector<v1::WatchEvent>> Engine::ReadEvents(
-    WatchCursor*, size_t) const {
-  return NotYet();
+    WatchCursor* cursor, size_t max_events) const {
+  return state_->market.ReadEvents(cursor, max_events);
 }
-int64_t Engine::LastEventSequence() const { return 0; }
-int64_t Engine::AddEventListener(EventListener) { return 0; }
-void Engine::RemoveEventListener(int64_t) {}
-absl::Status Engine::AdvanceAlertsDay(absl::Time) { return NotYet(); }
+
+int64_t Engine::LastEventSequence() const {
+  return state_->market.EventRange().second;
+}
+
+int64_t Engine::AddEventListener(EventListener listener) {
+  return state_->market.AddListener(std::move(listener));
+}
+
+void Engine::RemoveEventListener(int64_t id) {
+  state_->market.RemoveListener(id);
+}
+
+absl::Status Engine::AdvanceAlertsDay(absl::Time now) {
+  const DayNumber today = DayOf(now);
+  if (today <= state_->market.day()) return absl::OkStatus();
+  EngineState* s = state_.get();
+  return s->OnCommitThread<absl::Status>(
+      [s, today] { return s->market.AdvanceDay(today); });
+}
 
 }  // namespace pamatch

@@ -86,6 +86,9 @@ struct EngineOptions {
   // UTC (and at Open when the stored alerts day is past). Zero: never in
   // the background (tests call AdvanceAlertsDay).
   absl::Duration daily_pass_poll = absl::Seconds(30);
+  // The clock the alerts day follows (the first alerts day of a new
+  // database, the daily pass); tests set their own.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
 // Where a Watch subscriber is in the event log, and what it follows

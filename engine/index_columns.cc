@@ -27,7 +27,8 @@ uint32_t ScanRecord::BitsOf(const CompiledProfile& p) {
   auto bit = [](bool set, int position) {
     return set ? uint32_t{1} << position : 0u;
   };
-  uint32_t bits = bit(p.active, kActive) | bit(p.driving_licence, kLicence) |
+  uint32_t bits = bit(true, kStored) | bit(p.active, kActive) |
+                  bit(p.driving_licence, kLicence) |
                   bit(p.has_car, kCar) | bit(p.ok_with_pets, kPets) |
                   bit(p.non_smoker, kNonSmoker) |
                   bit(p.short_notice_cover, kShortNotice) |

@@ -89,7 +89,7 @@ uint32_t PartitionPoint(uint32_t first, uint32_t end, Pred pred) {
 // before anything else: the PA's travel (rounded up to float, so "travel <
 // a lower bound of the distance" safely rules a PA out) and the boolean
 // set filters as bits (k* below). An erased slot's record is all zero: no
-// kActive, never a candidate.
+// kActive nor kStored, never a candidate.
 struct ScanRecord {
   float max_travel_km;
   uint32_t bits;
@@ -98,7 +98,8 @@ struct ScanRecord {
                        kNonSmoker = 4, kShortNotice = 5,
                        kDbsAtLeast = 5,     // + level 1..5: bits 6..10
                        kLevelAtLeast = 10,  // + level 1..4: bits 11..14
-                       kGender = 15;        // + gender 0..4: bits 15..19
+                       kGender = 15,        // + gender 0..4: bits 15..19
+                       kStored = 20;        // any status: a live slot
   // The bits of `p`.
   static uint32_t BitsOf(const CompiledProfile& p);
 };

@@ -88,11 +88,13 @@ void ForEachBlock(const Roaring& bitmap, Visit&& visit) {
 // instead. Either way every document passing the set filters and within
 // reach is visited or counted exactly once (cells do not overlap), plus
 // some that are not within reach, which the caller rejects.
+// With any_status, PAUSED profiles pass too (a job's view of PAs).
 template <typename Visitor>
 void ForEachSetMatch(const IndexParts& index, const CompiledQuery& q,
-                     Visitor& visitor) {
+                     Visitor& visitor, bool any_status = false) {
   const IndexColumns& columns = index.columns;
-  uint32_t bits = uint32_t{1} << ScanRecord::kActive;
+  uint32_t bits = uint32_t{1}
+                  << (any_status ? ScanRecord::kStored : ScanRecord::kActive);
   auto require = [&](bool wanted, int position) {
     if (wanted) bits |= uint32_t{1} << position;
   };
@@ -118,7 +120,8 @@ void ForEachSetMatch(const IndexParts& index, const CompiledQuery& q,
   const bool any_codes =
       !skills.empty() || !languages.empty() || !training.empty();
 
-  const std::vector<const Roaring*> postings = index.postings.ForQuery(q);
+  const std::vector<const Roaring*> postings =
+      index.postings.ForQuery(q, any_status);
   // The smallest drives the plan below (every document must be in it).
   const Roaring* smallest = postings.front();
   uint64_t smallest_size = smallest->cardinality();

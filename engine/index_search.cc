@@ -52,9 +52,10 @@ IndexParts ProfileIndex::Parts() const {
 
 void ProfileIndex::ForEachCandidate(
     const CompiledQuery& q,
-    absl::FunctionRef<void(const CompiledProfile&)> visit) const {
+    absl::FunctionRef<void(const CompiledProfile&)> visit,
+    bool any_status) const {
   CandidateVisitor visitor(q, columns_, docs_, visit);
-  ForEachSetMatch(Parts(), q, visitor);
+  ForEachSetMatch(Parts(), q, visitor, any_status);
 }
 
 void ProfileIndex::Search(const CompiledQuery& q,

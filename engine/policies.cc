@@ -57,19 +57,24 @@ absl::Status PolicyStore::Load() {
   });
 }
 
-absl::StatusOr<v1::Policy> PolicyStore::Set(const v1::Policy& policy,
-                                            absl::Time now) {
+absl::StatusOr<v1::Policy> PolicyStore::Normalize(const v1::Policy& policy,
+                                                  absl::Time now) const {
   absl::StatusOr<v1::Policy> normalized = ValidatePolicy(taxonomy_, policy);
   if (!normalized.ok()) return normalized.status();
   *normalized->mutable_updated_at() =
       google::protobuf::util::TimeUtil::SecondsToTimestamp(
           absl::ToUnixSeconds(now));
-  MutexLock writer(&write_mu_);
-  absl::Status status = store_->PutPolicy(*normalized);
-  if (!status.ok()) return status;
-  WriterLock lock(&mu_);
-  policies_[normalized->local_authority()] = *normalized;
   return normalized;
+}
+
+void PolicyStore::Remember(const v1::Policy& policy) {
+  WriterLock lock(&mu_);
+  policies_[policy.local_authority()] = policy;
+}
+
+void PolicyStore::Forget(absl::string_view local_authority) {
+  WriterLock lock(&mu_);
+  policies_.erase(local_authority);
 }
 
 absl::StatusOr<v1::Policy> PolicyStore::Get(
@@ -80,18 +85,6 @@ absl::StatusOr<v1::Policy> PolicyStore::Get(
   return it->second;
 }
 
-absl::Status PolicyStore::Delete(absl::string_view local_authority) {
-  MutexLock writer(&write_mu_);
-  {
-    ReaderLock lock(&mu_);
-    if (!policies_.contains(local_authority)) return NoPolicy(local_authority);
-  }
-  absl::Status status = store_->DeletePolicy(local_authority);
-  if (!status.ok()) return status;
-  WriterLock lock(&mu_);
-  policies_.erase(local_authority);
-  return absl::OkStatus();
-}
 
 std::vector<v1::Policy> PolicyStore::List() const {
   std::vector<v1::Policy> out;

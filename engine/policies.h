@@ -1,11 +1,13 @@
 // Local authority policies (MATCHING.md): per local authority, a floor for
 // min_dbs_level and min_register_level and extra required_training, which
-// every search naming that authority is judged with. Validated here, stored
-// in the Store (disk first), and kept in memory for searches.
+// every search naming that authority is judged with. Validated here and
+// kept in memory for searches; written to the Store by the engine's commit
+// thread (engine/market.h), in the batch of the alert events the change
+// causes, which then calls Remember or Forget.
 //
-// Thread-safety: every method may be called from any thread. Writers are
-// serialised (write_mu_) so that disk and memory see them in one order;
-// readers take mu_ shared and never wait for a disk write.
+// Thread-safety: every method may be called from any thread; Remember and
+// Forget are called by the commit thread only, after the write is durable.
+// Readers take mu_ shared and never wait for a disk write.
 #ifndef PA_MATCH_ENGINE_POLICIES_H_
 #define PA_MATCH_ENGINE_POLICIES_H_
 
@@ -37,12 +39,15 @@ class PolicyStore {
   // Reads every stored policy into memory (at start).
   absl::Status Load();
 
-  // Validates, normalises (codes deduplicated, DBS level UNSPECIFIED as
-  // NONE, updated_at = now) and stores `policy`; durable when it returns.
-  absl::StatusOr<v1::Policy> Set(const v1::Policy& policy, absl::Time now);
+  // Validates and normalises `policy` (codes deduplicated, DBS level
+  // UNSPECIFIED as NONE, updated_at = now): what is then stored.
+  absl::StatusOr<v1::Policy> Normalize(const v1::Policy& policy,
+                                       absl::Time now) const;
+  // After the write is durable: the policy searches see from now on.
+  void Remember(const v1::Policy& policy);
+  void Forget(absl::string_view local_authority);
   // NOT_FOUND when the authority has none.
   absl::StatusOr<v1::Policy> Get(absl::string_view local_authority) const;
-  absl::Status Delete(absl::string_view local_authority);
   // Every policy, by local authority code.
   std::vector<v1::Policy> List() const;
   // A copy of the policy of `local_authority`, or nullopt (empty code:
@@ -53,7 +58,6 @@ class PolicyStore {
  private:
   const Taxonomy& taxonomy_;
   Store* const store_;
-  Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable SharedMutex mu_;
   absl::flat_hash_map<std::string, v1::Policy> policies_ ABSL_GUARDED_BY(mu_);
 };

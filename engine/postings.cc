@@ -71,8 +71,11 @@ void Postings::swap(Postings& other) {
   swap(short_notice_cover_, other.short_notice_cover_);
 }
 
-std::vector<const Roaring*> Postings::ForQuery(const CompiledQuery& q) const {
-  std::vector<const Roaring*> postings = {&active_};
+std::vector<const Roaring*> Postings::ForQuery(const CompiledQuery& q,
+                                               bool any_status) const {
+  // Every profile is at register level 0 or more.
+  std::vector<const Roaring*> postings = {any_status ? &level_at_least_[0]
+                                                     : &active_};
   for (CodeId id : q.must_have_skills) postings.push_back(&skills_[id]);
   for (CodeId id : q.required_training) postings.push_back(&training_[id]);
   for (CodeId id : q.required_languages) postings.push_back(&languages_[id]);

@@ -39,7 +39,10 @@ class Postings {
   // The postings `query`'s set filters require a match to be in: ACTIVE
   // first, then one per must-have skill, required training, required
   // language, DBS and register floor, required gender and flag.
-  std::vector<const Roaring*> ForQuery(const CompiledQuery& query) const;
+  // With any_status, every stored profile's posting comes first instead of
+  // ACTIVE (a job's view of PAs).
+  std::vector<const Roaring*> ForQuery(const CompiledQuery& query,
+                                       bool any_status = false) const;
 
  private:
   // Calls f(bitmap) for every posting `p` belongs to.

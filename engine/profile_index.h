@@ -130,10 +130,12 @@ class ProfileIndex {
   // scoring.h), is within reach (distance and travel) and passes the DBS
   // age, rate and schedule coverage filters, as Search decides them: a
   // superset of the matches (exclusions and training expiry are left to
-  // the caller), never missing one, in the plan's order.
-  void ForEachCandidate(
-      const CompiledQuery& query,
-      absl::FunctionRef<void(const CompiledProfile&)> visit) const;
+  // the caller), never missing one, in the plan's order. With any_status,
+  // PAUSED profiles too (PassesSetFiltersAnyStatus): the PAs a job may
+  // match.
+  void ForEachCandidate(const CompiledQuery& query,
+                        absl::FunctionRef<void(const CompiledProfile&)> visit,
+                        bool any_status = false) const;
 
   // The index search: feeds `collector` exactly the matches the reference
   // scan would (SearchCollector::Consider on every profile), counting every

@@ -18,12 +18,6 @@ const std::array<const char*, kComponentCount> kComponentNames = {
 const std::array<double, kComponentCount> kDefaultWeights = {
     0.30, 0.25, 0.15, 0.10, 0.10, 0.05, 0.05, 0.05};
 
-namespace {
-
-constexpr double kMaxSearchDistanceKm = 1000;
-constexpr int kMaxDbsAgeMonths = 600;
-
-// 64-bit FNV-1a: stable across processes and replicas, unlike absl::Hash.
 uint64_t StableHash(absl::string_view bytes) {
   uint64_t hash = 1469598103934665603ull;
   for (unsigned char c : bytes) {
@@ -32,6 +26,12 @@ uint64_t StableHash(absl::string_view bytes) {
   }
   return hash;
 }
+
+namespace {
+
+constexpr double kMaxSearchDistanceKm = 1000;
+constexpr int kMaxDbsAgeMonths = 600;
+
 
 uint64_t Fingerprint(const v1::SearchRequest& request) {
   v1::SearchRequest copy = request;
@@ -316,7 +316,6 @@ absl::Status CompilePaging(const v1::SearchRequest& request, absl::Time now,
     if (!day.ok()) return day.status();
     q->as_of = *day;
   }
-  q->as_of_start_seconds = StartOfDaySeconds(q->as_of);
   return absl::OkStatus();
 }
 
@@ -363,10 +362,16 @@ absl::StatusOr<CompiledQuery> CompileQuery(const Taxonomy& taxonomy,
     status = ApplyPolicy(taxonomy, *policy, &q);
   }
   if (!status.ok()) return status;
-  q.dbs_fresh_since = EarliestFreshIssue(q.as_of, q.dbs_max_age_months);
+  SetAsOf(q.as_of, &q);
   q.cos_lat = CosLat(q.lat);
   q.explain = request.explain();
   return q;
+}
+
+void SetAsOf(DayNumber day, CompiledQuery* q) {
+  q->as_of = day;
+  q->as_of_start_seconds = StartOfDaySeconds(day);
+  q->dbs_fresh_since = EarliestFreshIssue(day, q->dbs_max_age_months);
 }
 
 std::string EncodePageToken(const CompiledQuery& query, const PageCursor& last) {

@@ -100,6 +100,15 @@ absl::StatusOr<CompiledQuery> CompileQuery(const Taxonomy& taxonomy,
                                            const v1::Policy* policy,
                                            absl::Time now);
 
+// 64-bit FNV-1a: stable across processes and replicas, unlike absl::Hash
+// (page tokens are bound to their request by it).
+uint64_t StableHash(absl::string_view bytes);
+
+// Judges `q` on `day`: sets as_of and what follows from it (the start of
+// the day for recency, the earliest fresh DBS issue day). CompileQuery
+// ends with this; a job's stored query is moved to another day with it.
+void SetAsOf(DayNumber day, CompiledQuery* q);
+
 // The opaque token that continues `query` after `last`.
 std::string EncodePageToken(const CompiledQuery& query, const PageCursor& last);
 

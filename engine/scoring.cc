@@ -47,7 +47,11 @@ int PreferenceListsGiven(const CompiledQuery& q) {
 }
 
 bool PassesSetFilters(const CompiledQuery& q, const CompiledProfile& p) {
-  if (!p.active) return false;
+  return p.active && PassesSetFiltersAnyStatus(q, p);
+}
+
+bool PassesSetFiltersAnyStatus(const CompiledQuery& q,
+                               const CompiledProfile& p) {
   if (!HasAll(p.skills, q.must_have_skills)) return false;
   for (CodeId code : q.required_training) {
     if (p.TrainingExpiry(code) == kNoDate) return false;
@@ -224,7 +228,10 @@ v1::SearchResponse SearchCollector::Finish() {
     result->set_score(match.score);
     result->set_distance_km(match.distance_km);
     result->set_register_level(match.profile->register_level);
-    if (query_.explain) FillExplanation(match, result->mutable_explanation());
+    if (query_.explain) {
+      ExplainMatch(query_, taxonomy_, *match.profile, match.distance_km,
+                   result->mutable_explanation());
+    }
   }
   if (best_.size() > page && page > 0) {
     const Match& last = best_[page - 1];
@@ -234,33 +241,32 @@ v1::SearchResponse SearchCollector::Finish() {
   return response;
 }
 
-void SearchCollector::FillExplanation(const Match& match,
-                                      v1::Explanation* out) const {
-  const CompiledProfile& p = *match.profile;
-  const auto values = ComponentValues(query_, p, match.distance_km);
+void ExplainMatch(const CompiledQuery& query, const Taxonomy& taxonomy,
+                  const CompiledProfile& p, double distance_km,
+                  v1::Explanation* out) {
+  const auto values = ComponentValues(query, p, distance_km);
   for (int c = 0; c < kComponentCount; ++c) {
-    if (!query_.applies[c]) continue;
+    if (!query.applies[c]) continue;
     v1::ScoreComponent* component = out->add_components();
     component->set_name(kComponentNames[c]);
     component->set_value(values[c]);
-    component->set_weight(query_.weights[c]);
+    component->set_weight(query.weights[c]);
   }
-  for (CodeId id : query_.nice_to_have_skills_in_request_order) {
+  for (CodeId id : query.nice_to_have_skills_in_request_order) {
     if (ContainsId(p.skills, id)) {
-      out->add_matched_skills(taxonomy_.skills().code(id));
+      out->add_matched_skills(taxonomy.skills().code(id));
     } else {
-      out->add_missing_skills(taxonomy_.skills().code(id));
+      out->add_missing_skills(taxonomy.skills().code(id));
     }
   }
-  for (CodeId id : query_.interests_in_request_order) {
+  for (CodeId id : query.interests_in_request_order) {
     if (ContainsId(p.interests, id)) {
-      out->add_shared_interests(taxonomy_.interests().code(id));
+      out->add_shared_interests(taxonomy.interests().code(id));
     }
   }
-  out->set_distance_km(
-      RoundDecimal(match.distance_km, kExplainedDistanceDecimals));
-  out->set_covered_slots(CoveredSlots(query_.schedule, p.availability));
-  out->set_needed_slots(query_.needed_slots);
+  out->set_distance_km(RoundDecimal(distance_km, kExplainedDistanceDecimals));
+  out->set_covered_slots(CoveredSlots(query.schedule, p.availability));
+  out->set_needed_slots(query.needed_slots);
   out->set_register_level(p.register_level);
 }
 

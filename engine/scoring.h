@@ -25,6 +25,10 @@ namespace pamatch {
 // languages, DBS level, register level, gender and the boolean flags.
 bool PassesSetFilters(const CompiledQuery& query,
                       const CompiledProfile& profile);
+// The same but the status: what a job asks of a PA (MATCHING.md "Jobs": a
+// PA who paused their profile can still look for work).
+bool PassesSetFiltersAnyStatus(const CompiledQuery& query,
+                               const CompiledProfile& profile);
 
 // The rest, judged per profile: distance, exclusions, training expiry, DBS
 // freshness, schedule coverage and the hourly rate.
@@ -64,6 +68,13 @@ double RoundDecimal(double x, int decimals);
 double Score(const CompiledQuery& query,
              const std::array<double, kComponentCount>& values);
 
+// The explanation of one match (MATCHING.md "explain"): every applied
+// component's value and weight, matched and missing nice-to-have skills,
+// shared interests, distance, slots and register level.
+void ExplainMatch(const CompiledQuery& query, const Taxonomy& taxonomy,
+                  const CompiledProfile& profile, double distance_km,
+                  v1::Explanation* out);
+
 // A profile that passed the hard filters.
 struct Match {
   double score;        // rounded to 6 dp
@@ -100,8 +111,6 @@ class SearchCollector {
   v1::SearchResponse Finish();
 
  private:
-  void FillExplanation(const Match& match, v1::Explanation* out) const;
-
   const CompiledQuery& query_;
   const Taxonomy& taxonomy_;
   int64_t total_matches_ = 0;

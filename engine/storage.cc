@@ -22,6 +22,27 @@ namespace {
 
 constexpr char kSchemaKey[] = "schema_version";
 constexpr char kPurgeKey[] = "purge_pending";
+constexpr char kAlertsDayKey[] = "alerts_day";
+constexpr char kPositionKey[] = "write_position";
+
+// Event keys sort by sequence: 8 bytes, big endian.
+std::string EventKey(int64_t sequence) {
+  std::string key(8, '\0');
+  auto bits = static_cast<uint64_t>(sequence);
+  for (int i = 7; i >= 0; --i) {
+    key[i] = static_cast<char>(bits & 0xff);
+    bits >>= 8;
+  }
+  return key;
+}
+
+int64_t EventSequence(const rocksdb::Slice& key) {
+  uint64_t bits = 0;
+  for (size_t i = 0; i < key.size() && i < 8; ++i) {
+    bits = (bits << 8) | static_cast<unsigned char>(key.data()[i]);
+  }
+  return static_cast<int64_t>(bits);
+}
 
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
@@ -137,7 +158,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       {rocksdb::kDefaultColumnFamilyName, family_options},
       {"profiles", family_options},
       {"policies", family_options},
-      {"meta", family_options}};
+      {"meta", family_options},
+      {"jobs", family_options},
+      {"events", family_options}};
   rocksdb::DB* db = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(
       rocksdb::DBOptions(options), dir, families, &store->handles_, &db);
@@ -148,6 +171,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   store->profiles_ = store->handles_[1];
   store->policies_ = store->handles_[2];
   store->meta_ = store->handles_[3];
+  store->jobs_ = store->handles_[4];
+  store->events_ = store->handles_[5];
 
   std::string schema;
   status = db->Get(rocksdb::ReadOptions(), store->meta_, kSchemaKey, &schema);
@@ -235,16 +260,24 @@ absl::Status Store::DeleteProfile(absl::string_view id) {
 }
 
 absl::Status Store::WriteProfiles(
-    const std::vector<ProfileMutation>& mutations) {
+    const std::vector<ProfileMutation>& mutations, const Extras* extras) {
   // Reserved up front: growing a multi-megabyte batch by doubling costs
   // large reallocations on the commit thread (malloc_consolidate in perf).
   size_t bytes = 64;
-  for (const ProfileMutation& mutation : mutations) {
-    bytes += mutation.id.size() + 16 +
-             (mutation.value != nullptr ? mutation.value->size() : 0);
+  auto count = [&bytes](const std::vector<ProfileMutation>& list) {
+    for (const ProfileMutation& mutation : list) {
+      bytes += mutation.id.size() + 16 +
+               (mutation.value != nullptr ? mutation.value->size() : 0);
+    }
+  };
+  count(mutations);
+  if (extras != nullptr) {
+    count(extras->jobs);
+    count(extras->policies);
+    for (const auto& event : extras->events) bytes += event.second.size() + 24;
   }
   rocksdb::WriteBatch batch(bytes);
-  bool deletes = false;
+  bool deletes = false, job_deletes = false;
   for (const ProfileMutation& mutation : mutations) {
     if (mutation.value != nullptr) {
       batch.Put(profiles_, ToSlice(mutation.id), *mutation.value);
@@ -253,6 +286,33 @@ absl::Status Store::WriteProfiles(
       deletes = true;
     }
   }
+  if (extras != nullptr) {
+    for (const ProfileMutation& job : extras->jobs) {
+      if (job.value != nullptr) {
+        batch.Put(jobs_, ToSlice(job.id), *job.value);
+      } else {
+        batch.Delete(jobs_, ToSlice(job.id));
+        job_deletes = true;
+      }
+    }
+    for (const ProfileMutation& policy : extras->policies) {
+      if (policy.value != nullptr) {
+        batch.Put(policies_, ToSlice(policy.id), *policy.value);
+      } else {
+        batch.Delete(policies_, ToSlice(policy.id));
+      }
+    }
+    for (const auto& [sequence, value] : extras->events) {
+      batch.Put(events_, EventKey(sequence), value);
+    }
+    if (!extras->alerts_day.empty()) {
+      batch.Put(meta_, kAlertsDayKey, extras->alerts_day);
+    }
+    if (extras->write_position > 0) {
+      batch.Put(meta_, kPositionKey, std::to_string(extras->write_position));
+    }
+  }
+  deletes = deletes || job_deletes;
   // The purge marker goes in the same batch as the deletes, so no delete is
   // ever on disk without it.
   if (deletes) batch.Put(meta_, kPurgeKey, "1");
@@ -268,8 +328,22 @@ absl::Status Store::WriteProfiles(
     for (const ProfileMutation& mutation : mutations) {
       if (mutation.value == nullptr) NotePending(mutation.id);
     }
+    if (job_deletes) NoteJobsPending();
   }
   return status;
+}
+
+void Store::NoteJobsPending() {
+  {
+    MutexLock lock(&purge_mu_);
+    pending_seq_ = std::max(pending_seq_, db_->GetLatestSequenceNumber());
+    if (!pending_) {
+      pending_ = true;
+      pending_since_ = absl::Now();
+    }
+    jobs_pending_ = true;
+  }
+  purge_cv_.SignalAll();
 }
 
 void Store::NotePending(absl::string_view id) {
@@ -280,6 +354,9 @@ void Store::NotePending(absl::string_view id) {
     if (!pending_) {
       pending_ = true;
       pending_since_ = absl::Now();
+    }
+    if (!profiles_pending_) {
+      profiles_pending_ = true;
       pending_min_ = pending_max_ = std::string(id);
     } else {
       if (id < pending_min_) pending_min_ = std::string(id);
@@ -342,18 +419,22 @@ rocksdb::Status Store::WaitForSnapshotsFrom(uint64_t sequence) const {
 
 absl::Status Store::PurgeDeleted() {
   MutexLock run(&purge_run_mu_);
-  bool full = false;
+  bool full = false, profiles = false, jobs = false;
   std::string min, max;
   uint64_t deleted_by = 0;
   {
     MutexLock lock(&purge_mu_);
     if (!pending_) return absl::OkStatus();
     full = full_range_;
+    profiles = profiles_pending_;
+    jobs = jobs_pending_;
     min = pending_min_;
     max = pending_max_;
     deleted_by = pending_seq_;
     pending_ = false;
     full_range_ = false;
+    profiles_pending_ = false;
+    jobs_pending_ = false;
   }
   rocksdb::FlushOptions flush;
   flush.wait = true;
@@ -366,19 +447,29 @@ absl::Status Store::PurgeDeleted() {
     compact.bottommost_level_compaction =
         rocksdb::BottommostLevelCompaction::kForce;
     const rocksdb::Slice begin(min), end(max);
-    status = db_->CompactRange(compact, profiles_, full ? nullptr : &begin,
-                               full ? nullptr : &end);
+    if (full || profiles) {
+      status = db_->CompactRange(compact, profiles_, full ? nullptr : &begin,
+                                 full ? nullptr : &end);
+    }
+    // Jobs are few beside profiles: their family is compacted whole.
+    if (status.ok() && (full || jobs)) {
+      status = db_->CompactRange(compact, jobs_, nullptr, nullptr);
+    }
   }
   if (!status.ok()) {
     MutexLock lock(&purge_mu_);
-    if (!pending_) {
-      pending_ = true;
-      pending_min_ = min;
-      pending_max_ = max;
-    } else {
-      if (min < pending_min_) pending_min_ = min;
-      if (max > pending_max_) pending_max_ = max;
+    pending_ = true;
+    if (profiles) {
+      if (!profiles_pending_) {
+        profiles_pending_ = true;
+        pending_min_ = min;
+        pending_max_ = max;
+      } else {
+        if (min < pending_min_) pending_min_ = min;
+        if (max > pending_max_) pending_max_ = max;
+      }
     }
+    jobs_pending_ = jobs_pending_ || jobs;
     full_range_ = full_range_ || full;
     pending_since_ = absl::Now();
     return FromRocks(status, "cannot purge deleted profiles");
@@ -428,7 +519,9 @@ absl::StatusOr<Store::Counts> Store::VerifyCheckpoint(const std::string& dir) {
       {rocksdb::kDefaultColumnFamilyName, options},
       {"profiles", options},
       {"policies", options},
-      {"meta", options}};
+      {"meta", options},
+      {"jobs", options},
+      {"events", options}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status = rocksdb::DB::OpenForReadOnly(
@@ -508,6 +601,62 @@ absl::Status Store::ForEachProfileValue(
     absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> visit)
     const {
   return ForEach(profiles_, visit);
+}
+
+absl::Status Store::ForEachJobValue(
+    absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> visit)
+    const {
+  return ForEach(jobs_, visit);
+}
+
+absl::Status Store::ForEachEvent(
+    int64_t after, size_t max_events,
+    absl::FunctionRef<bool(int64_t, absl::string_view)> visit) const {
+  rocksdb::ReadOptions read;
+  read.fill_cache = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, events_));
+  size_t visited = 0;
+  for (it->Seek(EventKey(after + 1)); it->Valid() && visited < max_events;
+       it->Next()) {
+    ++visited;
+    if (!visit(EventSequence(it->key()),
+               absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "cannot read alert events");
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> Store::EventRange() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), events_));
+  it->SeekToFirst();
+  if (!it->Valid()) {
+    absl::Status status = FromRocks(it->status(), "cannot read alert events");
+    if (!status.ok()) return status;
+    return std::make_pair(int64_t{0}, int64_t{0});
+  }
+  const int64_t first = EventSequence(it->key());
+  it->SeekToLast();
+  if (!it->Valid()) return FromRocks(it->status(), "cannot read alert events");
+  return std::make_pair(first, EventSequence(it->key()));
+}
+
+absl::Status Store::DropEventsBefore(int64_t first_kept) {
+  rocksdb::WriteOptions write;
+  write.sync = options_.sync;
+  return FromRocks(db_->DeleteRange(write, events_, EventKey(0),
+                                    EventKey(first_kept)),
+                   "cannot drop old alert events");
+}
+
+absl::StatusOr<std::string> Store::GetMeta(absl::string_view key) const {
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), meta_, ToSlice(key), &value);
+  if (status.IsNotFound()) return std::string();
+  if (!status.ok()) return FromRocks(status, "cannot read meta");
+  return value;
 }
 
 int64_t Store::EstimateProfiles() const {

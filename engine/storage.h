@@ -5,9 +5,15 @@
 //       pamatch.v1.Profile as protobuf binary, version resolved.
 //   column family "policies": key = local authority code, value = the
 //       pamatch.v1.Policy as protobuf binary.
+//   column family "jobs": key = job id, value = the pamatch.v1.Job as
+//       protobuf binary, version resolved.
+//   column family "events": key = alert event sequence as 8 bytes big
+//       endian, value = the pamatch.v1.WatchEvent as protobuf binary.
 //   column family "meta": key "schema_version" = decimal ASCII, currently 1;
-//       key "purge_pending" = "1" while a deleted profile may still have
-//       bytes in the files (see erasure below).
+//       key "purge_pending" = "1" while a deleted profile or job may still
+//       have bytes in the files (see erasure below); "alerts_day" =
+//       "YYYY-MM-DD", the day alerts are judged on; "write_position" =
+//       decimal ASCII, the position of the last write.
 // Everything in memory (the compiled profiles, the policies map) is rebuilt
 // from these at start; nothing derived is stored.
 //
@@ -118,7 +124,18 @@ class Store {
   // mutation of an id wins. Deletes are scheduled for purging as
   // DeleteProfile's are. The group commit (commit_queue.h) writes through
   // this.
-  absl::Status WriteProfiles(const std::vector<ProfileMutation>& mutations);
+  // What a commit writes besides profiles, in the same batch: jobs (a
+  // ProfileMutation of a v1::Job), policies (value null: delete), alert
+  // events (sequence, serialized v1::WatchEvent) and meta values.
+  struct Extras {
+    std::vector<ProfileMutation> jobs;
+    std::vector<ProfileMutation> policies;
+    std::vector<std::pair<int64_t, std::string>> events;
+    std::string alerts_day;    // empty: unchanged
+    int64_t write_position = 0;  // 0: unchanged
+  };
+  absl::Status WriteProfiles(const std::vector<ProfileMutation>& mutations,
+                             const Extras* extras = nullptr);
   // nullopt if absent: now, or as of `view` when given.
   absl::StatusOr<std::optional<v1::Profile>> GetProfile(
       absl::string_view id, const StoreView* view = nullptr) const;
@@ -131,6 +148,23 @@ class Store {
       absl::FunctionRef<absl::Status(absl::string_view key,
                                      absl::string_view value)>
           visit) const;
+  // Every stored job, as ForEachProfileValue.
+  absl::Status ForEachJobValue(
+      absl::FunctionRef<absl::Status(absl::string_view key,
+                                     absl::string_view value)>
+          visit) const;
+  // Events with sequence > after, in order, until `visit` returns false or
+  // `max_events` were visited.
+  absl::Status ForEachEvent(
+      int64_t after, size_t max_events,
+      absl::FunctionRef<bool(int64_t sequence, absl::string_view value)> visit)
+      const;
+  // The first and last stored event sequences (0, 0 when none).
+  absl::StatusOr<std::pair<int64_t, int64_t>> EventRange() const;
+  // Deletes every event with sequence < first_kept.
+  absl::Status DropEventsBefore(int64_t first_kept);
+  // A meta value, or "" when unset.
+  absl::StatusOr<std::string> GetMeta(absl::string_view key) const;
   // RocksDB's estimate of the number of stored profiles (for progress).
   int64_t EstimateProfiles() const;
 
@@ -171,6 +205,9 @@ class Store {
   // from before its delete is written.
   void NotePending(absl::string_view id) ABSL_SHARED_LOCKS_REQUIRED(marker_mu_)
       ABSL_LOCKS_EXCLUDED(purge_mu_);
+  // The same for deleted jobs.
+  void NoteJobsPending() ABSL_SHARED_LOCKS_REQUIRED(marker_mu_)
+      ABSL_LOCKS_EXCLUDED(purge_mu_);
   // The StoreViews (snapshots) held now and the oldest one's sequence
   // number (0 when none); false if RocksDB cannot say.
   bool HeldViews(uint64_t* count, uint64_t* oldest) const;
@@ -188,6 +225,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* profiles_ = nullptr;
   rocksdb::ColumnFamilyHandle* policies_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* jobs_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
 
   // Lock order: purge_run_mu_, then marker_mu_, then purge_mu_.
   // Deleters hold it shared across their write and NotePending; a purge
@@ -203,6 +242,10 @@ class Store {
   bool pending_ ABSL_GUARDED_BY(purge_mu_) = false;
   // Purge everything (marker found at Open).
   bool full_range_ ABSL_GUARDED_BY(purge_mu_) = false;
+  // Whether [pending_min_, pending_max_] holds deleted profiles, and
+  // whether jobs were deleted (the jobs family is then compacted whole).
+  bool profiles_pending_ ABSL_GUARDED_BY(purge_mu_) = false;
+  bool jobs_pending_ ABSL_GUARDED_BY(purge_mu_) = false;
   std::string pending_min_ ABSL_GUARDED_BY(purge_mu_);
   std::string pending_max_ ABSL_GUARDED_BY(purge_mu_);
   // A sequence number by which every pending delete is written.

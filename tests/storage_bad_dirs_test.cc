@@ -69,16 +69,22 @@ TEST(StorageBadDirsTest, NewerSchemaIsRefused) {
   const std::string db = MakeDb(dir.path());
   {
     rocksdb::DBOptions options;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-        {rocksdb::kDefaultColumnFamilyName, {}},
-        {"profiles", {}},
-        {"policies", {}},
-        {"meta", {}}};
+    // Every family the store made (RocksDB opens none unless all are
+    // named), the meta family among them.
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, db, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    size_t meta = names.size();
+    for (size_t i = 0; i < names.size(); ++i) {
+      families.push_back({names[i], {}});
+      if (names[i] == "meta") meta = i;
+    }
+    ASSERT_LT(meta, names.size());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(options, db, families, &handles, &raw).ok());
     ASSERT_TRUE(
-        raw->Put(rocksdb::WriteOptions(), handles[3], "schema_version", "2")
+        raw->Put(rocksdb::WriteOptions(), handles[meta], "schema_version", "2")
             .ok());
     for (auto* handle : handles) raw->DestroyColumnFamilyHandle(handle);
     delete raw;

@@ -1,0 +1,240 @@
+#include "engine/job_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "engine/geo.h"
+#include "engine/geo_grid.h"
+#include "engine/rules.h"
+
+namespace pamatch {
+namespace {
+
+constexpr double kCellLatDeg = 0.2;
+constexpr double kCellLonDeg = 0.32;
+constexpr int32_t kColumns = 2048;  // > 360 / kCellLonDeg
+// Margin for the float coordinates in the distance bound (as the profile
+// index's plan: float degrees are off by under a metre).
+constexpr double kFloatMarginKm = 0.1;
+
+// `ids` as a full-width row of `column`'s layout.
+std::vector<uint64_t> HeldRow(const CodeBitColumn& column,
+                              const std::vector<CodeId>& ids) {
+  std::vector<uint64_t> row(column.words(), 0);
+  for (CodeId id : ids) CodeBitColumn::SetBit(row.data(), id);
+  return row;
+}
+
+// Whether every bit of `needed` (one row) is in `held`.
+bool Covers(const std::vector<uint64_t>& held, const uint64_t* needed) {
+  for (size_t w = 0; w < held.size(); ++w) {
+    if ((needed[w] & ~held[w]) != 0) return false;
+  }
+  return true;
+}
+
+void SetRow(CodeBitColumn& column, uint32_t slot,
+            const std::vector<CodeId>& ids) {
+  uint64_t* row = column.ClearedRow(slot);
+  for (CodeId id : ids) CodeBitColumn::SetBit(row, id);
+}
+
+}  // namespace
+
+JobIndex::JobIndex(const Taxonomy& taxonomy)
+    : skills_(taxonomy.skills().size()),
+      training_(taxonomy.training().size()),
+      languages_(taxonomy.languages().size()) {}
+
+JobIndex::CellKey JobIndex::CellOf(double lat, double lon) {
+  const auto row = static_cast<int32_t>(std::floor(lat / kCellLatDeg));
+  const auto col = static_cast<int32_t>(std::floor((lon + 180) / kCellLonDeg));
+  return row * kColumns + col;
+}
+
+JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job, uint32_t slot) {
+  const CompiledQuery& q = job.query;
+  uint32_t bits = 0;
+  auto require = [&](bool wanted, int position) {
+    if (wanted) bits |= uint32_t{1} << position;
+  };
+  // As the profile index's plan asks them of a PA (index_plan.h).
+  require(q.requires_driver, ScanRecord::kLicence);
+  require(q.requires_car, ScanRecord::kCar);
+  require(q.has_pets, ScanRecord::kPets);
+  require(q.requires_non_smoker, ScanRecord::kNonSmoker);
+  require(q.short_notice, ScanRecord::kShortNotice);
+  require(q.min_dbs_level > v1::DBS_NONE,
+          ScanRecord::kDbsAtLeast + q.min_dbs_level);
+  require(q.min_register_level > 0,
+          ScanRecord::kLevelAtLeast + q.min_register_level);
+  if (q.required_gender) require(true, ScanRecord::kGender + *q.required_gender);
+  Demand d;
+  d.lat = static_cast<float>(q.lat);
+  d.lon = static_cast<float>(q.lon);
+  d.cos_lat = static_cast<float>(q.cos_lat);
+  // Rounded up, so that "beyond the reach" rules a PA out safely.
+  d.reach_km = std::nextafter(
+      static_cast<float>(std::min(DistanceLimitKm(q.max_distance_km), 1e6)),
+      std::numeric_limits<float>::infinity());
+  d.bits = bits;
+  d.open_until = job.status == v1::OPEN ? job.closes_on : kNoDate;
+  d.rate_ceiling = static_cast<int32_t>(std::min<int64_t>(
+      RateCeiling(q.max_hourly_rate_pence),
+      std::numeric_limits<int32_t>::max()));
+  d.slot = slot;
+  return d;
+}
+
+void JobIndex::Link(uint32_t slot) {
+  const CompiledJob& job = *jobs_[slot];
+  SetRow(skills_, slot, job.query.must_have_skills);
+  SetRow(training_, slot, job.query.required_training);
+  SetRow(languages_, slot, job.query.required_languages);
+  const CellKey key = CellOf(job.query.lat, job.query.lon);
+  std::vector<Demand>& cell = cells_[key];
+  where_[slot] = Where{key, static_cast<uint32_t>(cell.size())};
+  cell.push_back(DemandOf(job, slot));
+}
+
+void JobIndex::Unlink(uint32_t slot) {
+  const Where where = where_[slot];
+  auto it = cells_.find(where.cell);
+  std::vector<Demand>& cell = it->second;
+  if (where.position + 1 != cell.size()) {
+    cell[where.position] = cell.back();
+    where_[cell[where.position].slot].position = where.position;
+  }
+  cell.pop_back();
+  if (cell.empty()) cells_.erase(it);
+  // Erasure means everywhere: the rows keep nothing of the job.
+  skills_.ClearedRow(slot);
+  training_.ClearedRow(slot);
+  languages_.ClearedRow(slot);
+}
+
+void JobIndex::Put(JobPtr job) {
+  auto it = slot_of_id_.find(job->id);
+  if (it != slot_of_id_.end()) {
+    const uint32_t slot = it->second;
+    Unlink(slot);
+    slot_of_id_.erase(it);
+    jobs_[slot] = std::move(job);
+    slot_of_id_.emplace(jobs_[slot]->id, slot);
+    Link(slot);
+    return;
+  }
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(jobs_.size());
+    jobs_.emplace_back();
+    where_.emplace_back();
+    skills_.AddRow();
+    training_.AddRow();
+    languages_.AddRow();
+  }
+  jobs_[slot] = std::move(job);
+  slot_of_id_.emplace(jobs_[slot]->id, slot);
+  Link(slot);
+}
+
+bool JobIndex::Erase(absl::string_view id) {
+  auto it = slot_of_id_.find(id);
+  if (it == slot_of_id_.end()) return false;
+  const uint32_t slot = it->second;
+  Unlink(slot);
+  slot_of_id_.erase(it);
+  jobs_[slot].reset();
+  free_slots_.push_back(slot);
+  return true;
+}
+
+const CompiledJob* JobIndex::Find(absl::string_view id) const {
+  auto it = slot_of_id_.find(id);
+  return it == slot_of_id_.end() ? nullptr : jobs_[it->second].get();
+}
+
+JobPtr JobIndex::Share(absl::string_view id) const {
+  auto it = slot_of_id_.find(id);
+  return it == slot_of_id_.end() ? nullptr : jobs_[it->second];
+}
+
+size_t JobIndex::OpenOn(DayNumber day) const {
+  size_t open = 0;
+  for (const auto& [key, cell] : cells_) {
+    for (const Demand& d : cell) open += day <= d.open_until ? 1 : 0;
+  }
+  return open;
+}
+
+void JobIndex::ForEach(absl::FunctionRef<void(const JobPtr&)> visit) const {
+  for (const JobPtr& job : jobs_) {
+    if (job != nullptr) visit(job);
+  }
+}
+
+void JobIndex::ForEachCandidate(
+    const CompiledProfile& pa, DayNumber day,
+    absl::FunctionRef<void(const CompiledJob&)> visit) const {
+  if (cells_.empty()) return;
+  // The job's demands are the PA's ScanRecord bits (any status: a job
+  // ignores it) and its held codes, training of any expiry.
+  const uint32_t pa_bits = ScanRecord::BitsOf(pa);
+  const std::vector<uint64_t> skills = HeldRow(skills_, pa.skills);
+  std::vector<CodeId> training_codes;
+  training_codes.reserve(pa.training.size());
+  for (const TrainingHeld& held : pa.training) training_codes.push_back(held.code);
+  const std::vector<uint64_t> training = HeldRow(training_, training_codes);
+  const std::vector<uint64_t> languages = HeldRow(languages_, pa.languages);
+  const int64_t rate = pa.min_hourly_rate_pence;
+
+  // The box of cells within the PA's travel: no job outside it can be
+  // within the PA's max_travel_km.
+  const double travel = pa.max_travel_km;
+  const double dlat = travel / kKmPerDegree + 0.01;
+  const double lat_lo = pa.lat - dlat, lat_hi = pa.lat + dlat;
+  const double cos_min = CosLat(std::min(std::max(std::fabs(lat_lo),
+                                                  std::fabs(lat_hi)),
+                                         89.0));
+  const double dlon = travel / (kKmPerDegree * cos_min) + 0.01;
+  const auto row_lo = static_cast<int32_t>(std::floor(lat_lo / kCellLatDeg));
+  const auto row_hi = static_cast<int32_t>(std::floor(lat_hi / kCellLatDeg));
+  const auto col_lo =
+      static_cast<int32_t>(std::floor((pa.lon - dlon + 180) / kCellLonDeg));
+  const auto col_hi =
+      static_cast<int32_t>(std::floor((pa.lon + dlon + 180) / kCellLonDeg));
+  const double pa_cos = pa.cos_lat;
+  for (int32_t row = row_lo; row <= row_hi; ++row) {
+    for (int32_t col = col_lo; col <= col_hi; ++col) {
+      auto it = cells_.find(row * kColumns + col);
+      if (it == cells_.end()) continue;
+      for (const Demand& d : it->second) {
+        if (day > d.open_until) continue;
+        if ((pa_bits & d.bits) != d.bits) continue;
+        if (rate > d.rate_ceiling) continue;
+        // A lower bound on the distance (geo_grid.h's kLowerSq, with the
+        // smaller cos(latitude) of the two points) against the nearer of
+        // the two limits.
+        const double limit =
+            std::min(travel, static_cast<double>(d.reach_km)) + kFloatMarginKm;
+        const double dy = (d.lat - pa.lat) * kKmPerDegree;
+        const double dx = (d.lon - pa.lon) * kKmPerDegree *
+                          std::min(pa_cos, static_cast<double>(d.cos_lat));
+        if ((dy * dy + dx * dx) * kLowerSq > limit * limit) continue;
+        if (!Covers(skills, skills_.row(d.slot)) ||
+            !Covers(training, training_.row(d.slot)) ||
+            !Covers(languages, languages_.row(d.slot))) {
+          continue;
+        }
+        visit(*jobs_[d.slot]);
+      }
+    }
+  }
+}
+
+}  // namespace pamatch

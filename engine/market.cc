@@ -1,0 +1,727 @@
+#include "engine/market.h"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/dates.h"
+#include "engine/scoring.h"
+#include "engine/validation.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace pamatch {
+namespace {
+
+// Events read from the store per ReadEvents call at most, concerning the
+// cursor or not (a subscriber to one PA among millions of events moves on
+// this many at a time).
+constexpr size_t kMaxScan = 4096;
+
+absl::Status StaleJob(absl::string_view id, int64_t version, int64_t stored) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "version: ", version, " is not newer than the stored version ", stored,
+      " of job \"", id, "\" (stale upsert rejected)"));
+}
+
+// Whether a PA's match can change between day `from` and day `to` (> from)
+// through the calendar alone: a training record expiring in [from, to),
+// or a DBS certificate whose validity of some whole number of months
+// (1..600, every dbs_max_age_months a request may set) ends in [from, to).
+bool CalendarMayChange(const CompiledProfile& p, DayNumber from, DayNumber to) {
+  for (const TrainingHeld& held : p.training) {
+    if (held.expires_on != kNeverExpires && held.expires_on >= from &&
+        held.expires_on < to) {
+      return true;
+    }
+  }
+  if (p.dbs_update_service || p.dbs_issued_on == kNoDate ||
+      p.dbs_level <= v1::DBS_NONE) {
+    return false;
+  }
+  // AddMonthsClamped is increasing in the months: start a little before
+  // the first month count that can reach `from`.
+  int months = std::max(1, static_cast<int>((from - p.dbs_issued_on) / 31) - 1);
+  for (; months <= 600; ++months) {
+    const DayNumber valid_until = AddMonthsClamped(p.dbs_issued_on, months);
+    if (valid_until >= to) break;
+    if (valid_until >= from) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Market::Market(const Taxonomy& taxonomy, Store* store, LiveIndex* live,
+               PolicyStore* policies, MarketOptions options)
+    : taxonomy_(taxonomy),
+      store_(store),
+      live_(live),
+      policies_(policies),
+      options_(options),
+      jobs_(taxonomy) {}
+
+absl::Status Market::Load(absl::Time now) {
+  absl::StatusOr<std::string> day_text = store_->GetMeta("alerts_day");
+  if (!day_text.ok()) return day_text.status();
+  DayNumber day = DayOf(now);
+  if (!day_text->empty()) {
+    absl::StatusOr<DayNumber> stored = ParseDate(*day_text, "alerts_day");
+    if (!stored.ok()) return absl::DataLossError(stored.status().message());
+    day = *stored;
+  }
+  day_.store(day, std::memory_order_release);
+  absl::StatusOr<std::string> position = store_->GetMeta("write_position");
+  if (!position.ok()) return position.status();
+  if (!position->empty() && !absl::SimpleAtoi(*position, &position_)) {
+    return absl::DataLossError("unreadable write_position in the store");
+  }
+  staged_position_ = position_;
+  absl::StatusOr<std::pair<int64_t, int64_t>> range = store_->EventRange();
+  if (!range.ok()) return range.status();
+  {
+    MutexLock lock(&events_mu_);
+    last_event_ = range->second;
+    first_event_ = range->first > 0 ? range->first : last_event_ + 1;
+    staged_sequence_ = last_event_;
+  }
+  WriterLock lock(&mu_);
+  v1::Job job;
+  return store_->ForEachJobValue([&](absl::string_view key,
+                                     absl::string_view value) {
+    mu_.AssertHeld();
+    job.Clear();
+    if (!job.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return absl::DataLossError(
+          absl::StrCat("stored job ", key, " does not parse"));
+    }
+    const std::optional<v1::Policy> policy =
+        policies_->Find(job.request().local_authority());
+    absl::StatusOr<CompiledJob> compiled =
+        CompileJob(taxonomy_, job, policy ? &*policy : nullptr, day);
+    if (!compiled.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "stored job ", key, " no longer compiles (taxonomy changed?): ",
+          compiled.status().message()));
+    }
+    jobs_.Put(std::make_shared<const CompiledJob>(*std::move(compiled)));
+    return absl::OkStatus();
+  });
+}
+
+// ---- Finding the pairs a write turns ---------------------------------------
+
+void Market::DiffProfile(const CompiledProfile* before,
+                         const CompiledProfile* after, DayNumber day,
+                         std::vector<PairChange>* out) const {
+  std::vector<const CompiledJob*> was;
+  absl::flat_hash_map<const CompiledJob*, double> now;
+  if (before != nullptr) {
+    ForEachJobMatch(jobs_, *before, day,
+                    [&](const CompiledJob& job, const PairMatch&) {
+                      was.push_back(&job);
+                    });
+  }
+  if (after != nullptr) {
+    ForEachJobMatch(jobs_, *after, day,
+                    [&](const CompiledJob& job, const PairMatch& match) {
+                      now.emplace(&job, match.score);
+                    });
+  }
+  const std::string& pa = before != nullptr ? before->id : after->id;
+  std::vector<PairChange> ended, started;
+  for (const CompiledJob* job : was) {
+    if (now.erase(job) == 0) {
+      ended.push_back({false, job->id, pa, job->local_authority, 0});
+    }
+  }
+  for (const auto& [job, score] : now) {
+    started.push_back({true, job->id, pa, job->local_authority, score});
+  }
+  auto by_job = [](const PairChange& a, const PairChange& b) {
+    return a.job_id < b.job_id;
+  };
+  std::sort(ended.begin(), ended.end(), by_job);
+  std::sort(started.begin(), started.end(), by_job);
+  for (auto* list : {&ended, &started}) {
+    for (PairChange& change : *list) out->push_back(std::move(change));
+  }
+}
+
+void Market::ForEachPaOf(
+    const CompiledJob& job, DayNumber day,
+    const std::function<void(const CompiledProfile&, const PairMatch&)>& visit)
+    const {
+  if (!job.OpenOn(day)) return;
+  CompiledQuery scratch;
+  const CompiledQuery& q = QueryOn(job, day, &scratch);
+  ReaderLock lock(&live_->mu());
+  live_->index().ForEachCandidate(
+      q,
+      [&](const CompiledProfile& pa) {
+        const std::optional<PairMatch> match = JudgePair(q, pa);
+        if (match) visit(pa, *match);
+      },
+      /*any_status=*/true);
+}
+
+void Market::DiffJob(const CompiledJob* before, const CompiledJob* after,
+                     DayNumber day, std::vector<PairChange>* out) const {
+  absl::flat_hash_set<std::string> was;
+  std::vector<PairChange> started, ended;
+  const CompiledJob& some = before != nullptr ? *before : *after;
+  if (before != nullptr) {
+    ForEachPaOf(*before, day, [&](const CompiledProfile& pa, const PairMatch&) {
+      was.insert(pa.id);
+    });
+  }
+  if (after != nullptr) {
+    ForEachPaOf(*after, day,
+                [&](const CompiledProfile& pa, const PairMatch& match) {
+                  if (was.erase(pa.id) == 0) {
+                    started.push_back(
+                        {true, some.id, pa.id, after->local_authority,
+                         match.score});
+                  }
+                });
+  }
+  for (const std::string& pa : was) {
+    ended.push_back({false, some.id, pa, some.local_authority, 0});
+  }
+  auto by_pa = [](const PairChange& a, const PairChange& b) {
+    return a.profile_id < b.profile_id;
+  };
+  std::sort(ended.begin(), ended.end(), by_pa);
+  std::sort(started.begin(), started.end(), by_pa);
+  for (auto* list : {&ended, &started}) {
+    for (PairChange& change : *list) out->push_back(std::move(change));
+  }
+}
+
+void Market::Stage(const std::vector<PairChange>& changes, const char* cause,
+                   int64_t position, Store::Extras* extras) {
+  if (changes.empty()) return;
+  const google::protobuf::Timestamp time =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(staged_time_));
+  const std::string day = FormatDate(this->day());
+  v1::WatchEvent event;
+  for (const PairChange& change : changes) {
+    event.Clear();
+    event.set_sequence(++staged_sequence_);
+    event.set_kind(change.started ? v1::WatchEvent::MATCH_STARTED
+                                  : v1::WatchEvent::MATCH_ENDED);
+    event.set_job_id(change.job_id);
+    event.set_profile_id(change.profile_id);
+    event.set_score(change.score);
+    event.set_position(position);
+    event.set_cause(cause);
+    event.set_local_authority(change.local_authority);
+    event.set_day(day);
+    *event.mutable_time() = time;
+    extras->events.emplace_back(event.sequence(), event.SerializeAsString());
+  }
+}
+
+void Market::Publish(bool written) {
+  if (!written) {
+    MutexLock lock(&events_mu_);
+    staged_sequence_ = last_event_;
+    staged_position_ = position_;
+    return;
+  }
+  position_ = staged_position_;
+  int64_t last;
+  {
+    MutexLock lock(&events_mu_);
+    if (staged_sequence_ == last_event_) return;
+    last_event_ = last = staged_sequence_;
+  }
+  MutexLock lock(&listeners_mu_);
+  for (const auto& [id, listener] : listeners_) listener(last);
+}
+
+// ---- Commit-thread writes -----------------------------------------------------
+
+void Market::BeforeWrite(const std::vector<Change>& changes,
+                         Store::Extras* extras) {
+  staged_time_ = absl::Now();
+  std::vector<PairChange> pairs;
+  ReaderLock lock(&mu_);
+  const DayNumber today = day();
+  for (const Change& change : changes) {
+    const int64_t position = ++staged_position_;
+    if (!options_.alerts || jobs_.size() == 0) continue;
+    pairs.clear();
+    DiffProfile(change.before, change.after, today, &pairs);
+    Stage(pairs, change.after != nullptr ? "profile_upsert" : "profile_delete",
+          position, extras);
+  }
+  extras->write_position = staged_position_;
+}
+
+void Market::AfterWrite(bool written) { Publish(written); }
+
+std::vector<Market::JobResult> Market::CommitJobs(std::vector<JobWrite> writes) {
+  std::vector<JobResult> results(writes.size());
+  staged_time_ = absl::Now();
+  const DayNumber today = day();
+  Store::Extras extras;
+  // The round's jobs, latest first: what a later write of the same id
+  // sees as "before" (null: deleted in this round).
+  absl::flat_hash_map<std::string, JobPtr> latest;
+  std::vector<JobPtr> applied;  // in write order; null = erase
+  std::vector<std::string> applied_ids;
+  std::vector<std::string> values;
+  values.reserve(writes.size());
+  std::vector<PairChange> pairs;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    JobWrite& write = writes[i];
+    JobResult& result = results[i];
+    const std::string& id = write.compiled ? write.compiled->id : write.id;
+    JobPtr before;
+    auto it = latest.find(id);
+    if (it != latest.end()) {
+      before = it->second;
+    } else {
+      ReaderLock lock(&mu_);
+      before = jobs_.Share(id);
+    }
+    const int64_t stored = before != nullptr ? before->version : 0;
+    JobPtr after;
+    if (!write.compiled) {
+      if (before == nullptr) {
+        result.status =
+            absl::NotFoundError(absl::StrCat("job \"", id, "\" not found"));
+        continue;
+      }
+    } else {
+      int64_t version = write.compiled->version;
+      if (version == 0) {
+        if (stored == std::numeric_limits<int64_t>::max()) {
+          result.status = absl::FailedPreconditionError(absl::StrCat(
+              "version: 0 asks for the stored version + 1, but job \"", id,
+              "\" is at the largest version there is"));
+          continue;
+        }
+        version = stored + 1;
+      } else if (stored > 0 && version <= stored) {
+        result.status = StaleJob(id, version, stored);
+        continue;
+      }
+      // Compiled again here, with the policy and day now in force (either
+      // may have changed since the caller's thread validated it).
+      const std::optional<v1::Policy> policy =
+          policies_->Find(write.compiled->local_authority);
+      absl::StatusOr<CompiledJob> compiled = RecompileJob(
+          taxonomy_, *write.compiled, policy ? &*policy : nullptr, today);
+      if (!compiled.ok()) {
+        result.status = compiled.status();
+        continue;
+      }
+      compiled->version = version;
+      compiled->job.set_version(version);
+      after = std::make_shared<const CompiledJob>(*std::move(compiled));
+      result.version = version;
+      result.created = stored == 0;
+    }
+    result.position = ++staged_position_;
+    if (options_.alerts) {
+      pairs.clear();
+      DiffJob(before.get(), after.get(), today, &pairs);
+      Stage(pairs, after != nullptr ? "job_upsert" : "job_delete",
+            result.position, &extras);
+    }
+    latest[id] = after;
+    applied.push_back(after);
+    applied_ids.push_back(id);
+  }
+  if (applied.empty()) return results;
+  for (size_t k = 0; k < applied.size(); ++k) {
+    if (applied[k] != nullptr) {
+      values.push_back(applied[k]->job.SerializeAsString());
+      extras.jobs.push_back({applied_ids[k], &values.back()});
+    } else {
+      extras.jobs.push_back({applied_ids[k], nullptr});
+    }
+  }
+  extras.write_position = staged_position_;
+  const absl::Status written = store_->WriteProfiles({}, &extras);
+  if (written.ok()) {
+    WriterLock lock(&mu_);
+    for (size_t k = 0; k < applied.size(); ++k) {
+      if (applied[k] != nullptr) {
+        jobs_.Put(applied[k]);
+      } else {
+        jobs_.Erase(applied_ids[k]);
+      }
+    }
+  } else {
+    for (JobResult& result : results) {
+      if (result.status.ok()) result = JobResult{written};
+    }
+  }
+  Publish(written.ok());
+  return results;
+}
+
+absl::StatusOr<v1::Policy> Market::CommitPolicy(const v1::Policy& policy,
+                                                bool remove) {
+  const std::string& authority = policy.local_authority();
+  if (remove && !policies_->Find(authority).has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no policy for local_authority \"", authority.substr(0, 64), "\""));
+  }
+  staged_time_ = absl::Now();
+  const DayNumber today = day();
+  const int64_t position = ++staged_position_;
+  // The jobs of the authority, compiled with the new policy.
+  std::vector<JobPtr> before, after;
+  {
+    ReaderLock lock(&mu_);
+    jobs_.ForEach([&](const JobPtr& job) {
+      if (job->local_authority == authority) before.push_back(job);
+    });
+  }
+  for (const JobPtr& job : before) {
+    absl::StatusOr<CompiledJob> compiled =
+        RecompileJob(taxonomy_, *job, remove ? nullptr : &policy, today);
+    if (!compiled.ok()) return compiled.status();
+    after.push_back(std::make_shared<const CompiledJob>(*std::move(compiled)));
+  }
+  Store::Extras extras;
+  std::vector<PairChange> pairs;
+  if (options_.alerts) {
+    for (size_t k = 0; k < before.size(); ++k) {
+      pairs.clear();
+      DiffJob(before[k].get(), after[k].get(), today, &pairs);
+      Stage(pairs, "policy", position, &extras);
+    }
+  }
+  const std::string value = remove ? "" : policy.SerializeAsString();
+  extras.policies.push_back({authority, remove ? nullptr : &value});
+  extras.write_position = staged_position_;
+  const absl::Status written = store_->WriteProfiles({}, &extras);
+  if (written.ok()) {
+    if (remove) {
+      policies_->Forget(authority);
+    } else {
+      policies_->Remember(policy);
+    }
+    WriterLock lock(&mu_);
+    for (const JobPtr& job : after) jobs_.Put(job);
+  }
+  Publish(written.ok());
+  if (!written.ok()) return written;
+  return policy;
+}
+
+absl::Status Market::AdvanceDay(DayNumber to) {
+  const DayNumber from = day();
+  if (to <= from) return absl::OkStatus();
+  staged_time_ = absl::Now();
+  Store::Extras extras;
+  std::vector<PairChange> changes;
+  if (options_.alerts) {
+    ReaderLock jobs_lock(&mu_);
+    if (jobs_.size() > 0) {
+      // PAs whose own dates turn: their jobs on both days.
+      std::vector<ProfileIndex::ProfilePtr> turning;
+      {
+        ReaderLock lock(&live_->mu());
+        const ProfileIndex& index = live_->index();
+        index.ForEach([&](const CompiledProfile& p) {
+          if (CalendarMayChange(p, from, to)) turning.push_back(index.Share(p.id));
+        });
+      }
+      absl::flat_hash_set<std::string> judged;
+      for (const ProfileIndex::ProfilePtr& pa : turning) {
+        judged.insert(pa->id);
+        absl::flat_hash_set<const CompiledJob*> was;
+        ForEachJobMatch(jobs_, *pa, from,
+                        [&](const CompiledJob& job, const PairMatch&) {
+                          was.insert(&job);
+                        });
+        // Time only ends matches (expiry, DBS age, closing), but a start
+        // would be sent all the same.
+        ForEachJobMatch(jobs_, *pa, to,
+                        [&](const CompiledJob& job, const PairMatch& match) {
+                          if (was.erase(&job) == 0) {
+                            changes.push_back({true, job.id, pa->id,
+                                               job.local_authority, match.score});
+                          }
+                        });
+        for (const CompiledJob* job : was) {
+          changes.push_back({false, job->id, pa->id, job->local_authority, 0});
+        }
+      }
+      // Jobs that close: every PA they matched, but those judged above.
+      jobs_.ForEach([&](const JobPtr& job) {
+        if (!job->OpenOn(from) || job->OpenOn(to)) return;
+        ForEachPaOf(*job, from, [&](const CompiledProfile& pa, const PairMatch&) {
+          if (!judged.contains(pa.id)) {
+            changes.push_back({false, job->id, pa.id, job->local_authority, 0});
+          }
+        });
+      });
+      std::sort(changes.begin(), changes.end(),
+                [](const PairChange& a, const PairChange& b) {
+                  return std::tie(a.job_id, a.profile_id) <
+                         std::tie(b.job_id, b.profile_id);
+                });
+    }
+  }
+  // The events carry the new day: the day whose matches they lead to.
+  day_.store(to, std::memory_order_release);
+  Stage(changes, "calendar", 0, &extras);
+  extras.alerts_day = FormatDate(to);
+  const absl::Status written = store_->WriteProfiles({}, &extras);
+  if (!written.ok()) {
+    day_.store(from, std::memory_order_release);
+    Publish(false);
+    return written;
+  }
+  {
+    // Every job judged on the new day from now on.
+    WriterLock lock(&mu_);
+    std::vector<JobPtr> all;
+    jobs_.ForEach([&](const JobPtr& job) { all.push_back(job); });
+    for (const JobPtr& job : all) {
+      auto moved = std::make_shared<CompiledJob>(*job);
+      SetAsOf(to, &moved->query);
+      jobs_.Put(std::move(moved));
+    }
+  }
+  Publish(true);
+  return absl::OkStatus();
+}
+
+absl::Status Market::TrimEvents(absl::Time now) {
+  int64_t first, last;
+  {
+    MutexLock lock(&events_mu_);
+    first = first_event_;
+    last = last_event_;
+  }
+  if (last < first) return absl::OkStatus();
+  // Keep the last event always, so its sequence is never reused.
+  int64_t cut = std::max(first, last + 1 - options_.max_retained_events);
+  const absl::Time oldest_kept = now - options_.event_retention;
+  bool more = true;
+  while (more && cut < last) {
+    more = false;
+    absl::Status status = store_->ForEachEvent(
+        cut - 1, 1024, [&](int64_t sequence, absl::string_view value) {
+          v1::WatchEvent event;
+          if (sequence >= last || !event.ParseFromArray(
+                                      value.data(), static_cast<int>(value.size()))) {
+            return false;
+          }
+          const absl::Time time = absl::FromUnixSeconds(event.time().seconds());
+          if (time >= oldest_kept) return false;
+          cut = sequence + 1;
+          more = true;
+          return true;
+        });
+    if (!status.ok()) return status;
+  }
+  if (cut <= first) return absl::OkStatus();
+  {
+    // Readers past this point see the new first before the events go.
+    MutexLock lock(&events_mu_);
+    first_event_ = cut;
+  }
+  return store_->DropEventsBefore(cut);
+}
+
+// ---- Reads ----------------------------------------------------------------
+
+absl::StatusOr<v1::GetJobResponse> Market::GetJob(absl::string_view id,
+                                                  DayNumber today) const {
+  absl::Status status = ValidateId(id, "id");
+  if (!status.ok()) return status;
+  ReaderLock lock(&mu_);
+  const CompiledJob* job = jobs_.Find(id);
+  if (job == nullptr) {
+    return absl::NotFoundError(absl::StrCat("job \"", id, "\" not found"));
+  }
+  v1::GetJobResponse response;
+  *response.mutable_job() = job->job;
+  response.set_open(job->OpenOn(today));
+  return response;
+}
+
+absl::StatusOr<v1::MatchJobsResponse> Market::MatchJobs(
+    const CompiledProfile& pa, const MatchJobsQuery& query,
+    bool reference) const {
+  JobCollector collector(query, taxonomy_, pa);
+  auto offer = [&](const CompiledJob& job, const PairMatch& match) {
+    collector.Offer(job, match);
+  };
+  ReaderLock lock(&mu_);
+  if (reference) {
+    absl::Status status = ForEachJobMatchReference(
+        jobs_, taxonomy_,
+        [this](const std::string& authority) {
+          return policies_->Find(authority);
+        },
+        pa, query.as_of, offer);
+    if (!status.ok()) return status;
+  } else {
+    ForEachJobMatch(jobs_, pa, query.as_of, offer);
+  }
+  // Still under the lock: the page points into the index's jobs.
+  return collector.Finish();
+}
+
+int64_t Market::jobs() const {
+  ReaderLock lock(&mu_);
+  return static_cast<int64_t>(jobs_.size());
+}
+
+int64_t Market::open_jobs(DayNumber today) const {
+  ReaderLock lock(&mu_);
+  return static_cast<int64_t>(jobs_.OpenOn(today));
+}
+
+// ---- Events ---------------------------------------------------------------
+
+std::pair<int64_t, int64_t> Market::EventRange() const {
+  MutexLock lock(&events_mu_);
+  return {first_event_, last_event_};
+}
+
+absl::StatusOr<WatchCursor> Market::StartWatch(
+    const v1::WatchRequest& request) const {
+  absl::Status status = CheckNoUnknownFields(request, "");
+  if (!status.ok()) return status;
+  WatchCursor cursor;
+  switch (request.target_case()) {
+    case v1::WatchRequest::kJobId:
+      status = ValidateId(request.job_id(), "job_id");
+      cursor.job_id = request.job_id();
+      break;
+    case v1::WatchRequest::kProfileId:
+      status = ValidateId(request.profile_id(), "profile_id");
+      cursor.profile_id = request.profile_id();
+      break;
+    case v1::WatchRequest::kLocalAuthorities: {
+      const auto& codes = request.local_authorities().codes();
+      if (codes.empty()) {
+        return absl::InvalidArgumentError(
+            "local_authorities.codes: at least one local authority code");
+      }
+      if (codes.size() > kMaxListItems) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "local_authorities.codes: ", codes.size(), " codes, at most ",
+            kMaxListItems));
+      }
+      for (int i = 0; i < codes.size(); ++i) {
+        if (taxonomy_.local_authorities().Find(codes[i]) < 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "local_authorities.codes[", i,
+              "]: unknown local authority code \"", codes[i].substr(0, 64),
+              "\""));
+        }
+        cursor.local_authorities.push_back(codes[i]);
+      }
+      std::sort(cursor.local_authorities.begin(),
+                cursor.local_authorities.end());
+      cursor.local_authorities.erase(
+          std::unique(cursor.local_authorities.begin(),
+                      cursor.local_authorities.end()),
+          cursor.local_authorities.end());
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "target: one of job_id, profile_id or local_authorities is "
+          "required");
+  }
+  if (!status.ok()) return status;
+  const auto [first, last] = EventRange();
+  if (!request.has_after_sequence()) {
+    cursor.after = last;
+    return cursor;
+  }
+  const int64_t after = request.after_sequence();
+  if (after < 0 || after > last) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "after_sequence: ", after, " is not a sequence this server has "
+        "reached (0..", last, ")"));
+  }
+  if (after < first - 1) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "after_sequence: events after ", after,
+        " are no longer retained (the oldest is ", first,
+        "): resynchronise (MatchJobs or Search), then Watch without "
+        "after_sequence"));
+  }
+  cursor.after = after;
+  return cursor;
+}
+
+absl::StatusOr<std::vector<v1::WatchEvent>> Market::ReadEvents(
+    WatchCursor* cursor, size_t max_events) const {
+  std::vector<v1::WatchEvent> out;
+  const auto [first, last] = EventRange();
+  auto gone = [&] {
+    return absl::OutOfRangeError(absl::StrCat(
+        "events after ", cursor->after,
+        " are no longer retained: this subscriber fell behind the "
+        "retention; resynchronise (MatchJobs or Search), then Watch "
+        "without after_sequence"));
+  };
+  if (cursor->after < first - 1) return gone();
+  if (cursor->after >= last || max_events == 0) return out;
+  bool gap = false;
+  v1::WatchEvent event;
+  absl::Status status = store_->ForEachEvent(
+      cursor->after, kMaxScan, [&](int64_t sequence, absl::string_view value) {
+        if (sequence > last) return false;
+        if (sequence != cursor->after + 1) {
+          gap = true;
+          return false;
+        }
+        if (!event.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          gap = true;
+          return false;
+        }
+        bool concerns;
+        if (!cursor->job_id.empty()) {
+          concerns = event.job_id() == cursor->job_id;
+        } else if (!cursor->profile_id.empty()) {
+          concerns = event.profile_id() == cursor->profile_id;
+        } else {
+          concerns = std::binary_search(cursor->local_authorities.begin(),
+                                        cursor->local_authorities.end(),
+                                        event.local_authority());
+        }
+        if (concerns) {
+          if (out.size() == max_events) return false;
+          out.push_back(event);
+        }
+        cursor->after = sequence;
+        return true;
+      });
+  if (!status.ok()) return status;
+  if (gap) return gone();
+  return out;
+}
+
+int64_t Market::AddListener(Engine::EventListener listener) {
+  MutexLock lock(&listeners_mu_);
+  const int64_t id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void Market::RemoveListener(int64_t id) {
+  MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+}  // namespace pamatch

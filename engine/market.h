@@ -1,0 +1,178 @@
+// The other side of the market (issue 20): the stored jobs and their index,
+// a PA's jobs (MatchJobs), and the alert events (MATCHING.md "Alerts").
+//
+// Every write that can change match(job, PA, day) runs on the commit
+// thread (commit_queue.h), so all of them are in one order:
+//   - profile writes, through CommitHook: before a round's batch is
+//     written, each accepted write's PA is matched against the job index
+//     as it was and as it will be, and the MATCH_STARTED / MATCH_ENDED
+//     events go in the same batch;
+//   - job writes, policy changes and the daily pass, as commit-queue tasks
+//     (CommitJobs, CommitPolicy, AdvanceDay): each finds the PAs its jobs
+//     matched and now match through the profile index (any status), writes
+//     the events with the change in one batch, and only then applies it.
+// An event is therefore durable exactly when the write that caused it is,
+// and the events, replayed in sequence order, turn the empty set into the
+// set of matching pairs on the alerts day. Events are judged on the
+// alerts day `day()`: the UTC day the daily pass last moved it to.
+//
+// Thread-safety: the commit-thread methods are marked so; every other
+// method may be called from any thread. The job index is guarded by mu_
+// (shared to read, exclusive to change, only the commit thread changes
+// it); the event log's published range by events_mu_; listeners by
+// listeners_mu_, held while they are called, so that after
+// RemoveListener returns a listener is never called again. Lock order:
+// the profile index's lock (live_index.h) and mu_ are never held together
+// by a writer; a reader takes one, then releases it, then the other.
+#ifndef PA_MATCH_ENGINE_MARKET_H_
+#define PA_MATCH_ENGINE_MARKET_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/commit_queue.h"
+#include "engine/engine.h"
+#include "engine/job.h"
+#include "engine/job_index.h"
+#include "engine/job_matching.h"
+#include "engine/live_index.h"
+#include "engine/policies.h"
+#include "engine/storage.h"
+#include "engine/sync.h"
+#include "engine/taxonomy.h"
+#include "pamatch/v1/matcher.pb.h"
+
+namespace pamatch {
+
+struct MarketOptions {
+  bool alerts = true;
+  absl::Duration event_retention = absl::Hours(24 * 7);
+  int64_t max_retained_events = 50'000'000;
+};
+
+// One job write: an upsert when `compiled` is set (version as requested),
+// else a delete of `id`.
+struct JobWrite {
+  std::optional<CompiledJob> compiled;
+  std::string id;
+};
+
+class Market final : public CommitHook {
+ public:
+  // Everything given must outlive this.
+  Market(const Taxonomy& taxonomy, Store* store, LiveIndex* live,
+         PolicyStore* policies, MarketOptions options);
+  Market(const Market&) = delete;
+  Market& operator=(const Market&) = delete;
+
+  // At Open, after the profiles and policies, before the commit queue
+  // starts: the alerts day (stored, else the day of `now`), the write
+  // position, the event range and the jobs.
+  absl::Status Load(absl::Time now);
+
+  // ---- Commit thread only ----------------------------------------------
+  void BeforeWrite(const std::vector<Change>& changes,
+                   Store::Extras* extras) override;
+  void AfterWrite(bool written) override;
+  // Version checks, events, one batch, then the index; a result per write.
+  struct JobResult {
+    absl::Status status;
+    int64_t version = 0;
+    bool created = false;
+    int64_t position = 0;
+  };
+  std::vector<JobResult> CommitJobs(std::vector<JobWrite> writes);
+  // Sets `policy` (normalised) or, with `remove`, deletes the policy of
+  // policy.local_authority() (NOT_FOUND if it has none).
+  absl::StatusOr<v1::Policy> CommitPolicy(const v1::Policy& policy,
+                                          bool remove);
+  // The daily pass: moves the alerts day on to `to` (no-op unless later).
+  absl::Status AdvanceDay(DayNumber to);
+  // Drops events past the retention (keeps the last one always).
+  absl::Status TrimEvents(absl::Time now);
+
+  // ---- Any thread ------------------------------------------------------
+  DayNumber day() const { return day_.load(std::memory_order_acquire); }
+  absl::StatusOr<v1::GetJobResponse> GetJob(absl::string_view id,
+                                            DayNumber today) const;
+  // The OPEN jobs `pa` matches on query.as_of, through the index or by the
+  // reference scan.
+  absl::StatusOr<v1::MatchJobsResponse> MatchJobs(const CompiledProfile& pa,
+                                                  const MatchJobsQuery& query,
+                                                  bool reference) const;
+  int64_t jobs() const;
+  int64_t open_jobs(DayNumber today) const;
+
+  absl::StatusOr<WatchCursor> StartWatch(const v1::WatchRequest& request) const;
+  absl::StatusOr<std::vector<v1::WatchEvent>> ReadEvents(
+      WatchCursor* cursor, size_t max_events) const;
+  // Published event range: first retained and last (first = last + 1
+  // when none is retained).
+  std::pair<int64_t, int64_t> EventRange() const;
+  int64_t AddListener(Engine::EventListener listener);
+  void RemoveListener(int64_t id);
+
+ private:
+  // A pair whose match turned.
+  struct PairChange {
+    bool started;
+    std::string job_id, profile_id, local_authority;
+    double score;
+  };
+  // The changes of one PA going from `before` to `after` (null: absent)
+  // against the job index, on `day`.
+  void DiffProfile(const CompiledProfile* before, const CompiledProfile* after,
+                   DayNumber day, std::vector<PairChange>* out) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The PAs (any status) `job` matches on `day` (none unless open then).
+  void ForEachPaOf(const CompiledJob& job, DayNumber day,
+                   const std::function<void(const CompiledProfile&,
+                                            const PairMatch&)>& visit) const;
+  // The changes of one job going from `before` to `after`.
+  void DiffJob(const CompiledJob* before, const CompiledJob* after,
+               DayNumber day, std::vector<PairChange>* out) const;
+  // Stages `changes` as events caused by `cause` at `position` into
+  // `extras` (commit thread; published by Publish).
+  void Stage(const std::vector<PairChange>& changes, const char* cause,
+             int64_t position, Store::Extras* extras);
+  // After a batch: publish the staged events, or forget them.
+  void Publish(bool written);
+
+  const Taxonomy& taxonomy_;
+  Store* const store_;
+  LiveIndex* const live_;
+  PolicyStore* const policies_;
+  const MarketOptions options_;
+
+  mutable SharedMutex mu_;
+  JobIndex jobs_ ABSL_GUARDED_BY(mu_);
+  std::atomic<DayNumber> day_{0};
+
+  // Commit thread only: the last position and sequence written, and those
+  // staged for the batch being written.
+  int64_t position_ = 0, staged_position_ = 0;
+  int64_t staged_sequence_ = 0;
+  absl::Time staged_time_;
+
+  mutable Mutex events_mu_;
+  int64_t first_event_ ABSL_GUARDED_BY(events_mu_) = 1;
+  int64_t last_event_ ABSL_GUARDED_BY(events_mu_) = 0;
+
+  mutable Mutex listeners_mu_;
+  absl::flat_hash_map<int64_t, Engine::EventListener> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  int64_t next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+};
+
+}  // namespace pamatch
+
+#endif  // PA_MATCH_ENGINE_MARKET_H_

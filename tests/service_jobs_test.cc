@@ -102,13 +102,18 @@ class ServiceJobsTest : public ::testing::Test {
   void TearDown() override { Stop(); }
 
   // Opens the engine on dir_ and serves it; `watch` sets the heartbeat.
+  // The engine's background pass (daily pass, event trimming) runs only
+  // when `max_retained_events` is given.
   void Start(WatchOptions watch = WatchOptions(),
-             int64_t max_retained_events = 50'000'000) {
+             std::optional<int64_t> max_retained_events = std::nullopt) {
     EngineOptions options;
     options.data_dir = dir_.path() + "/db";
     options.taxonomy_path = testing::TaxonomyPath();
     options.daily_pass_poll = absl::ZeroDuration();
-    options.max_retained_events = max_retained_events;
+    if (max_retained_events.has_value()) {
+      options.max_retained_events = *max_retained_events;
+      options.daily_pass_poll = absl::Milliseconds(50);
+    }
     absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = *std::move(engine);
@@ -754,7 +759,7 @@ TEST_F(ServiceJobsTest, WatchBehindTheRetentionIsToldToResynchronise) {
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(Upsert(BaseProfile(absl::StrCat("pa-", i))).ok());
   }
-  // The engine drops the oldest events as it writes new ones (or soon after).
+  // The engine's background pass drops the oldest events.
   const absl::Time start = absl::Now();
   while (engine_->Stats().oldest_event_sequence() <= 1 &&
          absl::Now() - start < kWait) {

@@ -11,3 +11,7 @@ pa_match_test(engine_jobs_test SOURCES engine_jobs_test.cc
 pa_match_test(engine_jobs_concurrency_test
               SOURCES engine_jobs_concurrency_test.cc
               LIBS pamatch_engine Threads::Threads LABELS tsan)
+pa_match_test(jobs_differential_test SOURCES jobs_differential_test.cc
+              LIBS pamatch_engine pamatch_demo)
+pa_match_test(alerts_replay_test SOURCES alerts_replay_test.cc
+              LIBS pamatch_engine pamatch_demo)

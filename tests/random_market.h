@@ -226,6 +226,26 @@ class RandomMarket {
     return r;
   }
 
+  // Drops most of `r`'s hard filters (each with probability 0.7), but not
+  // its required training and DBS floor (the ones the calendar ends), so
+  // that it matches many PAs.
+  void Loosen(v1::SearchRequest* r) {
+    if (Chance(0.7) && r->required_gender() == v1::GENDER_UNSPECIFIED) {
+      r->clear_must_have_skills();
+    }
+    if (Chance(0.7)) r->clear_min_register_level();
+    if (Chance(0.7)) {
+      r->clear_requires_driver();
+      r->clear_requires_car();
+      r->clear_has_pets();
+      r->clear_requires_non_smoker();
+      r->clear_short_notice();
+    }
+    if (Chance(0.7)) r->clear_required_languages();
+    if (Chance(0.7)) r->clear_min_schedule_coverage();
+    if (Chance(0.7)) r->clear_max_hourly_rate_pence();
+  }
+
   // A job `id` (version 0: the stored one + 1) near `near` (may be null):
   // mostly OPEN, some FILLED or CLOSED, some closing near a key day.
   v1::Job Job(const std::string& id, const v1::Profile* near) {

@@ -461,11 +461,17 @@ void Replay::UpsertProfiles() {
   const int n = random_.Chance(0.7) ? 1 : random_.Uniform(2, 6);
   std::vector<v1::Profile> batch;
   std::set<std::string> ids;
+  int index = 0;
   for (int i = 0; i < n; ++i) {
-    const int index = random_.Uniform(0, kProfiles - 1);
+    // In bulk, often the same PA again: one round, two writes of an id.
+    const bool again = i > 0 && random_.Chance(0.4);
+    if (!again) index = random_.Uniform(0, kProfiles - 1);
     v1::Profile p;
     auto stored = profiles_.find(PaId(index));
-    if (stored != profiles_.end() && random_.Chance(0.4)) {
+    if (again && random_.Chance(0.5)) {
+      p = batch.back();
+      random_.Perturb(&p);
+    } else if (stored != profiles_.end() && random_.Chance(0.4)) {
       // A small change to the stored one: its dates, its status.
       p = stored->second;
       random_.Perturb(&p);
@@ -513,7 +519,17 @@ void Replay::UpsertJobs() {
   std::vector<v1::Job> batch;
   std::set<std::string> ids;
   for (int i = 0; i < n; ++i) {
-    batch.push_back(NewJob(SomeJobId()));
+    // In bulk, often the same job again (a new request or a new status).
+    if (i > 0 && random_.Chance(0.4)) {
+      v1::Job job = NewJob(batch.back().id());
+      if (random_.Chance(0.5)) {
+        job = batch.back();
+        job.set_status(random_.Chance(0.5) ? v1::OPEN : v1::FILLED);
+      }
+      batch.push_back(job);
+    } else {
+      batch.push_back(NewJob(SomeJobId()));
+    }
     ids.insert(batch.back().id());
   }
   if (n == 1) {

@@ -15,3 +15,5 @@ pa_match_test(jobs_differential_test SOURCES jobs_differential_test.cc
               LIBS pamatch_engine pamatch_demo)
 pa_match_test(alerts_replay_test SOURCES alerts_replay_test.cc
               LIBS pamatch_engine pamatch_demo)
+pa_match_test(alerts_concurrency_test SOURCES alerts_concurrency_test.cc
+              LIBS pamatch_engine pamatch_demo Threads::Threads LABELS tsan)

@@ -4,10 +4,12 @@
 // deleted; the daily pass over several days, across a month's end) on an
 // engine with a fixed clock, and:
 //   - after every write, the new events are dense in sequence, carry the
-//     write's cause, target, day and position, and every MATCH_STARTED
-//     carries the pair's score as MatchJobs gives it right then
-//     (MATCH_ENDED: 0); applied to the set of pairs, a STARTED never
-//     finds its pair started and an ENDED always does;
+//     write's cause, target, day and position (increasing from write to
+//     write; 0 for the daily pass, which only ends matches), and, for a
+//     write that names each id once, every MATCH_STARTED carries the
+//     pair's score as MatchJobs gives it right then and the job's
+//     authority (MATCH_ENDED: score 0); applied to the set of pairs, a
+//     STARTED never finds its pair started and an ENDED always does;
 //   - every few writes, every event replayed from sequence 0 rebuilds
 //     exactly the set of (job, PA) pairs that match on the alerts day, as
 //     MatchJobs of every stored PA says; a Watch of one job or one PA
@@ -336,6 +338,7 @@ void Replay::AfterWrite(const Written& w) {
   std::map<std::string, std::map<std::string, double>> scores_of;  // PA -> job
   for (const v1::WatchEvent& e : events) {
     if (e.kind() != v1::WatchEvent::MATCH_STARTED) continue;
+    ++started_;
     // A bulk write naming one id twice may have ended or moved it since.
     if (!w.distinct) continue;
     auto [it, fresh] = scores_of.try_emplace(e.profile_id());
@@ -358,7 +361,6 @@ void Replay::AfterWrite(const Written& w) {
     ASSERT_NE(score, it->second.end())
         << Describe(e) << ": started, but MatchJobs of the PA lacks the job";
     ASSERT_EQ(e.score(), score->second) << Describe(e);
-    ++started_;
   }
   events_ += static_cast<int64_t>(events.size());
   by_cause_[cause] += static_cast<int64_t>(events.size());

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <utility>
@@ -81,6 +82,12 @@ struct Case {
   demo::DemoScenario scenario;
   std::optional<uint64_t> seed;  // nullopt: the random case
 };
+
+// How ctest and gtest name a case's parameter (not its bytes).
+void PrintTo(const Case& c, std::ostream* out) {
+  *out << demo::DemoScenarioName(c.scenario) << " seed "
+       << (c.seed.has_value() ? std::to_string(*c.seed) : "random");
+}
 
 std::string TaxonomyOf(demo::DemoScenario scenario) {
   return absl::StrCat(PA_MATCH_SOURCE_DIR, "/taxonomy/",

@@ -396,13 +396,20 @@ absl::StatusOr<v1::Policy> Market::CommitPolicy(const v1::Policy& policy,
     after.push_back(std::make_shared<const CompiledJob>(*std::move(compiled)));
   }
   Store::Extras extras;
-  std::vector<PairChange> pairs;
   if (options_.alerts) {
+    std::vector<PairChange> pairs;
     for (size_t k = 0; k < before.size(); ++k) {
-      pairs.clear();
       DiffJob(before[k].get(), after[k].get(), today, &pairs);
-      Stage(pairs, "policy", position, &extras);
     }
+    // One write, one order (MATCHING-DECISIONS.md "Order and ids"): ends
+    // before starts, each by PA id, then job id; never the job index's
+    // slot order, which depends on the engine's history (deletes, restarts).
+    std::sort(pairs.begin(), pairs.end(),
+              [](const PairChange& a, const PairChange& b) {
+                return std::tie(a.started, a.profile_id, a.job_id) <
+                       std::tie(b.started, b.profile_id, b.job_id);
+              });
+    Stage(pairs, "policy", position, &extras);
   }
   const std::string value = remove ? "" : policy.SerializeAsString();
   extras.policies.push_back({authority, remove ? nullptr : &value});

@@ -227,6 +227,32 @@ TEST(EngineJobsTest, WritesCauseStartedAndEndedEvents) {
   EXPECT_EQ(events[1].cause(), "profile_delete");
 }
 
+// One write's events come in the documented order (MATCHING-DECISIONS.md
+// "Order and ids"), whatever order the jobs sit in: a policy change ends
+// (and starts) by PA id, then job id. Here job-b is stored before job-a,
+// so the job index holds them b first.
+TEST(EngineJobsTest, PolicyEventsComeInTheDocumentedOrder) {
+  TempDir dir;
+  auto engine = OpenAt(dir.path());
+  ASSERT_TRUE(engine->Upsert(BaseProfile("pa-1")).ok());
+  ASSERT_TRUE(engine->Upsert(BaseProfile("pa-2")).ok());
+  ASSERT_TRUE(engine->UpsertJob(BaseJob("job-b")).ok());
+  ASSERT_TRUE(engine->UpsertJob(BaseJob("job-a")).ok());
+  const int64_t before = engine->LastEventSequence();
+  ASSERT_EQ(before, 4);
+  v1::Policy policy;
+  policy.set_local_authority("E08000021");
+  policy.set_min_register_level(2);  // the level-1 PAs fail it
+  ASSERT_TRUE(engine->SetPolicy(policy, Noon(2026, 6, 15)).ok());
+  std::vector<std::string> order;
+  for (const v1::WatchEvent& e : EventsAfter(*engine, before)) {
+    EXPECT_EQ(e.kind(), v1::WatchEvent::MATCH_ENDED);
+    order.push_back(e.profile_id() + " " + e.job_id());
+  }
+  EXPECT_THAT(order, ::testing::ElementsAre("pa-1 job-a", "pa-1 job-b",
+                                            "pa-2 job-a", "pa-2 job-b"));
+}
+
 TEST(EngineJobsTest, DailyPassEndsMatchesTheCalendarEnds) {
   TempDir dir;
   auto engine = OpenAt(dir.path());

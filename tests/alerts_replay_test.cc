@@ -36,6 +36,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -205,6 +206,10 @@ class Replay {
     v1::Job job = random_.Job(id, SomePa());
     if (random_.Chance(0.5)) random_.Loosen(job.mutable_request());
     if (id.rfind("job-nola-", 0) == 0) {
+      if (!job.request().has_location()) {  // it was the authority's centre
+        job.mutable_request()->mutable_location()->set_lat(54.9);
+        job.mutable_request()->mutable_location()->set_lon(-1.6);
+      }
       job.mutable_request()->clear_local_authority();
     } else if (job.request().local_authority().empty()) {
       job.mutable_request()->set_local_authority(random_.Authority());
@@ -330,6 +335,32 @@ void Replay::AfterWrite(const Written& w) {
   }
   if (w.single) {
     ASSERT_LE(positions.size(), 1u);
+  }
+  // The order of one write's events (docs/MATCHING-DECISIONS.md "Order and
+  // ids"): MATCH_ENDED before MATCH_STARTED, each by job id for a profile
+  // write, by PA id for a job write or a policy change; the daily pass's
+  // by (job id, PA id).
+  for (size_t begin = 0, end; begin < events.size(); begin = end) {
+    end = begin;
+    while (end < events.size() &&
+           events[end].position() == events[begin].position()) {
+      ++end;
+    }
+    auto key = [&](const v1::WatchEvent& e) {
+      const bool started = e.kind() == v1::WatchEvent::MATCH_STARTED;
+      if (cause == "calendar") {
+        return std::make_tuple(started, e.job_id(), e.profile_id());
+      }
+      if (cause == "profile_upsert" || cause == "profile_delete") {
+        return std::make_tuple(started, e.job_id(), std::string());
+      }
+      return std::make_tuple(started, e.profile_id(), std::string());
+    };
+    for (size_t i = begin + 1; i < end; ++i) {
+      ASSERT_LE(key(events[i - 1]), key(events[i]))
+          << Describe(events[i - 1]) << " then " << Describe(events[i])
+          << ": not in the documented order";
+    }
   }
   if (!positions.empty()) last_position_ = *positions.rbegin();
   Apply(events, &pairs_);

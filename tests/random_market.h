@@ -181,6 +181,8 @@ class RandomMarket {
                                 ? near->local_authority()
                                 : Authority());
     }
+    // Now and then from the authority's centre (no location).
+    if (!r.local_authority().empty() && Chance(0.1)) r.clear_location();
     if (Chance(0.8)) r.set_max_distance_km(Real(0.5, 60));
     for (int i = Uniform(0, 2); i > 0; --i)
       r.add_must_have_skills(Pick(kSkills));

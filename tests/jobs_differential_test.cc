@@ -2,8 +2,8 @@
 // (MATCHING.md "Jobs: the same contract read backwards", issue 20 point 4).
 // For random PAs (some PAUSED; training expiring and DBS certificates
 // running out around the days checked, often at month ends), random jobs
-// (OPEN, FILLED, CLOSED, some closing around those days) and random
-// policies, in the North East (taxonomy/north_east.json) and over Great
+// (OPEN, FILLED, CLOSED, some closing around those days; some searching
+// from their authority's centre) and random policies, in the North East (taxonomy/north_east.json) and over Great
 // Britain (taxonomy/great_britain.json, the national demo scenario), on
 // each of several as_of days:
 //   1. every PA's MatchJobs (the job index) equals ReferenceMatchJobs (the
@@ -13,7 +13,9 @@
 //      exactly its results, and holds only jobs open on the day;
 //   3. every stored job's forward Search with that as_of (all pages)
 //      returns exactly the ACTIVE PAs whose MatchJobs hold the job, with
-//      the same score, distance and applied policy, and the same total.
+//      the same score, distance and applied policy, and the same total;
+//      where MatchJobs explained a pair (a fifth of the PAs ask), the
+//      same explanation as the search's.
 //      A PAUSED PA is never returned by a Search but still matches jobs:
 //      each has an ACTIVE twin ("tw-" for "pa-", same data) and its
 //      MatchJobs must equal its twin's, which the searches hold;

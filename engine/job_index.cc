@@ -35,6 +35,27 @@ bool Covers(const std::vector<uint64_t>& held, const uint64_t* needed) {
   return true;
 }
 
+// Asks the memory system for what judging `job` reads (JudgePair in
+// job_matching.h): the compiled query's fields, then, once those have had
+// time to arrive, the code lists they point to. A candidate's job is a
+// separate heap object with a dozen small vectors; judged cold, each is a
+// cache miss.
+void PrefetchQuery(const CompiledJob& job) {
+  const char* q = reinterpret_cast<const char*>(&job.query);
+  for (size_t offset = 0; offset < sizeof(CompiledQuery); offset += 64) {
+    __builtin_prefetch(q + offset);
+  }
+}
+void PrefetchLists(const CompiledJob& job) {
+  const CompiledQuery& q = job.query;
+  for (const std::vector<CodeId>* list :
+       {&q.must_have_skills, &q.nice_to_have_skills, &q.required_training,
+        &q.preferred_training, &q.required_languages, &q.preferred_languages,
+        &q.interests}) {
+    if (!list->empty()) __builtin_prefetch(list->data());
+  }
+}
+
 void SetRow(CodeBitColumn& column, uint32_t slot,
             const std::vector<CodeId>& ids) {
   uint64_t* row = column.ClearedRow(slot);
@@ -54,7 +75,8 @@ JobIndex::CellKey JobIndex::CellOf(double lat, double lon) {
   return row * kColumns + col;
 }
 
-JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job, uint32_t slot) {
+JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job,
+                                    uint32_t slot) const {
   const CompiledQuery& q = job.query;
   uint32_t bits = 0;
   auto require = [&](bool wanted, int position) {
@@ -84,7 +106,15 @@ JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job, uint32_t slot) {
   d.rate_ceiling = static_cast<int32_t>(std::min<int64_t>(
       RateCeiling(q.max_hourly_rate_pence),
       std::numeric_limits<int32_t>::max()));
-  d.slot = slot;
+  // Called after Link set the slot's code rows.
+  const uint64_t* skills = skills_.row(slot);
+  const uint64_t* training = training_.row(slot);
+  d.skills0 = skills[0];
+  d.training0 = training[0];
+  bool more = !q.required_languages.empty();
+  for (size_t w = 1; w < skills_.words(); ++w) more |= skills[w] != 0;
+  for (size_t w = 1; w < training_.words(); ++w) more |= training[w] != 0;
+  d.slot_and_flag = slot | (more ? Demand::kMoreCodes : 0);
   return d;
 }
 
@@ -105,7 +135,7 @@ void JobIndex::Unlink(uint32_t slot) {
   std::vector<Demand>& cell = it->second;
   if (where.position + 1 != cell.size()) {
     cell[where.position] = cell.back();
-    where_[cell[where.position].slot].position = where.position;
+    where_[cell[where.position].slot()].position = where.position;
   }
   cell.pop_back();
   if (cell.empty()) cells_.erase(it);
@@ -191,6 +221,7 @@ void JobIndex::ForEachCandidate(
   for (const TrainingHeld& held : pa.training) training_codes.push_back(held.code);
   const std::vector<uint64_t> training = HeldRow(training_, training_codes);
   const std::vector<uint64_t> languages = HeldRow(languages_, pa.languages);
+  const uint64_t skills0 = skills[0], training0 = training[0];
   const int64_t rate = pa.min_hourly_rate_pence;
 
   // The box of cells within the PA's travel: no job outside it can be
@@ -209,6 +240,22 @@ void JobIndex::ForEachCandidate(
   const auto col_hi =
       static_cast<int32_t>(std::floor((pa.lon + dlon + 180) / kCellLonDeg));
   const double pa_cos = pa.cos_lat;
+  // A cell's candidates are visited after its scan, each job prefetched a
+  // few candidates ahead (its query kAhead * 2 ahead, the lists that query
+  // points to kAhead ahead).
+  constexpr size_t kAhead = 3;
+  std::vector<const CompiledJob*> found;
+  auto visit_found = [&] {
+    const size_t n = found.size();
+    for (size_t i = 0; i < std::min(n, 2 * kAhead); ++i) PrefetchQuery(*found[i]);
+    for (size_t i = 0; i < std::min(n, kAhead); ++i) PrefetchLists(*found[i]);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + 2 * kAhead < n) PrefetchQuery(*found[i + 2 * kAhead]);
+      if (i + kAhead < n) PrefetchLists(*found[i + kAhead]);
+      visit(*found[i]);
+    }
+    found.clear();
+  };
   for (int32_t row = row_lo; row <= row_hi; ++row) {
     for (int32_t col = col_lo; col <= col_hi; ++col) {
       auto it = cells_.find(row * kColumns + col);
@@ -226,13 +273,18 @@ void JobIndex::ForEachCandidate(
         const double dx = (d.lon - pa.lon) * kKmPerDegree *
                           std::min(pa_cos, static_cast<double>(d.cos_lat));
         if ((dy * dy + dx * dx) * kLowerSq > limit * limit) continue;
-        if (!Covers(skills, skills_.row(d.slot)) ||
-            !Covers(training, training_.row(d.slot)) ||
-            !Covers(languages, languages_.row(d.slot))) {
+        if (((d.skills0 & ~skills0) | (d.training0 & ~training0)) != 0) {
           continue;
         }
-        visit(*jobs_[d.slot]);
+        const uint32_t slot = d.slot();
+        if (d.more_codes() && (!Covers(skills, skills_.row(slot)) ||
+                               !Covers(training, training_.row(slot)) ||
+                               !Covers(languages, languages_.row(slot)))) {
+          continue;
+        }
+        found.push_back(jobs_[slot].get());
       }
+      visit_found();
     }
   }
 }

@@ -61,14 +61,24 @@ class JobIndex {
                         absl::FunctionRef<void(const CompiledJob&)> visit) const;
 
  private:
-  // What the candidate scan reads of a job: 32 bytes, in its cell's array.
+  // What the candidate scan reads of a job: 48 bytes, in its cell's array.
+  // The first word of its required skills and training are kept here, so
+  // that the scan tests them without reading the code columns (a cache
+  // miss each, in slot order); a job requiring codes past those words, or
+  // any language, is flagged and tested against the columns as well.
   struct Demand {
     float lat, lon, cos_lat;
     float reach_km;           // the request's distance limit, rounded up
     uint32_t bits;            // ScanRecord bits a PA must have
     DayNumber open_until;     // last open day (kNoDate when not OPEN)
     int32_t rate_ceiling;     // RateCeiling, clamped to int32
-    uint32_t slot;
+    uint32_t slot_and_flag;   // slot; top bit: kMoreCodes
+    uint64_t skills0;         // word 0 of the required skills' row
+    uint64_t training0;       // word 0 of the required training's row
+
+    static constexpr uint32_t kMoreCodes = uint32_t{1} << 31;
+    uint32_t slot() const { return slot_and_flag & ~kMoreCodes; }
+    bool more_codes() const { return (slot_and_flag & kMoreCodes) != 0; }
   };
   using CellKey = int32_t;
   struct Where {
@@ -76,7 +86,7 @@ class JobIndex {
     uint32_t position;  // in the cell's array
   };
   static CellKey CellOf(double lat, double lon);
-  static Demand DemandOf(const CompiledJob& job, uint32_t slot);
+  Demand DemandOf(const CompiledJob& job, uint32_t slot) const;
   void Link(uint32_t slot);
   void Unlink(uint32_t slot);
 

@@ -23,6 +23,22 @@ std::vector<uint64_t> CodeBitColumn::Mask(const std::vector<CodeId>& ids) const 
   return mask;
 }
 
+uint32_t ScanRecord::DemandedBits(const CompiledQuery& q) {
+  uint32_t bits = 0;
+  auto require = [&](bool wanted, int position) {
+    if (wanted) bits |= uint32_t{1} << position;
+  };
+  require(q.requires_driver, kLicence);
+  require(q.requires_car, kCar);
+  require(q.has_pets, kPets);
+  require(q.requires_non_smoker, kNonSmoker);
+  require(q.short_notice, kShortNotice);
+  require(q.min_dbs_level > v1::DBS_NONE, kDbsAtLeast + q.min_dbs_level);
+  require(q.min_register_level > 0, kLevelAtLeast + q.min_register_level);
+  if (q.required_gender) require(true, kGender + *q.required_gender);
+  return bits;
+}
+
 uint32_t ScanRecord::BitsOf(const CompiledProfile& p) {
   auto bit = [](bool set, int position) {
     return set ? uint32_t{1} << position : 0u;

@@ -25,6 +25,7 @@
 #include "engine/availability.h"
 #include "engine/dates.h"
 #include "engine/profile.h"
+#include "engine/query.h"
 #include "engine/taxonomy.h"
 
 namespace pamatch {
@@ -102,6 +103,9 @@ struct ScanRecord {
                        kStored = 20;        // any status: a live slot
   // The bits of `p`.
   static uint32_t BitsOf(const CompiledProfile& p);
+  // The bits `q`'s set filters require of a PA, its status apart: a PA
+  // passes the flags, floors and gender when (BitsOf(p) & these) == these.
+  static uint32_t DemandedBits(const CompiledQuery& q);
 };
 
 // The second record the plan reads, for documents that passed their

@@ -93,19 +93,9 @@ template <typename Visitor>
 void ForEachSetMatch(const IndexParts& index, const CompiledQuery& q,
                      Visitor& visitor, bool any_status = false) {
   const IndexColumns& columns = index.columns;
-  uint32_t bits = uint32_t{1}
-                  << (any_status ? ScanRecord::kStored : ScanRecord::kActive);
-  auto require = [&](bool wanted, int position) {
-    if (wanted) bits |= uint32_t{1} << position;
-  };
-  require(q.requires_driver, ScanRecord::kLicence);
-  require(q.requires_car, ScanRecord::kCar);
-  require(q.has_pets, ScanRecord::kPets);
-  require(q.requires_non_smoker, ScanRecord::kNonSmoker);
-  require(q.short_notice, ScanRecord::kShortNotice);
-  require(q.min_dbs_level > v1::DBS_NONE, ScanRecord::kDbsAtLeast + q.min_dbs_level);
-  require(q.min_register_level > 0, ScanRecord::kLevelAtLeast + q.min_register_level);
-  if (q.required_gender) require(true, ScanRecord::kGender + *q.required_gender);
+  const uint32_t bits =
+      ScanRecord::DemandedBits(q) |
+      uint32_t{1} << (any_status ? ScanRecord::kStored : ScanRecord::kActive);
   const std::vector<uint64_t> skills = columns.skills().Mask(q.must_have_skills);
   const std::vector<uint64_t> languages =
       columns.languages().Mask(q.required_languages);

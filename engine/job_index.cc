@@ -78,21 +78,6 @@ JobIndex::CellKey JobIndex::CellOf(double lat, double lon) {
 JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job,
                                     uint32_t slot) const {
   const CompiledQuery& q = job.query;
-  uint32_t bits = 0;
-  auto require = [&](bool wanted, int position) {
-    if (wanted) bits |= uint32_t{1} << position;
-  };
-  // As the profile index's plan asks them of a PA (index_plan.h).
-  require(q.requires_driver, ScanRecord::kLicence);
-  require(q.requires_car, ScanRecord::kCar);
-  require(q.has_pets, ScanRecord::kPets);
-  require(q.requires_non_smoker, ScanRecord::kNonSmoker);
-  require(q.short_notice, ScanRecord::kShortNotice);
-  require(q.min_dbs_level > v1::DBS_NONE,
-          ScanRecord::kDbsAtLeast + q.min_dbs_level);
-  require(q.min_register_level > 0,
-          ScanRecord::kLevelAtLeast + q.min_register_level);
-  if (q.required_gender) require(true, ScanRecord::kGender + *q.required_gender);
   Demand d;
   d.lat = static_cast<float>(q.lat);
   d.lon = static_cast<float>(q.lon);
@@ -101,7 +86,7 @@ JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job,
   d.reach_km = std::nextafter(
       static_cast<float>(std::min(DistanceLimitKm(q.max_distance_km), 1e6)),
       std::numeric_limits<float>::infinity());
-  d.bits = bits;
+  d.bits = ScanRecord::DemandedBits(q);
   d.open_until = job.status == v1::OPEN ? job.closes_on : kNoDate;
   d.rate_ceiling = static_cast<int32_t>(std::min<int64_t>(
       RateCeiling(q.max_hourly_rate_pence),

@@ -4,13 +4,11 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/geo.h"
 #include "engine/scoring.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "pamatch/internal/internal.pb.h"
 
 namespace pamatch {
 namespace {
@@ -52,12 +50,26 @@ std::optional<PairMatch> JudgePair(const CompiledQuery& q,
   return PairMatch{Score(q, ComponentValues(q, pa, distance)), distance};
 }
 
+std::optional<PairMatch> JudgeJobPair(const CompiledJob& job, DayNumber day,
+                                      const CompiledProfile& pa,
+                                      CompiledQuery* scratch) {
+  if (job.query.as_of == day) return JudgePair(job.query, pa);
+  const CompiledQuery& stored = job.query;
+  if (!PassesSetFiltersAnyStatus(stored, pa)) return std::nullopt;
+  const double distance = HaversineKm(stored.lat, stored.lon, stored.cos_lat,
+                                      pa.lat, pa.lon, pa.cos_lat);
+  if (!WithinReach(distance, pa.max_travel_km,
+                   DistanceLimitKm(stored.max_distance_km))) {
+    return std::nullopt;
+  }
+  return JudgePair(QueryOn(job, day, scratch), pa);
+}
+
 void ForEachJobMatch(const JobIndex& jobs, const CompiledProfile& pa,
                      DayNumber day, JobMatchVisit visit) {
   CompiledQuery scratch;
   jobs.ForEachCandidate(pa, day, [&](const CompiledJob& job) {
-    const std::optional<PairMatch> match =
-        JudgePair(QueryOn(job, day, &scratch), pa);
+    const std::optional<PairMatch> match = JudgeJobPair(job, day, pa, &scratch);
     if (match) visit(job, *match);
   });
 }
@@ -98,18 +110,11 @@ absl::StatusOr<MatchJobsQuery> CompileMatchJobs(
   q.explain = request.explain();
   std::string token_as_of;
   if (!request.page_token().empty()) {
-    std::string bytes;
-    internal::PageToken token;
-    if (request.page_token().size() > 1024 ||
-        !absl::WebSafeBase64Unescape(request.page_token(), &bytes) ||
-        !token.ParseFromString(bytes) ||
-        token.request_fingerprint() != q.fingerprint) {
-      return absl::InvalidArgumentError(
-          "page_token: not a token issued for this request (send the same "
-          "request with the previous page's next_page_token)");
-    }
-    q.cursor = PageCursor{token.score(), token.distance_km(), token.id()};
-    token_as_of = token.as_of();
+    absl::StatusOr<DecodedPageToken> token =
+        DecodePageToken(request.page_token(), q.fingerprint);
+    if (!token.ok()) return token.status();
+    q.cursor = std::move(token->cursor);
+    token_as_of = std::move(token->as_of);
   }
   const std::string& as_of =
       !request.as_of().empty() ? request.as_of() : token_as_of;
@@ -136,16 +141,9 @@ bool JobCollector::ComesBefore(const Kept& a, const Kept& b) {
 void JobCollector::Offer(const CompiledJob& job, const PairMatch& match) {
   ++total_;
   const Kept kept{match.score, match.distance_km, &job};
-  if (query_.cursor) {
-    const PageCursor& c = *query_.cursor;
-    // Strictly after the cursor in the result order.
-    if (kept.score != c.score) {
-      if (kept.score > c.score) return;
-    } else if (kept.distance_km != c.distance_km) {
-      if (kept.distance_km < c.distance_km) return;
-    } else if (job.id <= c.id) {
-      return;
-    }
+  if (query_.cursor &&
+      !AfterCursor(*query_.cursor, kept.score, kept.distance_km, job.id)) {
+    return;
   }
   const size_t keep = static_cast<size_t>(query_.page_size) + 1;
   if (best_.size() == keep && !ComesBefore(kept, best_.front())) return;
@@ -180,14 +178,9 @@ v1::MatchJobsResponse JobCollector::Finish() {
   }
   if (best_.size() > page && page > 0) {
     const Kept& last = best_[page - 1];
-    internal::PageToken token;
-    token.set_score(last.score);
-    token.set_distance_km(last.distance_km);
-    token.set_id(last.job->id);
-    token.set_request_fingerprint(query_.fingerprint);
-    token.set_as_of(FormatDate(query_.as_of));
-    response.set_next_page_token(
-        absl::WebSafeBase64Escape(token.SerializeAsString()));
+    response.set_next_page_token(EncodePageToken(
+        PageCursor{last.score, last.distance_km, last.job->id},
+        query_.fingerprint, query_.as_of));
   }
   return response;
 }

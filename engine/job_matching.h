@@ -43,6 +43,14 @@ struct PairMatch {
 std::optional<PairMatch> JudgePair(const CompiledQuery& query,
                                    const CompiledProfile& pa);
 
+// JudgePair for `job` on `day`. The filters that do not depend on the day
+// (set filters, reach) are judged on the job's stored query first, so the
+// query is moved to another day (a copy in `*scratch`) only for pairs that
+// pass them.
+std::optional<PairMatch> JudgeJobPair(const CompiledJob& job, DayNumber day,
+                                      const CompiledProfile& pa,
+                                      CompiledQuery* scratch);
+
 // Every job open on `day` that `pa` matches, found through the index.
 using JobMatchVisit = absl::FunctionRef<void(const CompiledJob& job,
                                              const PairMatch& match)>;

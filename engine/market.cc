@@ -1,6 +1,7 @@
 #include "engine/market.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -439,22 +440,23 @@ absl::Status Market::AdvanceDay(DayNumber to) {
       absl::flat_hash_set<std::string> judged;
       for (const ProfileIndex::ProfilePtr& pa : turning) {
         judged.insert(pa->id);
-        std::vector<const CompiledJob*> was;
-        absl::flat_hash_set<const CompiledJob*> still;
+        absl::flat_hash_set<const CompiledJob*> was;
         ForEachJobMatch(jobs_, *pa, from,
                         [&](const CompiledJob& job, const PairMatch&) {
-                          was.push_back(&job);
+                          was.insert(&job);
                         });
+        // Time only ends matches (expiry, DBS age, closing), but a start
+        // would be sent all the same.
         ForEachJobMatch(jobs_, *pa, to,
-                        [&](const CompiledJob& job, const PairMatch&) {
-                          still.insert(&job);
+                        [&](const CompiledJob& job, const PairMatch& match) {
+                          if (was.erase(&job) == 0) {
+                            changes.push_back({true, job.id, pa->id,
+                                               job.local_authority, match.score});
+                          }
                         });
         for (const CompiledJob* job : was) {
-          if (!still.contains(job)) {
-            changes.push_back({false, job->id, pa->id, job->local_authority, 0});
-          }
+          changes.push_back({false, job->id, pa->id, job->local_authority, 0});
         }
-        // Time only ends matches (expiry, DBS age, closing): none starts.
       }
       // Jobs that close: every PA they matched, but those judged above.
       jobs_.ForEach([&](const JobPtr& job) {

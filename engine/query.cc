@@ -294,18 +294,11 @@ absl::Status CompilePaging(const v1::SearchRequest& request, absl::Time now,
   q->fingerprint = Fingerprint(request);
   std::string token_as_of;
   if (!request.page_token().empty()) {
-    std::string bytes;
-    internal::PageToken token;
-    if (request.page_token().size() > 1024 ||
-        !absl::WebSafeBase64Unescape(request.page_token(), &bytes) ||
-        !token.ParseFromString(bytes) ||
-        token.request_fingerprint() != q->fingerprint) {
-      return absl::InvalidArgumentError(
-          "page_token: not a token issued for this request (send the same "
-          "request with the previous page's next_page_token)");
-    }
-    q->cursor = PageCursor{token.score(), token.distance_km(), token.id()};
-    token_as_of = token.as_of();
+    absl::StatusOr<DecodedPageToken> token =
+        DecodePageToken(request.page_token(), q->fingerprint);
+    if (!token.ok()) return token.status();
+    q->cursor = std::move(token->cursor);
+    token_as_of = std::move(token->as_of);
   }
   const std::string& as_of =
       !request.as_of().empty() ? request.as_of() : token_as_of;
@@ -375,13 +368,41 @@ void SetAsOf(DayNumber day, CompiledQuery* q) {
 }
 
 std::string EncodePageToken(const CompiledQuery& query, const PageCursor& last) {
+  return EncodePageToken(last, query.fingerprint, query.as_of);
+}
+
+std::string EncodePageToken(const PageCursor& last, uint64_t fingerprint,
+                            DayNumber as_of) {
   internal::PageToken token;
   token.set_score(last.score);
   token.set_distance_km(last.distance_km);
   token.set_id(last.id);
-  token.set_request_fingerprint(query.fingerprint);
-  token.set_as_of(FormatDate(query.as_of));
+  token.set_request_fingerprint(fingerprint);
+  token.set_as_of(FormatDate(as_of));
   return absl::WebSafeBase64Escape(token.SerializeAsString());
+}
+
+absl::StatusOr<DecodedPageToken> DecodePageToken(absl::string_view text,
+                                                 uint64_t fingerprint) {
+  std::string bytes;
+  internal::PageToken token;
+  if (text.size() > 1024 || !absl::WebSafeBase64Unescape(text, &bytes) ||
+      !token.ParseFromString(bytes) ||
+      token.request_fingerprint() != fingerprint) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token issued for this request (send the same "
+        "request with the previous page's next_page_token)");
+  }
+  return DecodedPageToken{
+      PageCursor{token.score(), token.distance_km(), token.id()},
+      token.as_of()};
+}
+
+bool AfterCursor(const PageCursor& cursor, double score, double distance_km,
+                 absl::string_view id) {
+  if (score != cursor.score) return score < cursor.score;
+  if (distance_km != cursor.distance_km) return distance_km > cursor.distance_km;
+  return id > cursor.id;
 }
 
 }  // namespace pamatch

@@ -112,6 +112,25 @@ void SetAsOf(DayNumber day, CompiledQuery* q);
 // The opaque token that continues `query` after `last`.
 std::string EncodePageToken(const CompiledQuery& query, const PageCursor& last);
 
+// Page tokens, for any paged answer (Search, MatchJobs): the cursor, the
+// fingerprint of the request they belong to, and the as_of of its first
+// page, so that paging across midnight stays on one day.
+std::string EncodePageToken(const PageCursor& last, uint64_t fingerprint,
+                            DayNumber as_of);
+struct DecodedPageToken {
+  PageCursor cursor;
+  std::string as_of;  // as the first page had it, "YYYY-MM-DD"
+};
+// INVALID_ARGUMENT "page_token" unless `token` was issued for a request
+// with this fingerprint.
+absl::StatusOr<DecodedPageToken> DecodePageToken(absl::string_view token,
+                                                 uint64_t fingerprint);
+
+// Whether a result (score, distance, id) comes strictly after `cursor` in
+// the order of results: score desc, distance asc, id asc.
+bool AfterCursor(const PageCursor& cursor, double score, double distance_km,
+                 absl::string_view id);
+
 }  // namespace pamatch
 
 #endif  // PA_MATCH_ENGINE_QUERY_H_

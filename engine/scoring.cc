@@ -191,16 +191,9 @@ void SearchCollector::Consider(const CompiledProfile& profile) {
 }
 
 void SearchCollector::Offer(const Match& match) {
-  if (query_.cursor) {
-    const PageCursor& c = *query_.cursor;
-    // Strictly after the cursor in the result order.
-    if (match.score != c.score) {
-      if (match.score > c.score) return;
-    } else if (match.distance_km != c.distance_km) {
-      if (match.distance_km < c.distance_km) return;
-    } else if (match.profile->id <= c.id) {
-      return;
-    }
+  if (query_.cursor && !AfterCursor(*query_.cursor, match.score,
+                                    match.distance_km, match.profile->id)) {
+    return;
   }
   // Keep the best page_size + 1 (the extra one tells whether a next page
   // exists) in a heap whose top is the worst kept match.

@@ -8,3 +8,6 @@ pa_match_test(index_relayout_test SOURCES index_relayout_test.cc
               LIBS pamatch_engine pamatch_demo Threads::Threads LABELS tsan)
 pa_match_test(engine_jobs_test SOURCES engine_jobs_test.cc
               LIBS pamatch_engine GTest::gmock)
+pa_match_test(engine_jobs_concurrency_test
+              SOURCES engine_jobs_concurrency_test.cc
+              LIBS pamatch_engine Threads::Threads LABELS tsan)

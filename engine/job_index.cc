@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "engine/geo.h"
@@ -193,51 +194,91 @@ void JobIndex::ForEach(absl::FunctionRef<void(const JobPtr&)> visit) const {
   }
 }
 
-void JobIndex::ForEachCandidate(
-    const CompiledProfile& pa, DayNumber day,
-    absl::FunctionRef<void(const CompiledJob&)> visit) const {
-  if (cells_.empty()) return;
+JobIndex::Held JobIndex::HeldBy(const CompiledProfile& pa) const {
   // The job's demands are the PA's ScanRecord bits (any status: a job
   // ignores it) and its held codes, training of any expiry.
-  const uint32_t pa_bits = ScanRecord::BitsOf(pa);
-  const std::vector<uint64_t> skills = HeldRow(skills_, pa.skills);
+  Held held;
+  held.bits = ScanRecord::BitsOf(pa);
+  held.skills = HeldRow(skills_, pa.skills);
   std::vector<CodeId> training_codes;
   training_codes.reserve(pa.training.size());
-  for (const TrainingHeld& held : pa.training) training_codes.push_back(held.code);
-  const std::vector<uint64_t> training = HeldRow(training_, training_codes);
-  const std::vector<uint64_t> languages = HeldRow(languages_, pa.languages);
-  const uint64_t skills0 = skills[0], training0 = training[0];
-  const int64_t rate = pa.min_hourly_rate_pence;
+  for (const TrainingHeld& t : pa.training) training_codes.push_back(t.code);
+  held.training = HeldRow(training_, training_codes);
+  held.languages = HeldRow(languages_, pa.languages);
+  held.skills0 = held.skills[0];
+  held.training0 = held.training[0];
+  held.rate = pa.min_hourly_rate_pence;
+  held.lat = pa.lat;
+  held.lon = pa.lon;
+  held.cos_lat = pa.cos_lat;
+  held.travel = pa.max_travel_km;
+  return held;
+}
 
-  // The box of cells within the PA's travel: no job outside it can be
-  // within the PA's max_travel_km.
-  const double travel = pa.max_travel_km;
-  const double dlat = travel / kKmPerDegree + 0.01;
-  const double lat_lo = pa.lat - dlat, lat_hi = pa.lat + dlat;
-  const double cos_min = CosLat(std::min(std::max(std::fabs(lat_lo),
-                                                  std::fabs(lat_hi)),
-                                         89.0));
-  const double dlon = travel / (kKmPerDegree * cos_min) + 0.01;
-  const auto row_lo = static_cast<int32_t>(std::floor(lat_lo / kCellLatDeg));
-  const auto row_hi = static_cast<int32_t>(std::floor(lat_hi / kCellLatDeg));
-  const auto col_lo =
-      static_cast<int32_t>(std::floor((pa.lon - dlon + 180) / kCellLonDeg));
-  const auto col_hi =
-      static_cast<int32_t>(std::floor((pa.lon + dlon + 180) / kCellLonDeg));
-  const double pa_cos = pa.cos_lat;
+bool JobIndex::MayMatch(const Held& h, const Demand& d) const {
+  if ((h.bits & d.bits) != d.bits) return false;
+  if (h.rate > d.rate_ceiling) return false;
+  // A lower bound on the distance (geo_grid.h's kLowerSq, with the
+  // smaller cos(latitude) of the two points) against the nearer of the
+  // two limits.
+  const double limit =
+      std::min(h.travel, static_cast<double>(d.reach_km)) + kFloatMarginKm;
+  const double dy = (d.lat - h.lat) * kKmPerDegree;
+  const double dx = (d.lon - h.lon) * kKmPerDegree *
+                    std::min(h.cos_lat, static_cast<double>(d.cos_lat));
+  if ((dy * dy + dx * dx) * kLowerSq > limit * limit) return false;
+  if (((d.skills0 & ~h.skills0) | (d.training0 & ~h.training0)) != 0) {
+    return false;
+  }
+  const uint32_t slot = d.slot();
+  return !d.more_codes() || (Covers(h.skills, skills_.row(slot)) &&
+                             Covers(h.training, training_.row(slot)) &&
+                             Covers(h.languages, languages_.row(slot)));
+}
+
+template <typename Candidate, typename Visit>
+void JobIndex::Scan(const std::vector<const Held*>& held, DayNumber day,
+                    Candidate candidate, Visit visit) const {
+  if (cells_.empty() || held.empty()) return;
+  // The box of cells within each PA's travel (no job outside it can be
+  // within the PA's max_travel_km), and the box around them.
+  int32_t row_lo = std::numeric_limits<int32_t>::max(), row_hi = row_lo;
+  int32_t col_lo = row_lo, col_hi = row_lo;
+  for (const Held* h : held) {
+    const double dlat = h->travel / kKmPerDegree + 0.01;
+    const double lat_lo = h->lat - dlat, lat_hi = h->lat + dlat;
+    const double cos_min = CosLat(
+        std::min(std::max(std::fabs(lat_lo), std::fabs(lat_hi)), 89.0));
+    const double dlon = h->travel / (kKmPerDegree * cos_min) + 0.01;
+    const auto r_lo = static_cast<int32_t>(std::floor(lat_lo / kCellLatDeg));
+    const auto r_hi = static_cast<int32_t>(std::floor(lat_hi / kCellLatDeg));
+    const auto c_lo =
+        static_cast<int32_t>(std::floor((h->lon - dlon + 180) / kCellLonDeg));
+    const auto c_hi =
+        static_cast<int32_t>(std::floor((h->lon + dlon + 180) / kCellLonDeg));
+    const bool first = h == held.front();
+    row_lo = first ? r_lo : std::min(row_lo, r_lo);
+    row_hi = first ? r_hi : std::max(row_hi, r_hi);
+    col_lo = first ? c_lo : std::min(col_lo, c_lo);
+    col_hi = first ? c_hi : std::max(col_hi, c_hi);
+  }
   // A cell's candidates are visited after its scan, each job prefetched a
   // few candidates ahead (its query kAhead * 2 ahead, the lists that query
   // points to kAhead ahead).
   constexpr size_t kAhead = 3;
-  std::vector<const CompiledJob*> found;
+  std::vector<std::pair<const CompiledJob*, int>> found;
   auto visit_found = [&] {
     const size_t n = found.size();
-    for (size_t i = 0; i < std::min(n, 2 * kAhead); ++i) PrefetchQuery(*found[i]);
-    for (size_t i = 0; i < std::min(n, kAhead); ++i) PrefetchLists(*found[i]);
+    for (size_t i = 0; i < std::min(n, 2 * kAhead); ++i) {
+      PrefetchQuery(*found[i].first);
+    }
+    for (size_t i = 0; i < std::min(n, kAhead); ++i) {
+      PrefetchLists(*found[i].first);
+    }
     for (size_t i = 0; i < n; ++i) {
-      if (i + 2 * kAhead < n) PrefetchQuery(*found[i + 2 * kAhead]);
-      if (i + kAhead < n) PrefetchLists(*found[i + kAhead]);
-      visit(*found[i]);
+      if (i + 2 * kAhead < n) PrefetchQuery(*found[i + 2 * kAhead].first);
+      if (i + kAhead < n) PrefetchLists(*found[i + kAhead].first);
+      visit(*found[i].first, found[i].second);
     }
     found.clear();
   };
@@ -247,31 +288,42 @@ void JobIndex::ForEachCandidate(
       if (it == cells_.end()) continue;
       for (const Demand& d : it->second) {
         if (day > d.open_until) continue;
-        if ((pa_bits & d.bits) != d.bits) continue;
-        if (rate > d.rate_ceiling) continue;
-        // A lower bound on the distance (geo_grid.h's kLowerSq, with the
-        // smaller cos(latitude) of the two points) against the nearer of
-        // the two limits.
-        const double limit =
-            std::min(travel, static_cast<double>(d.reach_km)) + kFloatMarginKm;
-        const double dy = (d.lat - pa.lat) * kKmPerDegree;
-        const double dx = (d.lon - pa.lon) * kKmPerDegree *
-                          std::min(pa_cos, static_cast<double>(d.cos_lat));
-        if ((dy * dy + dx * dx) * kLowerSq > limit * limit) continue;
-        if (((d.skills0 & ~skills0) | (d.training0 & ~training0)) != 0) {
-          continue;
-        }
-        const uint32_t slot = d.slot();
-        if (d.more_codes() && (!Covers(skills, skills_.row(slot)) ||
-                               !Covers(training, training_.row(slot)) ||
-                               !Covers(languages, languages_.row(slot)))) {
-          continue;
-        }
-        found.push_back(jobs_[slot].get());
+        const int which = candidate(d);
+        if (which != 0) found.emplace_back(jobs_[d.slot()].get(), which);
       }
       visit_found();
     }
   }
+}
+
+void JobIndex::ForEachCandidate(
+    const CompiledProfile& pa, DayNumber day,
+    absl::FunctionRef<void(const CompiledJob&)> visit) const {
+  if (cells_.empty()) return;
+  const Held held = HeldBy(pa);
+  Scan({&held}, day,
+       [&](const Demand& d) { return MayMatch(held, d) ? 1 : 0; },
+       [&](const CompiledJob& job, int) { visit(job); });
+}
+
+void JobIndex::ForEachCandidateOfEither(
+    const CompiledProfile* a, const CompiledProfile* b, DayNumber day,
+    absl::FunctionRef<void(const CompiledJob&, bool of_a, bool of_b)> visit)
+    const {
+  if (cells_.empty()) return;
+  std::optional<Held> held_a, held_b;
+  std::vector<const Held*> held;
+  if (a != nullptr) held.push_back(&held_a.emplace(HeldBy(*a)));
+  if (b != nullptr) held.push_back(&held_b.emplace(HeldBy(*b)));
+  Scan(
+      held, day,
+      [&](const Demand& d) {
+        return (held_a && MayMatch(*held_a, d) ? 1 : 0) |
+               (held_b && MayMatch(*held_b, d) ? 2 : 0);
+      },
+      [&](const CompiledJob& job, int which) {
+        visit(job, (which & 1) != 0, (which & 2) != 0);
+      });
 }
 
 }  // namespace pamatch

@@ -60,6 +60,15 @@ class JobIndex {
   void ForEachCandidate(const CompiledProfile& pa, DayNumber day,
                         absl::FunctionRef<void(const CompiledJob&)> visit) const;
 
+  // The candidates of `a` and of `b` (either may be null) in one scan,
+  // each job once, with whether it is a candidate of each: what a write
+  // that turns PA `a` into `b` must judge (each job's data then comes
+  // into the cache once, not once per side).
+  void ForEachCandidateOfEither(
+      const CompiledProfile* a, const CompiledProfile* b, DayNumber day,
+      absl::FunctionRef<void(const CompiledJob&, bool of_a, bool of_b)> visit)
+      const;
+
  private:
   // What the candidate scan reads of a job: 48 bytes, in its cell's array.
   // The first word of its required skills and training are kept here, so
@@ -80,6 +89,28 @@ class JobIndex {
     uint32_t slot() const { return slot_and_flag & ~kMoreCodes; }
     bool more_codes() const { return (slot_and_flag & kMoreCodes) != 0; }
   };
+  // What a PA holds, in the scan's terms.
+  struct Held {
+    uint32_t bits;
+    std::vector<uint64_t> skills, training, languages;
+    uint64_t skills0, training0;
+    int64_t rate;
+    double lat, lon, cos_lat, travel;
+  };
+  Held HeldBy(const CompiledProfile& pa) const;
+  // Whether `d` may match a PA holding `held` (its day aside).
+  bool MayMatch(const Held& held, const Demand& d) const;
+  // The cells within the travel of every PA of `held` (the box of each,
+  // then the box around them), scanned in order; `candidate` is called
+  // with each demand open on `day`, and says whether it is one; each
+  // cell's candidates are then visited (prefetched a few ahead) with the
+  // index `candidate` returned.
+  // (A template, so that `candidate` is inlined in the scan's loop;
+  // defined and instantiated in job_index.cc only.)
+  template <typename Candidate, typename Visit>
+  void Scan(const std::vector<const Held*>& held, DayNumber day,
+            Candidate candidate, Visit visit) const;
+
   using CellKey = int32_t;
   struct Where {
     CellKey cell;

@@ -18,8 +18,10 @@ void Rpc::Prepare(grpc::ClientContext* context, int64_t timeout_ms) const {
   if (!config_.key.empty()) {
     context->AddMetadata("authorization", absl::StrCat("Bearer ", config_.key));
   }
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(timeout_ms));
+  if (timeout_ms > 0) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(timeout_ms));
+  }
 }
 
 int ReportRpcError(const grpc::Status& status) {

@@ -49,11 +49,15 @@ struct Command {
   std::function<int(const Invocation&)> run;
 };
 
-std::vector<Command> SearchCommands();   // search
-std::vector<Command> ProfileCommands();  // upsert, get, delete
-std::vector<Command> ImportCommands();   // import
-std::vector<Command> PolicyCommands();   // policy set/get/list/delete
-std::vector<Command> AdminCommands();    // stats, health, backup
+std::vector<Command> SearchCommands();     // search
+std::vector<Command> ProfileCommands();    // upsert, get, delete
+std::vector<Command> ImportCommands();     // import
+std::vector<Command> JobCommands();        // job post/get/delete
+std::vector<Command> JobImportCommands();  // job import
+std::vector<Command> MatchJobsCommands();  // match-jobs
+std::vector<Command> WatchCommands();      // watch
+std::vector<Command> PolicyCommands();     // policy set/get/list/delete
+std::vector<Command> AdminCommands();      // stats, health, backup
 
 // A channel and stub for the configured server.
 class Rpc {
@@ -61,7 +65,8 @@ class Rpc {
   explicit Rpc(const ClientConfig& config);
   pamatch::v1::Matcher::Stub& stub() { return *stub_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
-  // Adds the authorization metadata and a deadline of timeout_ms.
+  // Adds the authorization metadata and a deadline of timeout_ms (none if
+  // timeout_ms <= 0).
   void Prepare(grpc::ClientContext* context, int64_t timeout_ms) const;
   void Prepare(grpc::ClientContext* context) const {
     Prepare(context, config_.timeout_ms);

@@ -1,9 +1,10 @@
-// `pa-match import`: streams a JSON Lines file of profiles to the server
-// with BulkUpsertProfiles, a new stream per --chunk items so each response
-// stays bounded. Lines that are not valid Profile JSON are rejected locally
-// (with their line number) and never sent. Progress goes to stderr once a
-// second; the summary goes to stdout. Exit 0 when every line was accepted,
-// 1 when any was rejected, 2 when a stream failed.
+// `pa-match import` and `pa-match job import`: stream a JSON Lines file of
+// profiles (jobs) to the server with BulkUpsertProfiles (BulkUpsertJobs), a
+// new stream per --chunk items so each response stays bounded. Lines that
+// are not valid Profile (Job) JSON are rejected locally (with their line
+// number) and never sent. Progress goes to stderr once a second; the summary
+// goes to stdout. Exit 0 when every line was accepted, 1 when any was
+// rejected, 2 when a stream failed.
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "cli/commands.h"
 #include "cli/import_tally.h"
+#include "cli/job_request.h"
 #include "cli/search_request.h"
 #include "google/protobuf/struct.pb.h"
 
@@ -29,30 +31,66 @@ constexpr int64_t kDefaultChunk = 10000;
 // chunk) gets this deadline instead of the 10 s default.
 constexpr int64_t kDefaultChunkTimeoutMs = 300000;
 
-// One BulkUpsertProfiles stream, opened on the first item.
+// What an import of profiles or of jobs differs in.
+struct ProfileImport {
+  static constexpr char kCommand[] = "import";
+  using Item = pamatch::v1::Profile;
+  using Request = pamatch::v1::UpsertProfileRequest;
+  using Response = pamatch::v1::BulkUpsertProfilesResponse;
+  static absl::StatusOr<Item> Parse(absl::string_view line) {
+    return ParseProfileJson(line);
+  }
+  static void Set(Item item, Request* request) {
+    *request->mutable_profile() = std::move(item);
+  }
+  static std::unique_ptr<grpc::ClientWriter<Request>> Open(
+      pamatch::v1::Matcher::Stub& stub, grpc::ClientContext* context,
+      Response* response) {
+    return stub.BulkUpsertProfiles(context, response);
+  }
+};
+struct JobImport {
+  static constexpr char kCommand[] = "job import";
+  using Item = pamatch::v1::Job;
+  using Request = pamatch::v1::UpsertJobRequest;
+  using Response = pamatch::v1::BulkUpsertJobsResponse;
+  static absl::StatusOr<Item> Parse(absl::string_view line) {
+    return ParseJobJson(line);
+  }
+  static void Set(Item item, Request* request) {
+    *request->mutable_job() = std::move(item);
+  }
+  static std::unique_ptr<grpc::ClientWriter<Request>> Open(
+      pamatch::v1::Matcher::Stub& stub, grpc::ClientContext* context,
+      Response* response) {
+    return stub.BulkUpsertJobs(context, response);
+  }
+};
+
+// One bulk stream (Kind: ProfileImport or JobImport), opened on the first
+// item.
+template <typename Kind>
 class ChunkStream {
  public:
   ChunkStream(Rpc* rpc, int64_t timeout_ms)
       : rpc_(rpc), timeout_ms_(timeout_ms) {}
 
   // False when the stream broke (its status comes from Finish()).
-  bool Write(pamatch::v1::Profile profile, int64_t line) {
+  bool Write(typename Kind::Item item, int64_t line) {
     if (writer_ == nullptr) {
       context_ = std::make_unique<grpc::ClientContext>();
       rpc_->Prepare(context_.get(), timeout_ms_);
-      writer_ = rpc_->stub().BulkUpsertProfiles(context_.get(), &response_);
+      writer_ = Kind::Open(rpc_->stub(), context_.get(), &response_);
     }
     lines_.push_back(line);
-    pamatch::v1::UpsertProfileRequest request;
-    *request.mutable_profile() = std::move(profile);
+    typename Kind::Request request;
+    Kind::Set(std::move(item), &request);
     // buffer_hint lets gRPC coalesce small messages; WritesDone flushes.
     return writer_->Write(request, grpc::WriteOptions().set_buffer_hint());
   }
   size_t size() const { return lines_.size(); }
   const std::vector<int64_t>& lines() const { return lines_; }
-  const pamatch::v1::BulkUpsertProfilesResponse& response() const {
-    return response_;
-  }
+  const typename Kind::Response& response() const { return response_; }
   grpc::Status Finish() {
     if (writer_ == nullptr) return grpc::Status::OK;
     writer_->WritesDone();
@@ -63,9 +101,8 @@ class ChunkStream {
   Rpc* rpc_;
   int64_t timeout_ms_;
   std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientWriter<pamatch::v1::UpsertProfileRequest>>
-      writer_;
-  pamatch::v1::BulkUpsertProfilesResponse response_;
+  std::unique_ptr<grpc::ClientWriter<typename Kind::Request>> writer_;
+  typename Kind::Response response_;
   std::vector<int64_t> lines_;
 };
 
@@ -97,9 +134,11 @@ void PrintSummary(const Invocation& inv, const ImportTally& tally) {
   std::cout << ToJson(out) << "\n";
 }
 
+template <typename Kind>
 int RunImport(const Invocation& inv) {
   if (!inv.flags.Has("file")) {
-    return ReportError(absl::InvalidArgumentError("import needs --file"));
+    return ReportError(absl::InvalidArgumentError(
+        absl::StrCat(Kind::kCommand, " needs --file")));
   }
   auto chunk_flag = inv.flags.GetInt("chunk");
   if (!chunk_flag.ok()) return ReportError(chunk_flag.status());
@@ -133,7 +172,7 @@ int RunImport(const Invocation& inv) {
   int64_t line_no = 0;
   bool eof = false;
   while (!eof) {
-    ChunkStream stream(&rpc, timeout_ms);
+    ChunkStream<Kind> stream(&rpc, timeout_ms);
     bool broken = false;
     while (static_cast<int64_t>(stream.size()) < chunk) {
       if (!std::getline(in, line)) {
@@ -143,10 +182,10 @@ int RunImport(const Invocation& inv) {
       ++line_no;
       if (absl::StripAsciiWhitespace(line).empty()) continue;
       tally.LineRead();
-      auto profile = ParseProfileJson(line);
-      if (!profile.ok()) {
-        tally.RejectLocal(line_no, FirstLine(profile.status().message()));
-      } else if (!stream.Write(std::move(*profile), line_no)) {
+      auto item = Kind::Parse(line);
+      if (!item.ok()) {
+        tally.RejectLocal(line_no, FirstLine(item.status().message()));
+      } else if (!stream.Write(*std::move(item), line_no)) {
         broken = true;
         break;
       }
@@ -192,7 +231,20 @@ std::vector<Command> ImportCommands() {
             {"quiet", false, "", "no progress lines on stderr"}},
            0,
            0,
-           RunImport}};
+           RunImport<ProfileImport>}};
+}
+
+std::vector<Command> JobImportCommands() {
+  return {{"job import",
+           "",
+           "bulk upsert jobs from JSON Lines (exit 1 if any rejected)",
+           {{"file", true, "FILE", "JSON Lines, one Job per line ('-' = stdin)"},
+            {"chunk", true, "N",
+             "items per BulkUpsertJobs stream (default 10000)"},
+            {"quiet", false, "", "no progress lines on stderr"}},
+           0,
+           0,
+           RunImport<JobImport>}};
 }
 
 }  // namespace pamatch::cli

@@ -77,6 +77,46 @@ std::string JoinOrDash(
   return items.empty() ? "-" : absl::StrJoin(items, ", ");
 }
 
+// The breakdown lines of one result's explanation (search and match-jobs).
+void AppendExplanation(const pamatch::v1::Explanation& ex, std::string* out) {
+  bool has_interests = !ex.shared_interests().empty();
+  for (const auto& component : ex.components()) {
+    absl::StrAppend(out,
+                    absl::StrFormat("      %-12s %.6f×%s\n", component.name(),
+                                    component.value(),
+                                    ShortDouble(component.weight())));
+    if (component.name() == "interests") has_interests = true;
+  }
+  if (!ex.matched_skills().empty() || !ex.missing_skills().empty()) {
+    absl::StrAppend(out, "      skills matched: ",
+                    JoinOrDash(ex.matched_skills()),
+                    "; missing: ", JoinOrDash(ex.missing_skills()), "\n");
+  }
+  if (has_interests) {
+    absl::StrAppend(out, "      shared interests: ",
+                    JoinOrDash(ex.shared_interests()), "\n");
+  }
+  if (ex.needed_slots() > 0) {
+    absl::StrAppend(out, "      slots covered: ", ex.covered_slots(), "/",
+                    ex.needed_slots(), "\n");
+  }
+}
+
+// `table` (a header line and one line per result of `response`) with each
+// result's breakdown below its row.
+template <typename Response>
+void AppendTableWithExplanations(const std::string& table,
+                                 const Response& response, std::string* out) {
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(table, '\n', absl::SkipEmpty());
+  absl::StrAppend(out, lines[0], "\n");
+  for (int i = 0; i < response.results_size(); ++i) {
+    absl::StrAppend(out, lines[i + 1], "\n");
+    const auto& result = response.results(i);
+    if (result.has_explanation()) AppendExplanation(result.explanation(), out);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<TimeInterval>> ParseSchedule(
@@ -240,39 +280,8 @@ std::string FormatSearchResponse(const pamatch::v1::SearchResponse& response,
   if (!explain) {
     absl::StrAppend(&out, RenderTable(header, rows, right));
   } else {
-    // Render the whole table once to get aligned rows, then interleave each
-    // result's breakdown below its row.
-    const std::string table = RenderTable(header, rows, right);
-    std::vector<absl::string_view> lines =
-        absl::StrSplit(table, '\n', absl::SkipEmpty());
-    absl::StrAppend(&out, lines[0], "\n");
-    for (int i = 0; i < response.results_size(); ++i) {
-      absl::StrAppend(&out, lines[i + 1], "\n");
-      const auto& result = response.results(i);
-      if (!result.has_explanation()) continue;
-      const auto& ex = result.explanation();
-      bool has_interests = !ex.shared_interests().empty();
-      for (const auto& component : ex.components()) {
-        absl::StrAppend(
-            &out, absl::StrFormat("      %-12s %.6f×%s\n", component.name(),
-                                  component.value(),
-                                  ShortDouble(component.weight())));
-        if (component.name() == "interests") has_interests = true;
-      }
-      if (!ex.matched_skills().empty() || !ex.missing_skills().empty()) {
-        absl::StrAppend(
-            &out, "      skills matched: ", JoinOrDash(ex.matched_skills()),
-            "; missing: ", JoinOrDash(ex.missing_skills()), "\n");
-      }
-      if (has_interests) {
-        absl::StrAppend(&out, "      shared interests: ",
-                        JoinOrDash(ex.shared_interests()), "\n");
-      }
-      if (ex.needed_slots() > 0) {
-        absl::StrAppend(&out, "      slots covered: ", ex.covered_slots(), "/",
-                        ex.needed_slots(), "\n");
-      }
-    }
+    AppendTableWithExplanations(RenderTable(header, rows, right), response,
+                                &out);
   }
   if (!response.next_page_token().empty()) {
     absl::StrAppend(&out, "next page token: ", response.next_page_token(),
@@ -354,6 +363,66 @@ std::string FormatUpsert(const pamatch::v1::UpsertProfileResponse& response) {
   return absl::StrCat("id: ", response.id(), "\nversion: ", response.version(),
                       "\ncreated: ", response.created() ? "true" : "false",
                       "\n");
+}
+
+std::string FormatJobUpsert(const pamatch::v1::UpsertJobResponse& response) {
+  return absl::StrCat("id: ", response.id(), "\nversion: ", response.version(),
+                      "\ncreated: ", response.created() ? "true" : "false",
+                      "\nposition: ", response.position(), "\n");
+}
+
+std::string FormatMatchJobsResponse(
+    const pamatch::v1::MatchJobsResponse& response, bool explain,
+    int64_t first_rank, bool with_header, bool show_token) {
+  std::string out;
+  if (with_header) {
+    absl::StrAppend(&out, response.total_matches(),
+                    response.total_matches() == 1 ? " job matches" : " jobs match",
+                    " (register level ", response.register_level(),
+                    ") as of ", response.as_of(), "\n");
+  }
+  if (!response.results().empty()) {
+    const std::vector<std::string> header = {
+        "rank", "job_id", "score", "distance_km", "local_authority", "policy"};
+    const std::vector<bool> right = {true, false, true, true, false, false};
+    std::vector<std::vector<std::string>> rows;
+    for (int i = 0; i < response.results_size(); ++i) {
+      const auto& result = response.results(i);
+      rows.push_back({absl::StrCat(first_rank + i), result.job_id(),
+                      absl::StrFormat("%.6f", result.score()),
+                      absl::StrFormat("%.2f", result.distance_km()),
+                      result.local_authority().empty()
+                          ? std::string("-")
+                          : result.local_authority(),
+                      result.applied_policy().empty()
+                          ? std::string("-")
+                          : result.applied_policy()});
+    }
+    const std::string table = RenderTable(header, rows, right);
+    if (explain) {
+      AppendTableWithExplanations(table, response, &out);
+    } else {
+      absl::StrAppend(&out, table);
+    }
+  }
+  if (show_token && !response.next_page_token().empty()) {
+    absl::StrAppend(&out, "next page token: ", response.next_page_token(),
+                    "\n");
+  }
+  return out;
+}
+
+absl::Status FromJson(absl::string_view json, absl::string_view what,
+                      google::protobuf::Message* message) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(std::string(json),
+                                                            message, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid ", what, " JSON: ", status.message().as_string()));
+  }
+  return absl::OkStatus();
 }
 
 std::string ToJson(const google::protobuf::Message& message, bool pretty) {

@@ -8,6 +8,7 @@
 #ifndef PA_MATCH_CLI_FORMAT_H_
 #define PA_MATCH_CLI_FORMAT_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,17 @@ std::string FormatPolicyList(const pamatch::v1::ListPoliciesResponse& list);
 std::string FormatStats(const pamatch::v1::GetStatsResponse& stats);
 // `upsert`: "id: X", "version: N", "created: true|false".
 std::string FormatUpsert(const pamatch::v1::UpsertProfileResponse& response);
+// `job post`: the same lines, then "position: P".
+std::string FormatJobUpsert(const pamatch::v1::UpsertJobResponse& response);
+
+// The human output of `match-jobs`:
+//   N jobs match (register level L) as of D       [with_header only]
+//   table rank/job_id/score/distance_km/local_authority/policy, ranks from
+//   first_rank; [with explain: the breakdown under each result, as search]
+//   [next page token line, when show_token]
+std::string FormatMatchJobsResponse(
+    const pamatch::v1::MatchJobsResponse& response, bool explain,
+    int64_t first_rank = 1, bool with_header = true, bool show_token = true);
 
 // Timestamp as RFC 3339 ("2025-03-01T10:00:00Z"); "-" when unset.
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
@@ -76,6 +88,11 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
 // indentation. Ends without a newline.
 std::string ToJson(const google::protobuf::Message& message,
                    bool pretty = false);
+
+// Parses JSON (proto or JSON field names) into `message`; unknown fields are
+// an error. INVALID_ARGUMENT "invalid <what> JSON: ..." on failure.
+absl::Status FromJson(absl::string_view json, absl::string_view what,
+                      google::protobuf::Message* message);
 
 }  // namespace pamatch::cli
 

@@ -27,9 +27,24 @@ void ImportTally::RejectLocal(int64_t line, std::string reason) {
 void ImportTally::AddChunk(
     const pamatch::v1::BulkUpsertProfilesResponse& response,
     const std::vector<int64_t>& lines) {
-  accepted_ += response.accepted();
-  rejected_ += response.rejected();
-  for (const auto& result : response.results()) {
+  AddResults(response.accepted(), response.rejected(), response.results(),
+             lines);
+}
+
+void ImportTally::AddChunk(const pamatch::v1::BulkUpsertJobsResponse& response,
+                           const std::vector<int64_t>& lines) {
+  AddResults(response.accepted(), response.rejected(), response.results(),
+             lines);
+}
+
+void ImportTally::AddResults(
+    int64_t accepted, int64_t rejected,
+    const google::protobuf::RepeatedPtrField<pamatch::v1::BulkItemResult>&
+        results,
+    const std::vector<int64_t>& lines) {
+  accepted_ += accepted;
+  rejected_ += rejected;
+  for (const auto& result : results) {
     if (result.code() == 0) continue;
     const int64_t index = result.index();
     const int64_t line =

@@ -2,9 +2,9 @@
 // summary text. Pure (no I/O) so it can be unit tested.
 //
 // Input lines are numbered from 1 (blank lines are skipped but keep their
-// number). A line that is not a valid Profile JSON is rejected locally and
-// never sent; every other line becomes one item of a BulkUpsertProfiles
-// stream, and the server's per-item results are mapped back to line numbers
+// number). A line that is not a valid Profile (or, for `job import`, Job)
+// JSON is rejected locally and never sent; every other line becomes one item
+// of a BulkUpsertProfiles (BulkUpsertJobs) stream, and the server's per-item results are mapped back to line numbers
 // through the list of line numbers sent on that stream. Only the first
 // `keep` rejections (by line number) are kept, so memory stays bounded
 // however large the import.
@@ -37,6 +37,8 @@ class ImportTally {
   // of stream item i.
   void AddChunk(const pamatch::v1::BulkUpsertProfilesResponse& response,
                 const std::vector<int64_t>& lines);
+  void AddChunk(const pamatch::v1::BulkUpsertJobsResponse& response,
+                const std::vector<int64_t>& lines);
   // Items sent on a stream that failed: their outcome is unknown.
   void AddUnconfirmed(int64_t count) { unconfirmed_ += count; }
 
@@ -54,6 +56,11 @@ class ImportTally {
 
  private:
   void Keep(Rejection rejection);
+  void AddResults(
+      int64_t accepted, int64_t rejected,
+      const google::protobuf::RepeatedPtrField<pamatch::v1::BulkItemResult>&
+          results,
+      const std::vector<int64_t>& lines);
 
   size_t keep_;
   int64_t lines_ = 0;

@@ -19,7 +19,8 @@ namespace {
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
   for (auto group : {SearchCommands(), ProfileCommands(), ImportCommands(),
-                     PolicyCommands(), AdminCommands()}) {
+                     JobCommands(), JobImportCommands(), MatchJobsCommands(),
+                     WatchCommands(), PolicyCommands(), AdminCommands()}) {
     for (auto& command : group) all.push_back(std::move(command));
   }
   return all;
@@ -91,7 +92,7 @@ int Main(const std::vector<std::string>& args) {
   rest.erase(rest.begin());
   if (name == "help") {
     const std::string topic = absl::StrJoin(rest, " ");
-    if (topic.empty() || topic == "policy") {
+    if (topic.empty() || topic == "policy" || topic == "job") {
       std::cout << GeneralUsage(commands);
       return kExitOk;
     }
@@ -103,13 +104,16 @@ int Main(const std::vector<std::string>& args) {
     std::cout << CommandUsage(*command);
     return kExitOk;
   }
-  if (name == "policy") {
+  if (name == "policy" || name == "job") {
     if (rest.empty() || rest[0].rfind("-", 0) == 0) {
-      return Usage(absl::InvalidArgumentError(
-                       "policy needs a subcommand: set, get, list or delete"),
-                   "run 'pa-match help'");
+      return Usage(
+          absl::InvalidArgumentError(absl::StrCat(
+              name, " needs a subcommand: ",
+              name == "policy" ? "set, get, list or delete"
+                               : "post, get, delete or import")),
+          "run 'pa-match help'");
     }
-    name = absl::StrCat("policy ", rest[0]);
+    name = absl::StrCat(name, " ", rest[0]);
     rest.erase(rest.begin());
   }
   const Command* command = Find(commands, name);

@@ -10,7 +10,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/format.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace pamatch::cli {
 namespace {
@@ -21,14 +20,8 @@ template <typename Message>
 absl::StatusOr<Message> ParseJson(absl::string_view json,
                                   absl::string_view what) {
   Message message;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(std::string(json),
-                                                            &message, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid ", what, " JSON: ", status.message().as_string()));
-  }
+  absl::Status status = FromJson(json, what, &message);
+  if (!status.ok()) return status;
   return message;
 }
 

@@ -5,7 +5,8 @@
 //             [--restore_from BACKUP] [--allow_new_db]
 //             [--erasure_delay_seconds 60]
 //             [--relayout_unsorted_fraction 0.01]
-//             [--metrics_listen 127.0.0.1:9464] ...
+//             [--metrics_listen 127.0.0.1:9464] [--noalerts]
+//             [--event_retention_hours 168] [--watch_heartbeat_seconds 10] ...
 //   pa-matchd keygen --name NAME --scopes search,write [--keys_file F]
 //
 // On the first start (no keys file) it creates the keys file with one admin
@@ -88,6 +89,18 @@ ABSL_FLAG(double, relayout_unsorted_fraction, 0.01,
           "lay the index out again in the background, once writes pause, "
           "when they have put more than this fraction of the profiles (and "
           "over 1,000) in grid cells out of travel order; negative: never");
+ABSL_FLAG(bool, alerts, true,
+          "find and store the alert events each write causes (Watch); "
+          "--noalerts writes none (jobs and MatchJobs work the same)");
+ABSL_FLAG(int, event_retention_hours, 24 * 7,
+          "alert events are kept at least this long (and at most "
+          "--max_retained_events of them); a subscriber further behind must "
+          "resynchronise");
+ABSL_FLAG(int64_t, max_retained_events, 50'000'000,
+          "most alert events kept; the oldest are dropped first");
+ABSL_FLAG(double, watch_heartbeat_seconds, 10,
+          "a Watch stream with nothing to send gets a HEARTBEAT after this "
+          "long");
 ABSL_FLAG(std::string, name, "", "keygen: name of the new key");
 ABSL_FLAG(std::string, scopes, "",
           "keygen: scopes of the new key, from search, write, metrics and "
@@ -321,7 +334,14 @@ int RunServer() {
         WithPort(address, metrics_endpoint->port()));
   }
 
-  MatcherService service(keys.get(), &rpc_metrics);
+  WatchOptions watch_options;
+  watch_options.heartbeat_period =
+      absl::Seconds(absl::GetFlag(FLAGS_watch_heartbeat_seconds));
+  if (watch_options.heartbeat_period <= absl::ZeroDuration()) {
+    Log("--watch_heartbeat_seconds: must be > 0");
+    return 1;
+  }
+  MatcherService service(keys.get(), &rpc_metrics, watch_options);
   ServerOptions server_options;
   server_options.listen_address = absl::GetFlag(FLAGS_listen);
   server_options.max_receive_message_bytes =
@@ -348,6 +368,10 @@ int RunServer() {
       absl::Seconds(absl::GetFlag(FLAGS_erasure_delay_seconds));
   engine_options.relayout_unsorted_fraction =
       absl::GetFlag(FLAGS_relayout_unsorted_fraction);
+  engine_options.alerts = absl::GetFlag(FLAGS_alerts);
+  engine_options.event_retention =
+      absl::Hours(absl::GetFlag(FLAGS_event_retention_hours));
+  engine_options.max_retained_events = absl::GetFlag(FLAGS_max_retained_events);
   engine_options.on_progress = [](const LoadProgress& p) {
     const double seconds = absl::ToDoubleSeconds(p.elapsed);
     const double rate = seconds > 0 ? p.loaded / seconds : 0;
@@ -378,6 +402,9 @@ int RunServer() {
   Log("signal %d: shutting down (up to %d s for calls in flight)", signal,
       grace_s);
   SetServing(*server->server, false);
+  // Watch streams never end by themselves; end them now (their subscribers
+  // reconnect with their last sequence) so the grace is for other calls.
+  service.StopWatches();
   server->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(grace_s));
   server->server->Wait();

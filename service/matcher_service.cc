@@ -53,13 +53,43 @@ absl::Status StoreResult(absl::StatusOr<T> result, T* response) {
   return absl::OkStatus();
 }
 
-// One BulkUpsertProfiles call: reads the stream and upserts it
-// kBulkBatchSize items at a time through Engine::BulkUpsertAsync, answering
-// with one result per item, in stream order. Up to kBulkBatchesInFlight
-// batches are being committed while the next is read and validated; past
-// that the reactor stops reading until a batch completes, which pushes back
-// on the sender through gRPC flow control. Deletes itself when the call is
-// done.
+// What a bulk stream of profiles or of jobs differs in.
+struct ProfileBulk {
+  using Request = v1::UpsertProfileRequest;
+  using Response = v1::BulkUpsertProfilesResponse;
+  using Item = v1::Profile;
+  using Outcome = v1::UpsertProfileResponse;
+  static constexpr RpcMethod kMethod = RpcMethod::kBulkUpsertProfiles;
+  static const Item& ItemOf(const Request& request) {
+    return request.profile();
+  }
+  template <typename Done>
+  static void Submit(Engine& engine, const std::vector<const Item*>& items,
+                     Done done) {
+    engine.BulkUpsertAsync(items, std::move(done));
+  }
+};
+struct JobBulk {
+  using Request = v1::UpsertJobRequest;
+  using Response = v1::BulkUpsertJobsResponse;
+  using Item = v1::Job;
+  using Outcome = v1::UpsertJobResponse;
+  static constexpr RpcMethod kMethod = RpcMethod::kBulkUpsertJobs;
+  static const Item& ItemOf(const Request& request) { return request.job(); }
+  template <typename Done>
+  static void Submit(Engine& engine, const std::vector<const Item*>& items,
+                     Done done) {
+    engine.BulkUpsertJobsAsync(items, std::move(done));
+  }
+};
+
+// One BulkUpsertProfiles or BulkUpsertJobs call (Kind: ProfileBulk or
+// JobBulk): reads the stream and upserts it kBulkBatchSize items at a time
+// through Engine::BulkUpsertAsync / BulkUpsertJobsAsync, answering with one
+// result per item, in stream order. Up to kBulkBatchesInFlight batches are
+// being committed while the next is read and validated; past that the
+// reactor stops reading until a batch completes, which pushes back on the
+// sender through gRPC flow control. Deletes itself when the call is done.
 //
 // Memory: each batch's items are parsed into one protobuf arena, freed in one
 // go right after the engine has validated and serialized them (perf showed
@@ -71,27 +101,35 @@ absl::Status StoreResult(absl::StatusOr<T> result, T* response) {
 // touch the counters and response_, under mu_. StartRead and Finish are
 // called outside mu_ (gRPC may run a reaction inline), and the engine is
 // called outside it too (it validates a whole batch on the calling thread).
+template <typename Kind>
 class BulkUpsertReactor final
-    : public grpc::ServerReadReactor<v1::UpsertProfileRequest> {
+    : public grpc::ServerReadReactor<typename Kind::Request> {
  public:
+  using Request = typename Kind::Request;
+  using Response = typename Kind::Response;
+  using Item = typename Kind::Item;
+  using Outcome = typename Kind::Outcome;
+
   // Finishes at once with the error if `engine` is not OK.
   BulkUpsertReactor(grpc::CallbackServerContext* context,
-                    absl::StatusOr<Engine*> engine,
-                    v1::BulkUpsertProfilesResponse* response,
+                    absl::StatusOr<Engine*> engine, Response* response,
                     RpcMetrics* metrics)
       : context_(context), response_(response), metrics_(metrics) {
     if (!engine.ok()) {
       if (metrics_ != nullptr) {
-        metrics_->Record(RpcMethod::kBulkUpsertProfiles,
-                         engine.status().code(), start_);
+        metrics_->Record(Kind::kMethod, engine.status().code(), start_);
       }
-      Finish(ToGrpcStatus(engine.status()));
+      this->Finish(ToGrpcStatus(engine.status()));
       return;
     }
     engine_ = *engine;
-    batch_ = NewBatch();
-    item_ = NewItem();
-    StartRead(item_);
+    Request* first = nullptr;
+    {
+      MutexLock lock(&mu_);
+      batch_ = NewBatch();
+      first = item_ = NewItem();
+    }
+    this->StartRead(first);
   }
 
   void OnReadDone(bool ok) override {
@@ -100,7 +138,7 @@ class BulkUpsertReactor final
       MutexLock lock(&mu_);
       if (ok) {
         Add();
-        if (batch_.profiles.size() >= kBulkBatchSize) full = TakeBatch();
+        if (batch_.items.size() >= kBulkBatchSize) full = TakeBatch();
       } else {
         // End of the stream, or the call broke. A cancelled caller gets no
         // answer, so its unsubmitted tail is not stored either.
@@ -109,9 +147,9 @@ class BulkUpsertReactor final
         if (!cancelled_) full = TakeBatch();
       }
     }
-    if (!full.profiles.empty()) Submit(std::move(full));
+    if (!full.items.empty()) Submit(std::move(full));
     bool read = false, finish = false, cancelled = false;
-    v1::UpsertProfileRequest* next = nullptr;
+    Request* next = nullptr;
     {
       MutexLock lock(&mu_);
       if (!reading_done_) {
@@ -123,7 +161,7 @@ class BulkUpsertReactor final
       }
       cancelled = cancelled_;
     }
-    if (read) StartRead(next);
+    if (read) this->StartRead(next);
     if (finish) FinishCall(cancelled);
   }
 
@@ -132,8 +170,8 @@ class BulkUpsertReactor final
  private:
   struct Batch {
     std::unique_ptr<google::protobuf::Arena> arena;  // owns the items
-    std::vector<const v1::Profile*> profiles;
-    std::vector<int> slots;  // index in response_->results per profile
+    std::vector<const Item*> items;
+    std::vector<int> slots;  // index in response_->results per item
   };
 
   static Batch NewBatch() {
@@ -142,14 +180,13 @@ class BulkUpsertReactor final
     options.max_block_size = 64 << 10;    // below glibc's mmap threshold
     Batch batch;
     batch.arena = std::make_unique<google::protobuf::Arena>(options);
-    batch.profiles.reserve(kBulkBatchSize);
+    batch.items.reserve(kBulkBatchSize);
     batch.slots.reserve(kBulkBatchSize);
     return batch;
   }
   // The message the next read fills, in the current batch's arena.
-  v1::UpsertProfileRequest* NewItem() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return google::protobuf::Arena::CreateMessage<v1::UpsertProfileRequest>(
-        batch_.arena.get());
+  Request* NewItem() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return google::protobuf::Arena::CreateMessage<Request>(batch_.arena.get());
   }
 
   // Queues *item_ for the next batch, or rejects it at once.
@@ -157,12 +194,12 @@ class BulkUpsertReactor final
     const int slot = response_->results_size();
     v1::BulkItemResult* result = response_->add_results();
     result->set_index(slot);
-    result->set_id(item_->profile().id());
+    result->set_id(Kind::ItemOf(*item_).id());
     if (absl::Status status = RejectUnknownFields(*item_); !status.ok()) {
       Record(result, status, 0);
       return;
     }
-    batch_.profiles.push_back(&item_->profile());
+    batch_.items.push_back(&Kind::ItemOf(*item_));
     batch_.slots.push_back(slot);
   }
 
@@ -171,26 +208,24 @@ class BulkUpsertReactor final
   Batch TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Batch taken = std::move(batch_);
     batch_ = NewBatch();
-    if (!taken.profiles.empty()) ++in_flight_;
+    if (!taken.items.empty()) ++in_flight_;
     return taken;
   }
 
-  // The engine reads the profiles only during the call, so `batch` and its
+  // The engine reads the items only during the call, so `batch` and its
   // arena are freed on return, on the thread that allocated them.
   void Submit(Batch batch) {
-    engine_->BulkUpsertAsync(
-        batch.profiles,
-        [this, slots = std::move(batch.slots)](
-            std::vector<absl::StatusOr<v1::UpsertProfileResponse>> outcomes) {
-          OnBatchDone(slots, outcomes);
-        });
+    Kind::Submit(*engine_, batch.items,
+                 [this, slots = std::move(batch.slots)](
+                     std::vector<absl::StatusOr<Outcome>> outcomes) {
+                   OnBatchDone(slots, outcomes);
+                 });
   }
 
-  void OnBatchDone(
-      const std::vector<int>& slots,
-      const std::vector<absl::StatusOr<v1::UpsertProfileResponse>>& outcomes) {
+  void OnBatchDone(const std::vector<int>& slots,
+                   const std::vector<absl::StatusOr<Outcome>>& outcomes) {
     bool read = false, finish = false, cancelled = false;
-    v1::UpsertProfileRequest* next = nullptr;
+    Request* next = nullptr;
     {
       MutexLock lock(&mu_);
       for (size_t i = 0; i < slots.size(); ++i) {
@@ -210,7 +245,7 @@ class BulkUpsertReactor final
       finish = ReadyToFinish();
       cancelled = cancelled_;
     }
-    if (read) StartRead(next);
+    if (read) this->StartRead(next);
     if (finish) FinishCall(cancelled);
   }
 
@@ -228,14 +263,15 @@ class BulkUpsertReactor final
     if (metrics_ != nullptr) {
       {
         MutexLock lock(&mu_);
-        metrics_->RecordBulkItems(response_->accepted(), response_->rejected());
+        metrics_->RecordBulkItems(Kind::kMethod, response_->accepted(),
+                                  response_->rejected());
       }
       metrics_->Record(
-          RpcMethod::kBulkUpsertProfiles,
+          Kind::kMethod,
           cancelled ? absl::StatusCode::kCancelled : absl::StatusCode::kOk,
           start_);
     }
-    Finish(cancelled ? grpc::Status::CANCELLED : grpc::Status::OK);
+    this->Finish(cancelled ? grpc::Status::CANCELLED : grpc::Status::OK);
   }
 
   void Record(v1::BulkItemResult* result, const absl::Status& status,
@@ -252,7 +288,7 @@ class BulkUpsertReactor final
   }
 
   grpc::CallbackServerContext* const context_;
-  v1::BulkUpsertProfilesResponse* const response_ ABSL_PT_GUARDED_BY(mu_);
+  Response* const response_ ABSL_PT_GUARDED_BY(mu_);
   RpcMetrics* const metrics_;  // may be null
   const RpcMetrics::Clock::time_point start_ = RpcMetrics::Clock::now();
   Engine* engine_ = nullptr;
@@ -260,7 +296,7 @@ class BulkUpsertReactor final
   Batch batch_ ABSL_GUARDED_BY(mu_);
   // In batch_'s arena (or the one just taken from it): written by the read
   // in progress, read by its OnReadDone.
-  v1::UpsertProfileRequest* item_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Request* item_ ABSL_GUARDED_BY(mu_) = nullptr;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool read_deferred_ ABSL_GUARDED_BY(mu_) = false;  // waiting for a batch
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -270,11 +306,36 @@ class BulkUpsertReactor final
 
 }  // namespace
 
-MatcherService::MatcherService(const ApiKeyStore* keys, RpcMetrics* metrics)
-    : keys_(keys), metrics_(metrics) {}
+MatcherService::MatcherService(const ApiKeyStore* keys, RpcMetrics* metrics,
+                               WatchOptions watch)
+    : keys_(keys),
+      metrics_(metrics),
+      watch_hub_(std::make_shared<WatchHub>(watch, metrics)) {}
+
+MatcherService::~MatcherService() { SetEngine(nullptr); }
 
 void MatcherService::SetEngine(Engine* engine) {
   engine_.store(engine, std::memory_order_release);
+  MutexLock lock(&listener_mu_);
+  if (listener_engine_ == engine) return;
+  if (listener_engine_ != nullptr) {
+    listener_engine_->RemoveEventListener(listener_id_);
+  }
+  listener_engine_ = engine;
+  if (engine != nullptr) {
+    // The hub, not the service, is captured: a listener call the engine has
+    // begun when the service goes away still finds it.
+    listener_id_ = engine->AddEventListener(
+        [hub = watch_hub_](int64_t last_sequence) {
+          hub->Notify(last_sequence);
+        });
+  }
+}
+
+void MatcherService::StopWatches() { watch_hub_->StopAll(); }
+
+int64_t MatcherService::open_watch_streams() const {
+  return watch_hub_->open_streams();
 }
 
 absl::StatusOr<Engine*> MatcherService::Admit(
@@ -349,7 +410,7 @@ grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
 grpc::ServerReadReactor<v1::UpsertProfileRequest>*
 MatcherService::BulkUpsertProfiles(grpc::CallbackServerContext* context,
                                    v1::BulkUpsertProfilesResponse* response) {
-  return new BulkUpsertReactor(
+  return new BulkUpsertReactor<ProfileBulk>(
       context, Admit(context, Scope::kWrite, /*request=*/nullptr), response,
       metrics_);
 }
@@ -440,6 +501,62 @@ grpc::ServerUnaryReactor* MatcherService::Backup(
     return StoreResult(engine.Backup(request->destination_dir(), absl::Now()),
                        response);
   });
+}
+
+grpc::ServerUnaryReactor* MatcherService::UpsertJob(
+    grpc::CallbackServerContext* context, const v1::UpsertJobRequest* request,
+    v1::UpsertJobResponse* response) {
+  return ServeAsync(
+      context, RpcMethod::kUpsertJob, Scope::kWrite, *request,
+      [request, response](Engine& engine, auto done) {
+        engine.UpsertJobAsync(
+            request->job(),
+            [response, done](absl::StatusOr<v1::UpsertJobResponse> result) {
+              done(StoreResult(std::move(result), response));
+            });
+      });
+}
+
+grpc::ServerReadReactor<v1::UpsertJobRequest>* MatcherService::BulkUpsertJobs(
+    grpc::CallbackServerContext* context,
+    v1::BulkUpsertJobsResponse* response) {
+  return new BulkUpsertReactor<JobBulk>(
+      context, Admit(context, Scope::kWrite, /*request=*/nullptr), response,
+      metrics_);
+}
+
+grpc::ServerUnaryReactor* MatcherService::GetJob(
+    grpc::CallbackServerContext* context, const v1::GetJobRequest* request,
+    v1::GetJobResponse* response) {
+  return Serve(context, RpcMethod::kGetJob, Scope::kSearch, *request,
+               [&](Engine& engine) {
+                 return StoreResult(engine.GetJob(request->id(), absl::Now()),
+                                    response);
+               });
+}
+
+grpc::ServerUnaryReactor* MatcherService::DeleteJob(
+    grpc::CallbackServerContext* context, const v1::DeleteJobRequest* request,
+    v1::DeleteJobResponse*) {
+  return ServeAsync(context, RpcMethod::kDeleteJob, Scope::kWrite, *request,
+                    [request](Engine& engine, auto done) {
+                      engine.DeleteJobAsync(request->id(), done);
+                    });
+}
+
+grpc::ServerUnaryReactor* MatcherService::MatchJobs(
+    grpc::CallbackServerContext* context, const v1::MatchJobsRequest* request,
+    v1::MatchJobsResponse* response) {
+  return Serve(context, RpcMethod::kMatchJobs, Scope::kSearch, *request,
+               [&](Engine& engine) {
+                 return StoreResult(engine.MatchJobs(*request, absl::Now()),
+                                    response);
+               });
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* MatcherService::Watch(
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+  return watch_hub_->Start(*request, Admit(context, Scope::kSearch, request));
 }
 
 }  // namespace pamatch

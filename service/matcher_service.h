@@ -10,17 +10,22 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "engine/engine.h"
+#include "engine/sync.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 #include "service/api_keys.h"
 #include "service/metrics.h"
+#include "service/watch.h"
 
 namespace pamatch {
 
-// Items of one BulkUpsertProfiles stream handed to the engine at once (one
-// WriteBatch, one fsync).
+// Items of one BulkUpsertProfiles or BulkUpsertJobs stream handed to the
+// engine at once (one WriteBatch, one fsync).
 inline constexpr size_t kBulkBatchSize = 512;
 // Batches of one stream queued or being committed while the stream reads and
 // validates the next: enough to keep the engine's commit thread busy, few
@@ -33,24 +38,42 @@ inline constexpr int kBulkBatchesInFlight = 2;
 // Lifecycle: construct with the key store, register with a server, then
 // attach the engine with SetEngine once it is open; until then every RPC
 // fails with UNAVAILABLE. The key store and the engine must outlive the
-// server's last call (shut the server down before destroying them).
+// server's last call (shut the server down before destroying them). Watch
+// streams never end by themselves: call StopWatches before shutting the
+// server down, or the shutdown waits for them. The service registers an
+// event listener with the attached engine and removes it on SetEngine(
+// nullptr) or destruction, so the engine must outlive the service or be
+// detached first.
 // Thread-safety: gRPC calls the methods concurrently from its threads; the
-// service keeps no shared mutable state besides the atomic engine pointer,
-// and the engine, key store and metrics are themselves thread-safe. Reads run inline
-// on the gRPC callback thread. Profile writes never block it: they are
-// validated there and handed to the engine's commit queue (Engine::
-// UpsertAsync and friends), whose thread finishes the call once the write is
-// synced; so any number of writers share one WAL fsync while gRPC's few
-// callback threads keep serving.
+// service's shared mutable state is the atomic engine pointer, the engine
+// listener's registration (under a mutex) and the Watch hub (watch.h), and
+// the engine, key store and metrics are themselves thread-safe. Reads run
+// inline on the gRPC callback thread. Writes (profiles and jobs) never block
+// it: they are validated there and handed to the engine's commit queue
+// (Engine::UpsertAsync and friends), whose thread finishes the call once the
+// write is synced; so any number of writers share one WAL fsync while
+// gRPC's few callback threads keep serving. Watch streams wait for events
+// without holding a thread (watch.h). SetEngine, StopWatches and
+// open_watch_streams may be called from any thread.
 class MatcherService final : public v1::Matcher::CallbackService {
  public:
   // `metrics` (optional, not owned; must outlive the server's last call)
   // records every finished call.
   explicit MatcherService(const ApiKeyStore* keys,
-                          RpcMetrics* metrics = nullptr);
+                          RpcMetrics* metrics = nullptr,
+                          WatchOptions watch = WatchOptions());
+  ~MatcherService() override;
 
-  // Makes the service answer with `engine` (nullptr: UNAVAILABLE again).
+  // Makes the service answer with `engine` (nullptr: UNAVAILABLE again), and
+  // moves the Watch streams' event listener to it.
   void SetEngine(Engine* engine);
+
+  // Finishes every Watch stream with UNAVAILABLE ("reconnect with
+  // after_sequence") and refuses new ones: call it before shutting the
+  // server down. Not undone.
+  void StopWatches();
+  // Watch streams open (admitted, not yet done).
+  int64_t open_watch_streams() const;
 
   grpc::ServerUnaryReactor* UpsertProfile(
       grpc::CallbackServerContext* context,
@@ -93,6 +116,28 @@ class MatcherService final : public v1::Matcher::CallbackService {
                                    const v1::BackupRequest* request,
                                    v1::BackupResponse* response) override;
 
+  // Jobs (MATCHING.md "Jobs"): writes as for profiles, GetJob and MatchJobs
+  // inline.
+  grpc::ServerUnaryReactor* UpsertJob(grpc::CallbackServerContext* context,
+                                      const v1::UpsertJobRequest* request,
+                                      v1::UpsertJobResponse* response) override;
+  grpc::ServerReadReactor<v1::UpsertJobRequest>* BulkUpsertJobs(
+      grpc::CallbackServerContext* context,
+      v1::BulkUpsertJobsResponse* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const v1::GetJobRequest* request,
+                                   v1::GetJobResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteJob(grpc::CallbackServerContext* context,
+                                      const v1::DeleteJobRequest* request,
+                                      v1::DeleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* MatchJobs(grpc::CallbackServerContext* context,
+                                      const v1::MatchJobsRequest* request,
+                                      v1::MatchJobsResponse* response) override;
+  // Alerts (MATCHING.md "Alerts"): a stream per subscriber (watch.h).
+  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(
+      grpc::CallbackServerContext* context,
+      const v1::WatchRequest* request) override;
+
  private:
   // Authenticates the call for `scope`, rejects unknown fields on `request`
   // (if given) and returns the engine, or the error to answer with.
@@ -124,6 +169,12 @@ class MatcherService final : public v1::Matcher::CallbackService {
   const ApiKeyStore* const keys_;
   RpcMetrics* const metrics_;
   std::atomic<Engine*> engine_{nullptr};
+  // Shared with the engine's event listener, which may outlive a call.
+  const std::shared_ptr<WatchHub> watch_hub_;
+  Mutex listener_mu_;
+  // The engine holding the listener, and its id there.
+  Engine* listener_engine_ ABSL_GUARDED_BY(listener_mu_) = nullptr;
+  int64_t listener_id_ ABSL_GUARDED_BY(listener_mu_) = 0;
 };
 
 }  // namespace pamatch

@@ -176,6 +176,18 @@ absl::string_view RpcMethodName(RpcMethod method) {
       return "GetStats";
     case RpcMethod::kBackup:
       return "Backup";
+    case RpcMethod::kUpsertJob:
+      return "UpsertJob";
+    case RpcMethod::kBulkUpsertJobs:
+      return "BulkUpsertJobs";
+    case RpcMethod::kGetJob:
+      return "GetJob";
+    case RpcMethod::kDeleteJob:
+      return "DeleteJob";
+    case RpcMethod::kMatchJobs:
+      return "MatchJobs";
+    case RpcMethod::kWatch:
+      return "Watch";
   }
   return "unknown";
 }
@@ -191,7 +203,25 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry)
                       .Help("Items of BulkUpsertProfiles streams, by result")
                       .Register(registry)),
       bulk_accepted_(bulk_items_.Add({{"result", "accepted"}})),
-      bulk_rejected_(bulk_items_.Add({{"result", "rejected"}})) {
+      bulk_rejected_(bulk_items_.Add({{"result", "rejected"}})),
+      bulk_job_items_(prometheus::BuildCounter()
+                          .Name("pamatch_bulk_job_items_total")
+                          .Help("Items of BulkUpsertJobs streams, by result")
+                          .Register(registry)),
+      bulk_jobs_accepted_(bulk_job_items_.Add({{"result", "accepted"}})),
+      bulk_jobs_rejected_(bulk_job_items_.Add({{"result", "rejected"}})),
+      watch_streams_(prometheus::BuildGauge()
+                         .Name("pamatch_watch_streams")
+                         .Help("Watch streams open (admitted and streaming)")
+                         .Register(registry)
+                         .Add({})),
+      watch_messages_(prometheus::BuildCounter()
+                          .Name("pamatch_watch_messages_total")
+                          .Help("Messages written to Watch streams, by kind")
+                          .Register(registry)),
+      watch_started_(watch_messages_.Add({{"kind", "match_started"}})),
+      watch_ended_(watch_messages_.Add({{"kind", "match_ended"}})),
+      watch_heartbeats_(watch_messages_.Add({{"kind", "heartbeat"}})) {
   auto& durations =
       prometheus::BuildHistogram()
           .Name("pamatch_rpc_duration_seconds")
@@ -226,9 +256,31 @@ void RpcMetrics::Record(RpcMethod method, absl::StatusCode code,
       std::chrono::duration<double>(Clock::now() - start).count());
 }
 
-void RpcMetrics::RecordBulkItems(int64_t accepted, int64_t rejected) {
-  if (accepted > 0) bulk_accepted_.Increment(static_cast<double>(accepted));
-  if (rejected > 0) bulk_rejected_.Increment(static_cast<double>(rejected));
+void RpcMetrics::RecordBulkItems(RpcMethod method, int64_t accepted,
+                                 int64_t rejected) {
+  const bool jobs = method == RpcMethod::kBulkUpsertJobs;
+  prometheus::Counter& accepted_counter =
+      jobs ? bulk_jobs_accepted_ : bulk_accepted_;
+  prometheus::Counter& rejected_counter =
+      jobs ? bulk_jobs_rejected_ : bulk_rejected_;
+  if (accepted > 0) accepted_counter.Increment(static_cast<double>(accepted));
+  if (rejected > 0) rejected_counter.Increment(static_cast<double>(rejected));
+}
+
+void RpcMetrics::RecordWatchMessage(v1::WatchEvent::Kind kind) {
+  switch (kind) {
+    case v1::WatchEvent::MATCH_STARTED:
+      watch_started_.Increment();
+      return;
+    case v1::WatchEvent::MATCH_ENDED:
+      watch_ended_.Increment();
+      return;
+    case v1::WatchEvent::HEARTBEAT:
+      watch_heartbeats_.Increment();
+      return;
+    default:
+      return;
+  }
 }
 
 void StateCollector::SetEngine(Engine* engine) {
@@ -268,6 +320,23 @@ std::vector<prometheus::MetricFamily> StateCollector::Collect() const {
                          MetricType::Gauge, std::move(la_metrics)));
     out.push_back(Gauge("pamatch_policies", "Local authority policies set",
                         static_cast<double>(stats.policies())));
+    out.push_back(Gauge("pamatch_jobs", "Jobs stored (any status)",
+                        static_cast<double>(stats.jobs())));
+    out.push_back(Gauge("pamatch_jobs_open",
+                        "Jobs that can match today (status OPEN, closes_on "
+                        "not past)",
+                        static_cast<double>(stats.open_jobs())));
+    out.push_back(Gauge("pamatch_alert_last_event_sequence",
+                        "Sequence of the last alert event written (0: none "
+                        "yet); never goes back, across restarts",
+                        static_cast<double>(stats.last_event_sequence())));
+    out.push_back(Gauge("pamatch_alert_oldest_event_sequence",
+                        "Sequence of the oldest alert event still retained; "
+                        "a subscriber behind it must resynchronise",
+                        static_cast<double>(stats.oldest_event_sequence())));
+    out.push_back(Gauge("pamatch_alert_retained_events",
+                        "Alert events retained for Watch subscribers",
+                        static_cast<double>(stats.retained_events())));
     out.push_back(Gauge("pamatch_index_unsorted_profiles",
                         "Profiles in grid cells that writes have put out of "
                         "travel order since the last relayout",

@@ -14,10 +14,10 @@
 //   key carrying the `metrics` scope (admin keys carry it too); the user
 //   name is not checked. Without a valid key: 401.
 //
-// Threads: RpcMetrics::Record may be called from any thread (gRPC's callback
-// threads, the engine's commit thread); it takes no lock of ours (a counter
-// is an atomic add; a histogram takes prometheus-cpp's own mutex of that
-// histogram). The endpoint serves scrapes on its own two threads, which call
+// Threads: every RpcMetrics method may be called from any thread (gRPC's
+// callback threads, the engine's commit thread); none takes a lock of ours
+// (a counter or gauge is an atomic add; a histogram takes prometheus-cpp's
+// own mutex of that histogram). The endpoint serves scrapes on its own two threads, which call
 // StateCollector::Collect. SetEngine may be called at any time; the engine
 // must outlive the endpoint (destroy the endpoint, which waits for a scrape
 // in progress, before the engine).
@@ -27,6 +27,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -63,16 +64,27 @@ enum class RpcMethod : int {
   kDeletePolicy,
   kGetStats,
   kBackup,
+  kUpsertJob,
+  kBulkUpsertJobs,
+  kGetJob,
+  kDeleteJob,
+  kMatchJobs,
+  kWatch,
 };
-inline constexpr int kRpcMethods = 11;
+inline constexpr int kRpcMethods = 17;
 
 // The method's name as in the proto ("Search").
 absl::string_view RpcMethodName(RpcMethod method);
 
 // Counters and latency histograms of Matcher RPCs, registered in a registry:
 //   pamatch_rpc_requests_total{method,code}     counter
-//   pamatch_rpc_duration_seconds{method}        histogram
+//   pamatch_rpc_duration_seconds{method}        histogram (Watch: how long
+//                                               the stream lasted)
 //   pamatch_bulk_items_total{result}            counter (accepted/rejected)
+//   pamatch_bulk_job_items_total{result}        counter (accepted/rejected)
+//   pamatch_watch_streams                       gauge (Watch streams open)
+//   pamatch_watch_messages_total{kind}          counter (match_started,
+//                                               match_ended, heartbeat)
 class RpcMetrics {
  public:
   using Clock = std::chrono::steady_clock;
@@ -81,8 +93,15 @@ class RpcMetrics {
 
   // One finished call of `method`, started at `start`.
   void Record(RpcMethod method, absl::StatusCode code, Clock::time_point start);
-  // Items of BulkUpsertProfiles streams, by their result.
-  void RecordBulkItems(int64_t accepted, int64_t rejected);
+  // Items of one bulk stream (`method`: kBulkUpsertProfiles or
+  // kBulkUpsertJobs), by their result.
+  void RecordBulkItems(RpcMethod method, int64_t accepted, int64_t rejected);
+  // A Watch stream began streaming (its request was admitted and its
+  // cursor placed) / ended.
+  void WatchStarted() { watch_streams_.Increment(); }
+  void WatchEnded() { watch_streams_.Decrement(); }
+  // One message written to a Watch stream.
+  void RecordWatchMessage(v1::WatchEvent::Kind kind);
 
  private:
   static constexpr int kCodes = 17;  // google.rpc.Code 0..16
@@ -97,11 +116,21 @@ class RpcMetrics {
   prometheus::Family<prometheus::Counter>& bulk_items_;
   prometheus::Counter& bulk_accepted_;
   prometheus::Counter& bulk_rejected_;
+  prometheus::Family<prometheus::Counter>& bulk_job_items_;
+  prometheus::Counter& bulk_jobs_accepted_;
+  prometheus::Counter& bulk_jobs_rejected_;
+  prometheus::Gauge& watch_streams_;
+  prometheus::Family<prometheus::Counter>& watch_messages_;
+  prometheus::Counter& watch_started_;
+  prometheus::Counter& watch_ended_;
+  prometheus::Counter& watch_heartbeats_;
 };
 
 // Gauges read at scrape time from the engine and from /proc/self:
 //   pamatch_profiles{status}, pamatch_profiles_by_local_authority{...},
-//   pamatch_policies, pamatch_index_unsorted_profiles,
+//   pamatch_policies, pamatch_jobs, pamatch_jobs_open,
+//   pamatch_alert_last_event_sequence, pamatch_alert_oldest_event_sequence,
+//   pamatch_alert_retained_events, pamatch_index_unsorted_profiles,
 //   pamatch_index_relayouts_total, pamatch_index_last_relayout_seconds,
 //   pamatch_ready (1 once the engine is open), pamatch_build_info{version},
 //   process_cpu_seconds_total, process_resident_memory_bytes,

@@ -183,6 +183,65 @@ TEST(JsonFormat, ProtoNamesAndPrimitiveFields) {
   EXPECT_NE(ToJson(get, /*pretty=*/true).find("\n"), std::string::npos);
 }
 
+TEST(JobFormat, UpsertLines) {
+  auto response = FromText<pamatch::v1::UpsertJobResponse>(
+      R"pb(id: "job-1" version: 2 position: 881)pb");
+  EXPECT_EQ(FormatJobUpsert(response),
+            "id: job-1\nversion: 2\ncreated: false\nposition: 881\n");
+}
+
+const char kMatchJobsResponse[] = R"pb(
+  total_matches: 3
+  as_of: "2026-06-15"
+  register_level: 2
+  next_page_token: "TOKEN"
+  results {
+    job_id: "job-newcastle-1"
+    score: 0.812345
+    distance_km: 2.5
+    local_authority: "E08000021"
+    applied_policy: "E08000021"
+    explanation {
+      components { name: "skills" value: 0.5 weight: 0.3 }
+      matched_skills: "cooking"
+      missing_skills: "shopping"
+    }
+  }
+  results { job_id: "j2" score: 0.5 distance_km: 12.25 }
+)pb";
+
+TEST(MatchJobsFormat, TableExplainAndPages) {
+  auto response = FromText<pamatch::v1::MatchJobsResponse>(kMatchJobsResponse);
+  EXPECT_EQ(
+      FormatMatchJobsResponse(response, /*explain=*/false),
+      "3 jobs match (register level 2) as of 2026-06-15\n"
+      "rank  job_id              score  distance_km  local_authority  policy\n"
+      "   1  job-newcastle-1  0.812345         2.50  E08000021        E08000021\n"
+      "   2  j2               0.500000        12.25  -                -\n"
+      "next page token: TOKEN\n");
+  EXPECT_EQ(
+      FormatMatchJobsResponse(response, /*explain=*/true),
+      "3 jobs match (register level 2) as of 2026-06-15\n"
+      "rank  job_id              score  distance_km  local_authority  policy\n"
+      "   1  job-newcastle-1  0.812345         2.50  E08000021        E08000021\n"
+      "      skills       0.500000×0.3\n"
+      "      skills matched: cooking; missing: shopping\n"
+      "   2  j2               0.500000        12.25  -                -\n"
+      "next page token: TOKEN\n");
+  // A later page of --all_pages: ranks go on, no header, no token.
+  EXPECT_EQ(
+      FormatMatchJobsResponse(response, false, /*first_rank=*/21,
+                              /*with_header=*/false, /*show_token=*/false),
+      "rank  job_id              score  distance_km  local_authority  policy\n"
+      "  21  job-newcastle-1  0.812345         2.50  E08000021        E08000021\n"
+      "  22  j2               0.500000        12.25  -                -\n");
+  EXPECT_EQ(FormatMatchJobsResponse(
+                FromText<pamatch::v1::MatchJobsResponse>(
+                    R"pb(total_matches: 1 as_of: "2026-06-15")pb"),
+                false),
+            "1 job matches (register level 0) as of 2026-06-15\n");
+}
+
 // ---- import bookkeeping ----------------------------------------------------
 
 TEST(ImportTally, MapsResultsToLines) {
@@ -229,6 +288,23 @@ TEST(ImportTally, KeepsFirstRejectionsByLine) {
             "  line 5 (p): INVALID_ARGUMENT: x\n"
             "  line 9: bad 9\n"
             "  line 12: bad 12\n");
+}
+
+TEST(ImportTally, JobChunksMapToLinesToo) {
+  ImportTally tally;
+  for (int i = 0; i < 3; ++i) tally.LineRead();
+  auto response = FromText<pamatch::v1::BulkUpsertJobsResponse>(R"pb(
+    accepted: 1
+    rejected: 1
+    results { index: 0 id: "job-1" code: 0 version: 1 }
+    results { index: 1 id: "job-2" code: 3 error: "job.request.page_size: must be unset" }
+  )pb");
+  tally.AddChunk(response, {2, 3});
+  EXPECT_EQ(tally.Summary(),
+            "accepted 1, rejected 1\n"
+            "first 1 rejection:\n"
+            "  line 3 (job-2): INVALID_ARGUMENT: job.request.page_size: must "
+            "be unset\n");
 }
 
 TEST(ImportTally, AllAccepted) {

@@ -1,9 +1,13 @@
 // Unit tests of the pa-match CLI's pure parts (cli/): the flag parser,
 // schedule and enum parsing, search request building (flags, JSON, JSON with
-// overriding flags), global option resolution, import bookkeeping and the
-// exact human-readable output.
+// overriding flags), jobs, match-jobs and watch requests, the watch position
+// file, global option resolution, import bookkeeping and the exact
+// human-readable output.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,7 +17,9 @@
 #include "cli/flags.h"
 #include "cli/format.h"
 #include "cli/import_tally.h"
+#include "cli/job_request.h"
 #include "cli/search_request.h"
+#include "cli/watch_position.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -415,6 +421,215 @@ TEST(ProfileJson, ParsesAndRejectsUnknownFields) {
   EXPECT_EQ(profile->checks().dbs().level(), pamatch::v1::DBS_BASIC);
   EXPECT_FALSE(ParseProfileJson(R"({"id": "pa-1", "phone": "0191"})").ok());
   EXPECT_FALSE(ParseProfileJson(R"({"id": )").ok());
+}
+
+// ---- jobs and match-jobs ---------------------------------------------------
+
+ParsedFlags JobFlags(const std::vector<std::string>& args) {
+  return MustParse(args, JobFlagSpecs());
+}
+
+TEST(JobBuild, FromFlags) {
+  auto job = BuildJob(
+      JobFlags({"--id", "job-1", "--status", "Filled", "--closes_on",
+                "2026-12-31", "--lat", "54.97", "--lon", "-1.61", "--la",
+                "E08000021", "--must", "personal_care", "--schedule",
+                "MON 09:00-12:00", "--dbs", "enhanced"}),
+      std::nullopt);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_PROTO_EQ(*job, FromText<pamatch::v1::Job>(R"pb(
+    id: "job-1"
+    status: FILLED
+    closes_on: "2026-12-31"
+    request {
+      location { lat: 54.97 lon: -1.61 }
+      local_authority: "E08000021"
+      must_have_skills: "personal_care"
+      min_dbs_level: DBS_ENHANCED
+      schedule { day: MONDAY start: "09:00" end: "12:00" }
+    }
+  )pb"));
+}
+
+TEST(JobBuild, JsonThenFlagsOverride) {
+  auto job = BuildJob(
+      JobFlags({"--version", "0", "--must", "shopping", "--max_km", "5"}),
+      std::string(R"({"id": "job-1", "version": "7", "status": "OPEN",
+                      "request": {"mustHaveSkills": ["cooking"],
+                                  "local_authority": "E08000037"}})"));
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->id(), "job-1");
+  EXPECT_EQ(job->version(), 0);
+  EXPECT_EQ(job->request().local_authority(), "E08000037");
+  ASSERT_EQ(job->request().must_have_skills_size(), 1);
+  EXPECT_EQ(job->request().must_have_skills(0), "shopping");
+  EXPECT_EQ(job->request().max_distance_km(), 5);
+}
+
+TEST(JobBuild, Errors) {
+  EXPECT_EQ(BuildJob(JobFlags({"--la", "E08000021"}), std::nullopt)
+                .status()
+                .message(),
+            "a job needs an id: --id, or \"id\" in --file");
+  EXPECT_EQ(BuildJob(JobFlags({"--id", "j", "--status", "paused"}),
+                     std::nullopt)
+                .status()
+                .message(),
+            "--status: unknown job status \"paused\" (open|filled|closed)");
+  EXPECT_FALSE(
+      BuildJob(JobFlags({"--id", "j"}), std::string(R"({"phone": "0191"})"))
+          .ok());
+  // What belongs to one search only is not a job's flag.
+  for (const char* flag : {"--as_of", "--page_size", "--page_token",
+                           "--exclude", "--request"}) {
+    EXPECT_FALSE(ParseFlags({flag, "x"}, JobFlagSpecs()).ok()) << flag;
+  }
+  EXPECT_FALSE(ParseFlags({"--explain"}, JobFlagSpecs()).ok());
+}
+
+TEST(JobJson, ParsesAndRejectsUnknownFields) {
+  auto job = ParseJobJson(
+      R"({"id": "job-1", "status": "CLOSED", "closesOn": "2026-01-31",
+          "request": {"location": {"lat": 54.9, "lon": -1.6}}})");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->status(), pamatch::v1::CLOSED);
+  EXPECT_EQ(job->closes_on(), "2026-01-31");
+  auto bad = ParseJobJson(R"({"id": "job-1", "employer_name": "Smith"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message().substr(0, 18), "invalid Job JSON: ");
+}
+
+TEST(MatchJobsBuild, ProfileIdOrWholeProfile) {
+  auto request = BuildMatchJobsRequest(
+      MustParse({"--profile_id", "pa-1", "--as_of", "2026-06-15",
+                 "--page_size", "5", "--page_token", "abc", "--explain"},
+                MatchJobsFlagSpecs()),
+      std::nullopt);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_PROTO_EQ(*request, FromText<pamatch::v1::MatchJobsRequest>(R"pb(
+    profile_id: "pa-1"
+    as_of: "2026-06-15"
+    page_size: 5
+    page_token: "abc"
+    explain: true
+  )pb"));
+
+  request = BuildMatchJobsRequest(MustParse({}, MatchJobsFlagSpecs()),
+                                  std::string(R"({"id": "pa-9"})"));
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->profile().id(), "pa-9");
+  EXPECT_FALSE(request->has_profile_id());
+
+  const std::string both_or_neither =
+      "match-jobs needs exactly one of --profile_id and --profile_file";
+  EXPECT_EQ(BuildMatchJobsRequest(MustParse({}, MatchJobsFlagSpecs()),
+                                  std::nullopt)
+                .status()
+                .message(),
+            both_or_neither);
+  EXPECT_EQ(BuildMatchJobsRequest(
+                MustParse({"--profile_id", "pa-1"}, MatchJobsFlagSpecs()),
+                std::string("{}"))
+                .status()
+                .message(),
+            both_or_neither);
+  EXPECT_FALSE(BuildMatchJobsRequest(MustParse({"--profile_id", "p",
+                                                "--page_size", "x"},
+                                               MatchJobsFlagSpecs()),
+                                     std::nullopt)
+                   .ok());
+}
+
+// ---- watch -----------------------------------------------------------------
+
+ParsedFlags WatchFlags(const std::vector<std::string>& args) {
+  return MustParse(args, WatchFlagSpecs());
+}
+
+TEST(WatchBuild, OneTargetAndWhereToStart) {
+  auto request = BuildWatchRequest(WatchFlags({"--job_id", "job-1"}),
+                                   std::nullopt);
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->job_id(), "job-1");
+  EXPECT_FALSE(request->has_after_sequence());
+
+  // The saved position, unless --after_sequence says otherwise.
+  request = BuildWatchRequest(
+      WatchFlags({"--local_authorities", "E08000021, E08000037"}), 41);
+  ASSERT_TRUE(request.ok());
+  EXPECT_PROTO_EQ(*request, FromText<pamatch::v1::WatchRequest>(R"pb(
+    local_authorities { codes: [ "E08000021", "E08000037" ] }
+    after_sequence: 41
+  )pb"));
+  request = BuildWatchRequest(
+      WatchFlags({"--profile_id", "pa-1", "--after_sequence", "0"}), 41);
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->profile_id(), "pa-1");
+  ASSERT_TRUE(request->has_after_sequence());
+  EXPECT_EQ(request->after_sequence(), 0);
+
+  const std::string one =
+      "watch needs exactly one of --job_id, --profile_id and "
+      "--local_authorities";
+  EXPECT_EQ(BuildWatchRequest(WatchFlags({}), std::nullopt).status().message(),
+            one);
+  EXPECT_EQ(BuildWatchRequest(WatchFlags({"--job_id", "j", "--profile_id", "p"}),
+                              std::nullopt)
+                .status()
+                .message(),
+            one);
+  EXPECT_FALSE(BuildWatchRequest(WatchFlags({"--local_authorities", ","}),
+                                 std::nullopt)
+                   .ok());
+  EXPECT_FALSE(BuildWatchRequest(
+                   WatchFlags({"--job_id", "j", "--after_sequence", "-1"}),
+                   std::nullopt)
+                   .ok());
+}
+
+// A fresh directory, removed afterwards.
+class PositionFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pa-match-cli-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(PositionFileTest, SavesAndReadsBackAtomically) {
+  const std::string path = dir_ + "/position";
+  auto missing = ReadWatchPosition(path);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, std::nullopt);
+
+  ASSERT_TRUE(SaveWatchPosition(path, 41).ok());
+  ASSERT_TRUE(SaveWatchPosition(path, 1234567890123).ok());
+  auto read = ReadWatchPosition(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, 1234567890123);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "1234567890123\n");
+  // Nothing left beside it.
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator(dir_)) {
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(PositionFileTest, AFileWithoutASequenceIsAnError) {
+  const std::string path = dir_ + "/position";
+  std::ofstream(path) << "forty-two\n";
+  auto read = ReadWatchPosition(path);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(read.status().message().find(path), std::string::npos);
+  EXPECT_FALSE(SaveWatchPosition(dir_ + "/no/such/dir/position", 1).ok());
 }
 
 // ---- global options --------------------------------------------------------

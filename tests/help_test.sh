@@ -129,7 +129,8 @@ check_absl pa-matchd service/main.cc \
   'taxonomy="taxonomy/north_east.json"' 'demo_profiles=2000' \
   'demo_seed=42' 'demo_scenario="north_east"' 'grpc_reflection=true' \
   'erasure_delay_seconds=60' 'relayout_unsorted_fraction=0.01' \
-  'allow_new_db=false' 'max_message_bytes=4194304' 'metrics_listen=""'
+  'allow_new_db=false' 'max_message_bytes=4194304' 'metrics_listen=""' \
+  'alerts=true' 'event_retention_hours=168' 'watch_heartbeat_seconds=10'
 check_absl pa-match-loadgen bench/loadgen/main.cc \
   'api_key_file="data/admin.key"' 'phases="search"' 'mode="closed"' \
   'concurrency=32' 'channels=4' 'rate=1000' 'warmup_s=2' 'duration_s=10' \
@@ -160,6 +161,20 @@ if present pa-match; then
   has "--max_km" " --max_km KM "
   has "--page_size" " --page_size N 1..100 (default 20)"
   has "--server" " --server HOST:PORT "
+  run pa-match help
+  for command in "job post" "job get ID" "job delete ID" "job import" \
+                 "match-jobs" "watch"; do
+    has "command $command" " $command "
+  done
+  run pa-match help job post
+  [[ $rc == 0 ]] || fail "pa-match help job post: exit $rc, stderr: $err"
+  has "--id" " --id ID "
+  has "--must" " --must A,B "
+  has_not "--page_size" " --page_size "
+  run pa-match help watch
+  [[ $rc == 0 ]] || fail "pa-match help watch: exit $rc, stderr: $err"
+  has "--position_file" " --position_file FILE "
+  has "--local_authorities" " --local_authorities A,B "
 fi
 
 # Google Benchmark binaries: Google Benchmark's own --help.

@@ -1,8 +1,9 @@
 # Service layer (service/): the API-key store, the Matcher gRPC service over a
-# real engine on a loopback port, the metrics endpoint over HTTP, and the
-# pa-matchd binary as a subprocess.
+# real engine on a loopback port (profiles, policies, jobs, Watch), the
+# metrics endpoint over HTTP, and the pa-matchd binary as a subprocess.
 pa_match_test(service_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/service_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/service_jobs_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/service_api_keys_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/service_binary_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/service_metrics_test.cc

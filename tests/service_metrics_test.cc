@@ -33,6 +33,7 @@
 #include "tests/daemon_test_util.h"
 #include "tests/engine_test_util.h"
 #include "tests/service_test_util.h"
+#include "tests/watch_test_util.h"
 
 namespace pamatch {
 namespace {
@@ -179,6 +180,7 @@ class MetricsTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (service_ != nullptr) service_->StopWatches();
     stub_.reset();
     if (server_ != nullptr) server_->Shutdown();
     server_.reset();
@@ -335,6 +337,100 @@ TEST_F(MetricsTest, CountsBulkItemsByResult) {
   EXPECT_EQ(scraped.Get(R"(pamatch_bulk_items_total{result="accepted"})"), 2);
   EXPECT_EQ(scraped.Get(R"(pamatch_bulk_items_total{result="rejected"})"), 1);
   EXPECT_EQ(scraped.Calls("BulkUpsertProfiles", "OK"), 1);
+}
+
+TEST_F(MetricsTest, CountsJobCallsWatchStreamsAndTheEventLog) {
+  auto job = [](const std::string& id) {
+    v1::UpsertJobRequest request;
+    request.mutable_job()->set_id(id);
+    v1::SearchRequest* search = request.mutable_job()->mutable_request();
+    search->mutable_location()->set_lat(testing::kNewcastleLat);
+    search->mutable_location()->set_lon(testing::kNewcastleLon);
+    search->set_local_authority("E08000021");
+    return request;
+  };
+  // Scrapes until `done(scraped)` (up to 10 s): a stream's messages and
+  // its end are counted just after the client sees them.
+  auto scrape_until = [this](auto done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    Scraped scraped = Scrape();
+    while (!done(scraped) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      scraped = Scrape();
+    }
+    return scraped;
+  };
+  // The new methods' OK series are there from the start.
+  Scraped scraped = Scrape();
+  for (const char* method : {"UpsertJob", "BulkUpsertJobs", "GetJob",
+                             "DeleteJob", "MatchJobs", "Watch"}) {
+    EXPECT_EQ(scraped.Calls(method, "OK"), 0) << method;
+  }
+  EXPECT_EQ(scraped.Get("pamatch_watch_streams"), 0);
+
+  v1::UpsertJobResponse posted;
+  ASSERT_TRUE(stub_->UpsertJob(ContextWithKey(write_key_).get(), job("job-1"),
+                               &posted)
+                  .ok());
+  v1::UpsertJobRequest bad = job("job-bad");
+  bad.mutable_job()->mutable_request()->set_page_size(5);
+  EXPECT_EQ(stub_->UpsertJob(ContextWithKey(write_key_).get(), bad, &posted)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + write_key_);
+    v1::BulkUpsertJobsResponse response;
+    auto writer = stub_->BulkUpsertJobs(&context, &response);
+    for (const v1::UpsertJobRequest& item : {job("job-2"), job("job-3"), bad}) {
+      ASSERT_TRUE(writer->Write(item));
+    }
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+    ASSERT_EQ(response.accepted(), 2);
+  }
+
+  v1::WatchRequest watch;
+  watch.set_job_id("job-1");
+  auto subscriber =
+      std::make_unique<testing::WatchSubscriber>(*stub_, search_key_, watch);
+  ASSERT_TRUE(subscriber->Next(absl::Seconds(10)).has_value());
+  ASSERT_TRUE(Upsert(BaseProfile("pa-1")).ok());
+  ASSERT_TRUE(subscriber->NextEvent(absl::Seconds(10)).has_value());
+  scraped = scrape_until([](const Scraped& s) {
+    return s.Get(R"(pamatch_watch_messages_total{kind="match_started"})") >= 1;
+  });
+  EXPECT_EQ(scraped.Calls("UpsertJob", "OK"), 1);
+  EXPECT_EQ(scraped.Calls("UpsertJob", "INVALID_ARGUMENT"), 1);
+  EXPECT_EQ(scraped.Calls("BulkUpsertJobs", "OK"), 1);
+  EXPECT_EQ(scraped.Get(R"(pamatch_bulk_job_items_total{result="accepted"})"),
+            2);
+  EXPECT_EQ(scraped.Get(R"(pamatch_bulk_job_items_total{result="rejected"})"),
+            1);
+  // Profiles' bulk counts are their own.
+  EXPECT_EQ(scraped.Get(R"(pamatch_bulk_items_total{result="accepted"})"), 0);
+  EXPECT_EQ(scraped.Get("pamatch_jobs"), 3);
+  EXPECT_EQ(scraped.Get("pamatch_jobs_open"), 3);
+  EXPECT_EQ(scraped.Get("pamatch_watch_streams"), 1);
+  EXPECT_GE(scraped.Get(R"(pamatch_watch_messages_total{kind="heartbeat"})"),
+            1);
+  EXPECT_EQ(scraped.Get(R"(pamatch_watch_messages_total{kind="match_ended"})"),
+            0);
+  // pa-1 matches the three jobs.
+  EXPECT_EQ(scraped.Get("pamatch_alert_last_event_sequence"), 3);
+  EXPECT_EQ(scraped.Get("pamatch_alert_retained_events"), 3);
+  EXPECT_EQ(scraped.Get("pamatch_alert_oldest_event_sequence"), 1);
+
+  // The stream ends: counted by its code, and no longer open.
+  subscriber->Cancel();
+  subscriber.reset();
+  scraped = scrape_until([](const Scraped& s) {
+    return s.Get("pamatch_watch_streams") == 0;
+  });
+  EXPECT_EQ(scraped.Get("pamatch_watch_streams"), 0);
+  EXPECT_EQ(scraped.Calls("Watch", "CANCELLED"), 1);
+  EXPECT_EQ(
+      scraped.Get(R"(pamatch_rpc_duration_seconds_count{method="Watch"})"), 1);
 }
 
 TEST_F(MetricsTest, ReadyIsZeroUntilTheEngineIsAttached) {

@@ -159,7 +159,8 @@ std::unique_ptr<Engine> OpenOrDie(const EngineOptions& options) {
 // The profile the data holds for index i, and the edit the write
 // benchmarks make to it: skills, training and availability of the demo
 // profile i of another seed (a PA who took a course, learnt a task and
-// changed hours).
+// changed hours: most of the PA's matches turn); with
+// PA_MATCH_BENCH_EDIT=availability, its availability only (new hours).
 v1::Profile StoredProfile(int64_t i) {
   return demo::GenerateScenarioProfile(TheSetup().scenario, kSeed, i, kNow,
                                        "pa-");
@@ -168,8 +169,14 @@ v1::Profile EditedProfile(int64_t i) {
   v1::Profile p = StoredProfile(i);
   const v1::Profile other = demo::GenerateScenarioProfile(
       TheSetup().scenario, kSeed + 1, i, kNow, "pa-");
-  *p.mutable_skills() = other.skills();
-  *p.mutable_training() = other.training();
+  static const bool availability_only = [] {
+    const char* edit = std::getenv("PA_MATCH_BENCH_EDIT");
+    return edit != nullptr && std::string(edit) == "availability";
+  }();
+  if (!availability_only) {
+    *p.mutable_skills() = other.skills();
+    *p.mutable_training() = other.training();
+  }
   *p.mutable_availability() = other.availability();
   return p;
 }

@@ -201,7 +201,13 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
   }
   if (!mutations.empty()) {
     Store::Extras extras;
-    if (hook_ != nullptr) hook_->BeforeWrite(changes, &extras);
+    if (hook_ != nullptr) {
+      std::vector<int64_t> positions(changes.size(), 0);
+      hook_->BeforeWrite(changes, &extras, &positions);
+      for (size_t k = 0; k < accepted.size(); ++k) {
+        results[accepted[k].first][accepted[k].second].position = positions[k];
+      }
+    }
     const absl::Status written =
         store_->WriteProfiles(mutations, hook_ != nullptr ? &extras : nullptr);
     if (written.ok()) {

@@ -87,9 +87,11 @@ class CommitHook {
     const CompiledProfile* after;
   };
   // Before the round's batch is written, with its accepted writes in
-  // order; adds to `extras` what goes in the same batch.
+  // order; adds to `extras` what goes in the same batch, and sets
+  // (*positions)[i] to the position of changes[i] (positions has their size).
   virtual void BeforeWrite(const std::vector<Change>& changes,
-                           Store::Extras* extras) = 0;
+                           Store::Extras* extras,
+                           std::vector<int64_t>* positions) = 0;
   // After the batch: durable and applied to the index, or failed.
   virtual void AfterWrite(bool written) = 0;
 };
@@ -99,6 +101,7 @@ struct WriteResult {
   absl::Status status;   // FAILED_PRECONDITION stale, NOT_FOUND, storage error
   int64_t version = 0;   // upserts: the version stored
   bool created = false;  // upserts: the id was absent before
+  int64_t position = 0;  // with a hook: the write's position
 };
 
 class CommitQueue {

@@ -187,6 +187,7 @@ void Engine::UpsertAsync(const v1::Profile& profile, UpsertDone done) {
                             response.set_id(id);
                             response.set_version(result.version);
                             response.set_created(result.created);
+                            response.set_position(result.position);
                             done(std::move(response));
                           });
 }
@@ -232,6 +233,7 @@ void Engine::BulkUpsertAsync(const std::vector<const v1::Profile*>& profiles,
           response.set_id(ids[k]);
           response.set_version(written[k].version);
           response.set_created(written[k].created);
+          response.set_position(written[k].position);
           out = std::move(response);
         }
         done(std::move(*results));

@@ -82,9 +82,10 @@ struct EngineOptions {
   // resynchronise.
   absl::Duration event_retention = absl::Hours(24 * 7);
   int64_t max_retained_events = 50'000'000;
-  // The daily pass runs in the background within this long after 00:00
-  // UTC (and at Open when the stored alerts day is past). Zero: never in
-  // the background (tests call AdvanceAlertsDay).
+  // The daily pass (and the trimming of events past the retention) runs in
+  // the background every this long, so within it after 00:00 UTC (and at
+  // Open when the stored alerts day is past). Zero: never in the background
+  // (tests call AdvanceAlertsDay; events are then never trimmed).
   absl::Duration daily_pass_poll = absl::Seconds(30);
   // The clock the alerts day follows (the first alerts day of a new
   // database, the daily pass); tests set their own.

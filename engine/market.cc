@@ -247,13 +247,16 @@ void Market::Publish(bool written) {
 // ---- Commit-thread writes -----------------------------------------------------
 
 void Market::BeforeWrite(const std::vector<Change>& changes,
-                         Store::Extras* extras) {
+                         Store::Extras* extras,
+                         std::vector<int64_t>* positions) {
   staged_time_ = absl::Now();
   std::vector<PairChange> pairs;
   ReaderLock lock(&mu_);
   const DayNumber today = day();
-  for (const Change& change : changes) {
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change& change = changes[i];
     const int64_t position = ++staged_position_;
+    (*positions)[i] = position;
     if (!options_.alerts || jobs_.size() == 0) continue;
     pairs.clear();
     DiffProfile(change.before, change.after, today, &pairs);
@@ -667,7 +670,9 @@ absl::StatusOr<WatchCursor> Market::StartWatch(
 absl::StatusOr<std::vector<v1::WatchEvent>> Market::ReadEvents(
     WatchCursor* cursor, size_t max_events) const {
   std::vector<v1::WatchEvent> out;
-  const auto [first, last] = EventRange();
+  // (Plain variables: clang 14 cannot capture structured bindings.)
+  const std::pair<int64_t, int64_t> range = EventRange();
+  const int64_t first = range.first, last = range.second;
   auto gone = [&] {
     return absl::OutOfRangeError(absl::StrCat(
         "events after ", cursor->after,

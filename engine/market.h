@@ -80,8 +80,8 @@ class Market final : public CommitHook {
   absl::Status Load(absl::Time now);
 
   // ---- Commit thread only ----------------------------------------------
-  void BeforeWrite(const std::vector<Change>& changes,
-                   Store::Extras* extras) override;
+  void BeforeWrite(const std::vector<Change>& changes, Store::Extras* extras,
+                   std::vector<int64_t>* positions) override;
   void AfterWrite(bool written) override;
   // Version checks, events, one batch, then the index; a result per write.
   struct JobResult {

@@ -191,10 +191,12 @@ TEST(EngineJobsTest, WritesCauseStartedAndEndedEvents) {
   auto engine = OpenAt(dir.path());
   ASSERT_TRUE(engine->UpsertJob(BaseJob("job-1")).ok());
   EXPECT_EQ(engine->LastEventSequence(), 0);
-  // A PA joins: the match starts.
-  ASSERT_TRUE(engine->Upsert(BaseProfile("pa-1")).ok());
+  // A PA joins: the match starts; the event names the write's position.
+  auto joined = engine->Upsert(BaseProfile("pa-1"));
+  ASSERT_TRUE(joined.ok());
   auto events = EventsAfter(*engine, 0);
   ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].position(), joined->position());
   EXPECT_EQ(events[0].kind(), v1::WatchEvent::MATCH_STARTED);
   EXPECT_EQ(events[0].job_id(), "job-1");
   EXPECT_EQ(events[0].profile_id(), "pa-1");

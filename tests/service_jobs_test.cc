@@ -7,10 +7,12 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -739,6 +741,70 @@ TEST_F(ServiceJobsTest, ManyWatchersAllSeeEveryEventOnce) {
     }
     EXPECT_EQ(watcher->NextEvent(absl::Milliseconds(50)), std::nullopt);
   }
+}
+
+// Streams woken, parked, cancelled and started while writers write: the
+// ones that stay see every event once, in order, and the others go away.
+TEST_F(ServiceJobsTest, WatchersComingAndGoingDuringWrites) {
+  Stop();
+  WatchOptions fast;
+  fast.heartbeat_period = absl::Milliseconds(20);
+  fast.read_batch = 3;  // several reads per wake-up
+  Start(fast);
+  ASSERT_TRUE(PostJob(BaseJob("job-1")).ok());
+  ASSERT_TRUE(PostJob(BaseJob("job-2", kGateshead)).ok());
+  std::vector<std::unique_ptr<WatchSubscriber>> stayers;
+  for (int w = 0; w < 6; ++w) {
+    stayers.push_back(Subscribe(w % 2 == 0 ? WatchAuthorities({kNewcastle})
+                                           : WatchProfile("pa-0-0")));
+    ASSERT_NE(stayers.back(), nullptr);
+  }
+  constexpr int kWriters = 3, kPerWriter = 15;
+  std::atomic<bool> writing{true};
+  std::thread churn([&] {
+    while (writing.load()) {
+      WatchSubscriber passer(*stub_, search_key_,
+                             WatchAuthorities({kNewcastle, kGateshead}));
+      passer.Next(absl::Milliseconds(5));
+    }
+  });
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        if (!Upsert(BaseProfile(absl::StrCat("pa-", t, "-", i))).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  writing = false;
+  churn.join();
+  ASSERT_EQ(failures.load(), 0);
+  // Newcastle's subscribers: one start per PA (job-1); pa-0-0's: two.
+  for (size_t w = 0; w < stayers.size(); ++w) {
+    const int expected = w % 2 == 0 ? kWriters * kPerWriter : 2;
+    std::set<std::string> seen;
+    int64_t last = 0;
+    for (int i = 0; i < expected; ++i) {
+      std::optional<v1::WatchEvent> event = stayers[w]->NextEvent(kWait);
+      ASSERT_TRUE(event.has_value()) << w << " " << i;
+      EXPECT_GT(event->sequence(), last);
+      last = event->sequence();
+      EXPECT_TRUE(
+          seen.insert(event->job_id() + "/" + event->profile_id()).second);
+    }
+    EXPECT_EQ(stayers[w]->NextEvent(absl::Milliseconds(100)), std::nullopt);
+  }
+  const absl::Time start = absl::Now();
+  while (service_->open_watch_streams() > static_cast<int64_t>(stayers.size()) &&
+         absl::Now() - start < kWait) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(service_->open_watch_streams(),
+            static_cast<int64_t>(stayers.size()));
 }
 
 TEST_F(ServiceJobsTest, StopWatchesEndsStreamsAndRefusesNewOnes) {

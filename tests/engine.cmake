@@ -11,3 +11,5 @@ pa_match_test(engine_jobs_test SOURCES engine_jobs_test.cc
 pa_match_test(engine_jobs_concurrency_test
               SOURCES engine_jobs_concurrency_test.cc
               LIBS pamatch_engine Threads::Threads LABELS tsan)
+pa_match_test(job_match_change_test SOURCES job_match_change_test.cc
+              LIBS pamatch_engine pamatch_demo pamatch_query_mix)

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "engine/geo.h"
 #include "engine/geo_grid.h"
 #include "engine/rules.h"
@@ -35,6 +37,27 @@ bool Covers(const std::vector<uint64_t>& held, const uint64_t* needed) {
   return true;
 }
 
+// Asks the memory system for what judging `job` reads (JudgePair in
+// job_matching.h): the compiled query's fields, then, once those have had
+// time to arrive, the code lists they point to. A candidate's job is a
+// separate heap object with a dozen small vectors; judged cold, each is a
+// cache miss.
+void PrefetchQuery(const CompiledJob& job) {
+  const char* q = reinterpret_cast<const char*>(&job.query);
+  for (size_t offset = 0; offset < sizeof(CompiledQuery); offset += 64) {
+    __builtin_prefetch(q + offset);
+  }
+}
+void PrefetchLists(const CompiledJob& job) {
+  const CompiledQuery& q = job.query;
+  for (const std::vector<CodeId>* list :
+       {&q.must_have_skills, &q.nice_to_have_skills, &q.required_training,
+        &q.preferred_training, &q.required_languages, &q.preferred_languages,
+        &q.interests}) {
+    if (!list->empty()) __builtin_prefetch(list->data());
+  }
+}
+
 void SetRow(CodeBitColumn& column, uint32_t slot,
             const std::vector<CodeId>& ids) {
   uint64_t* row = column.ClearedRow(slot);
@@ -54,7 +77,8 @@ JobIndex::CellKey JobIndex::CellOf(double lat, double lon) {
   return row * kColumns + col;
 }
 
-JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job, uint32_t slot) {
+JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job,
+                                    uint32_t slot) const {
   const CompiledQuery& q = job.query;
   Demand d;
   d.lat = static_cast<float>(q.lat);
@@ -69,7 +93,15 @@ JobIndex::Demand JobIndex::DemandOf(const CompiledJob& job, uint32_t slot) {
   d.rate_ceiling = static_cast<int32_t>(std::min<int64_t>(
       RateCeiling(q.max_hourly_rate_pence),
       std::numeric_limits<int32_t>::max()));
-  d.slot = slot;
+  // Called after Link set the slot's code rows.
+  const uint64_t* skills = skills_.row(slot);
+  const uint64_t* training = training_.row(slot);
+  d.skills0 = skills[0];
+  d.training0 = training[0];
+  bool more = !q.required_languages.empty();
+  for (size_t w = 1; w < skills_.words(); ++w) more |= skills[w] != 0;
+  for (size_t w = 1; w < training_.words(); ++w) more |= training[w] != 0;
+  d.slot_and_flag = slot | (more ? Demand::kMoreCodes : 0);
   return d;
 }
 
@@ -90,7 +122,7 @@ void JobIndex::Unlink(uint32_t slot) {
   std::vector<Demand>& cell = it->second;
   if (where.position + 1 != cell.size()) {
     cell[where.position] = cell.back();
-    where_[cell[where.position].slot].position = where.position;
+    where_[cell[where.position].slot()].position = where.position;
   }
   cell.pop_back();
   if (cell.empty()) cells_.erase(it);
@@ -163,63 +195,138 @@ void JobIndex::ForEach(absl::FunctionRef<void(const JobPtr&)> visit) const {
   }
 }
 
-void JobIndex::ForEachCandidate(
-    const CompiledProfile& pa, DayNumber day,
-    absl::FunctionRef<void(const CompiledJob&)> visit) const {
-  if (cells_.empty()) return;
+JobIndex::Held JobIndex::HeldBy(const CompiledProfile& pa) const {
   // The job's demands are the PA's ScanRecord bits (any status: a job
   // ignores it) and its held codes, training of any expiry.
-  const uint32_t pa_bits = ScanRecord::BitsOf(pa);
-  const std::vector<uint64_t> skills = HeldRow(skills_, pa.skills);
+  Held held;
+  held.bits = ScanRecord::BitsOf(pa);
+  held.skills = HeldRow(skills_, pa.skills);
   std::vector<CodeId> training_codes;
   training_codes.reserve(pa.training.size());
-  for (const TrainingHeld& held : pa.training) training_codes.push_back(held.code);
-  const std::vector<uint64_t> training = HeldRow(training_, training_codes);
-  const std::vector<uint64_t> languages = HeldRow(languages_, pa.languages);
-  const int64_t rate = pa.min_hourly_rate_pence;
+  for (const TrainingHeld& t : pa.training) training_codes.push_back(t.code);
+  held.training = HeldRow(training_, training_codes);
+  held.languages = HeldRow(languages_, pa.languages);
+  held.skills0 = held.skills[0];
+  held.training0 = held.training[0];
+  held.rate = pa.min_hourly_rate_pence;
+  held.lat = pa.lat;
+  held.lon = pa.lon;
+  held.cos_lat = pa.cos_lat;
+  held.travel = pa.max_travel_km;
+  return held;
+}
 
-  // The box of cells within the PA's travel: no job outside it can be
-  // within the PA's max_travel_km.
-  const double travel = pa.max_travel_km;
-  const double dlat = travel / kKmPerDegree + 0.01;
-  const double lat_lo = pa.lat - dlat, lat_hi = pa.lat + dlat;
-  const double cos_min = CosLat(std::min(std::max(std::fabs(lat_lo),
-                                                  std::fabs(lat_hi)),
-                                         89.0));
-  const double dlon = travel / (kKmPerDegree * cos_min) + 0.01;
-  const auto row_lo = static_cast<int32_t>(std::floor(lat_lo / kCellLatDeg));
-  const auto row_hi = static_cast<int32_t>(std::floor(lat_hi / kCellLatDeg));
-  const auto col_lo =
-      static_cast<int32_t>(std::floor((pa.lon - dlon + 180) / kCellLonDeg));
-  const auto col_hi =
-      static_cast<int32_t>(std::floor((pa.lon + dlon + 180) / kCellLonDeg));
-  const double pa_cos = pa.cos_lat;
+// Inlined into the scan's loop (perf showed it called out of line).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool JobIndex::MayMatch(
+    const Held& h, const Demand& d) const {
+  if ((h.bits & d.bits) != d.bits) return false;
+  if (h.rate > d.rate_ceiling) return false;
+  // A lower bound on the distance (geo_grid.h's kLowerSq, with the
+  // smaller cos(latitude) of the two points) against the nearer of the
+  // two limits.
+  const double limit =
+      std::min(h.travel, static_cast<double>(d.reach_km)) + kFloatMarginKm;
+  const double dy = (d.lat - h.lat) * kKmPerDegree;
+  const double dx = (d.lon - h.lon) * kKmPerDegree *
+                    std::min(h.cos_lat, static_cast<double>(d.cos_lat));
+  if ((dy * dy + dx * dx) * kLowerSq > limit * limit) return false;
+  if (((d.skills0 & ~h.skills0) | (d.training0 & ~h.training0)) != 0) {
+    return false;
+  }
+  const uint32_t slot = d.slot();
+  return !d.more_codes() || (Covers(h.skills, skills_.row(slot)) &&
+                             Covers(h.training, training_.row(slot)) &&
+                             Covers(h.languages, languages_.row(slot)));
+}
+
+template <typename Candidate, typename Visit>
+void JobIndex::Scan(const std::vector<const Held*>& held, DayNumber day,
+                    Candidate candidate, Visit visit) const {
+  if (cells_.empty() || held.empty()) return;
+  // The box of cells within each PA's travel (no job outside it can be
+  // within the PA's max_travel_km), and the box around them.
+  int32_t row_lo = std::numeric_limits<int32_t>::max(), row_hi = row_lo;
+  int32_t col_lo = row_lo, col_hi = row_lo;
+  for (const Held* h : held) {
+    const double dlat = h->travel / kKmPerDegree + 0.01;
+    const double lat_lo = h->lat - dlat, lat_hi = h->lat + dlat;
+    const double cos_min = CosLat(
+        std::min(std::max(std::fabs(lat_lo), std::fabs(lat_hi)), 89.0));
+    const double dlon = h->travel / (kKmPerDegree * cos_min) + 0.01;
+    const auto r_lo = static_cast<int32_t>(std::floor(lat_lo / kCellLatDeg));
+    const auto r_hi = static_cast<int32_t>(std::floor(lat_hi / kCellLatDeg));
+    const auto c_lo =
+        static_cast<int32_t>(std::floor((h->lon - dlon + 180) / kCellLonDeg));
+    const auto c_hi =
+        static_cast<int32_t>(std::floor((h->lon + dlon + 180) / kCellLonDeg));
+    const bool first = h == held.front();
+    row_lo = first ? r_lo : std::min(row_lo, r_lo);
+    row_hi = first ? r_hi : std::max(row_hi, r_hi);
+    col_lo = first ? c_lo : std::min(col_lo, c_lo);
+    col_hi = first ? c_hi : std::max(col_hi, c_hi);
+  }
+  // A cell's candidates are visited after its scan, each job prefetched a
+  // few candidates ahead (its query kAhead * 2 ahead, the lists that query
+  // points to kAhead ahead).
+  constexpr size_t kAhead = 3;
+  std::vector<std::pair<const CompiledJob*, int>> found;
+  auto visit_found = [&] {
+    const size_t n = found.size();
+    for (size_t i = 0; i < std::min(n, 2 * kAhead); ++i) {
+      PrefetchQuery(*found[i].first);
+    }
+    for (size_t i = 0; i < std::min(n, kAhead); ++i) {
+      PrefetchLists(*found[i].first);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (i + 2 * kAhead < n) PrefetchQuery(*found[i + 2 * kAhead].first);
+      if (i + kAhead < n) PrefetchLists(*found[i + kAhead].first);
+      visit(*found[i].first, found[i].second);
+    }
+    found.clear();
+  };
   for (int32_t row = row_lo; row <= row_hi; ++row) {
     for (int32_t col = col_lo; col <= col_hi; ++col) {
       auto it = cells_.find(row * kColumns + col);
       if (it == cells_.end()) continue;
       for (const Demand& d : it->second) {
         if (day > d.open_until) continue;
-        if ((pa_bits & d.bits) != d.bits) continue;
-        if (rate > d.rate_ceiling) continue;
-        // A lower bound on the distance (geo_grid.h's kLowerSq, with the
-        // smaller cos(latitude) of the two points) against the nearer of
-        // the two limits.
-        const double limit =
-            std::min(travel, static_cast<double>(d.reach_km)) + kFloatMarginKm;
-        const double dy = (d.lat - pa.lat) * kKmPerDegree;
-        const double dx = (d.lon - pa.lon) * kKmPerDegree *
-                          std::min(pa_cos, static_cast<double>(d.cos_lat));
-        if ((dy * dy + dx * dx) * kLowerSq > limit * limit) continue;
-        if (!Covers(skills, skills_.row(d.slot)) ||
-            !Covers(training, training_.row(d.slot)) ||
-            !Covers(languages, languages_.row(d.slot))) {
-          continue;
-        }
-        visit(*jobs_[d.slot]);
+        const int which = candidate(d);
+        if (which != 0) found.emplace_back(jobs_[d.slot()].get(), which);
       }
+      visit_found();
     }
   }
+}
+
+void JobIndex::ForEachCandidate(
+    const CompiledProfile& pa, DayNumber day,
+    absl::FunctionRef<void(const CompiledJob&)> visit) const {
+  if (cells_.empty()) return;
+  const Held held = HeldBy(pa);
+  Scan({&held}, day,
+       [&](const Demand& d) { return MayMatch(held, d) ? 1 : 0; },
+       [&](const CompiledJob& job, int) { visit(job); });
+}
+
+void JobIndex::ForEachCandidateOfEither(
+    const CompiledProfile* a, const CompiledProfile* b, DayNumber day,
+    absl::FunctionRef<void(const CompiledJob&, bool of_a, bool of_b)> visit)
+    const {
+  if (cells_.empty()) return;
+  std::optional<Held> held_a, held_b;
+  std::vector<const Held*> held;
+  if (a != nullptr) held.push_back(&held_a.emplace(HeldBy(*a)));
+  if (b != nullptr) held.push_back(&held_b.emplace(HeldBy(*b)));
+  Scan(
+      held, day,
+      [&](const Demand& d) {
+        return (held_a && MayMatch(*held_a, d) ? 1 : 0) |
+               (held_b && MayMatch(*held_b, d) ? 2 : 0);
+      },
+      [&](const CompiledJob& job, int which) {
+        visit(job, (which & 1) != 0, (which & 2) != 0);
+      });
 }
 
 }  // namespace pamatch

@@ -60,23 +60,64 @@ class JobIndex {
   void ForEachCandidate(const CompiledProfile& pa, DayNumber day,
                         absl::FunctionRef<void(const CompiledJob&)> visit) const;
 
+  // The candidates of `a` and of `b` (either may be null) in one scan,
+  // each job once, with whether it is a candidate of each: what a write
+  // that turns PA `a` into `b` must judge (each job's data then comes
+  // into the cache once, not once per side).
+  void ForEachCandidateOfEither(
+      const CompiledProfile* a, const CompiledProfile* b, DayNumber day,
+      absl::FunctionRef<void(const CompiledJob&, bool of_a, bool of_b)> visit)
+      const;
+
  private:
-  // What the candidate scan reads of a job: 32 bytes, in its cell's array.
+  // What the candidate scan reads of a job: 48 bytes, in its cell's array.
+  // The first word of its required skills and training are kept here, so
+  // that the scan tests them without reading the code columns (a cache
+  // miss each, in slot order); a job requiring codes past those words, or
+  // any language, is flagged and tested against the columns as well.
   struct Demand {
     float lat, lon, cos_lat;
     float reach_km;           // the request's distance limit, rounded up
     uint32_t bits;            // ScanRecord bits a PA must have
     DayNumber open_until;     // last open day (kNoDate when not OPEN)
     int32_t rate_ceiling;     // RateCeiling, clamped to int32
-    uint32_t slot;
+    uint32_t slot_and_flag;   // slot; top bit: kMoreCodes
+    uint64_t skills0;         // word 0 of the required skills' row
+    uint64_t training0;       // word 0 of the required training's row
+
+    static constexpr uint32_t kMoreCodes = uint32_t{1} << 31;
+    uint32_t slot() const { return slot_and_flag & ~kMoreCodes; }
+    bool more_codes() const { return (slot_and_flag & kMoreCodes) != 0; }
   };
+  // What a PA holds, in the scan's terms.
+  struct Held {
+    uint32_t bits;
+    std::vector<uint64_t> skills, training, languages;
+    uint64_t skills0, training0;
+    int64_t rate;
+    double lat, lon, cos_lat, travel;
+  };
+  Held HeldBy(const CompiledProfile& pa) const;
+  // Whether `d` may match a PA holding `held` (its day aside).
+  bool MayMatch(const Held& held, const Demand& d) const;
+  // The cells within the travel of every PA of `held` (the box of each,
+  // then the box around them), scanned in order; `candidate` is called
+  // with each demand open on `day`, and says whether it is one; each
+  // cell's candidates are then visited (prefetched a few ahead) with the
+  // index `candidate` returned.
+  // (A template, so that `candidate` is inlined in the scan's loop;
+  // defined and instantiated in job_index.cc only.)
+  template <typename Candidate, typename Visit>
+  void Scan(const std::vector<const Held*>& held, DayNumber day,
+            Candidate candidate, Visit visit) const;
+
   using CellKey = int32_t;
   struct Where {
     CellKey cell;
     uint32_t position;  // in the cell's array
   };
   static CellKey CellOf(double lat, double lon);
-  static Demand DemandOf(const CompiledJob& job, uint32_t slot);
+  Demand DemandOf(const CompiledJob& job, uint32_t slot) const;
   void Link(uint32_t slot);
   void Unlink(uint32_t slot);
 

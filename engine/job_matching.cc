@@ -74,6 +74,55 @@ void ForEachJobMatch(const JobIndex& jobs, const CompiledProfile& pa,
   });
 }
 
+namespace {
+
+// JudgePair without the score: whether the pair matches.
+bool Matches(const CompiledQuery& q, const CompiledProfile& pa) {
+  if (!PassesSetFiltersAnyStatus(q, pa)) return false;
+  const double distance =
+      HaversineKm(q.lat, q.lon, q.cos_lat, pa.lat, pa.lon, pa.cos_lat);
+  return PassesResidualFilters(q, pa, distance);
+}
+
+// JudgeJobPair without the score.
+bool JobMatches(const CompiledJob& job, DayNumber day,
+                const CompiledProfile& pa, CompiledQuery* scratch) {
+  if (job.query.as_of == day) return Matches(job.query, pa);
+  const CompiledQuery& stored = job.query;
+  if (!PassesSetFiltersAnyStatus(stored, pa)) return false;
+  const double distance = HaversineKm(stored.lat, stored.lon, stored.cos_lat,
+                                      pa.lat, pa.lon, pa.cos_lat);
+  if (!WithinReach(distance, pa.max_travel_km,
+                   DistanceLimitKm(stored.max_distance_km))) {
+    return false;
+  }
+  return Matches(QueryOn(job, day, scratch), pa);
+}
+
+}  // namespace
+
+void ForEachMatchChange(const JobIndex& jobs, const CompiledProfile* before,
+                        const CompiledProfile* after, DayNumber day,
+                        MatchChangeVisit visit) {
+  CompiledQuery scratch;
+  jobs.ForEachCandidateOfEither(
+      before, after, day, [&](const CompiledJob& job, bool of_before,
+                              bool of_after) {
+        const bool was =
+            of_before && JobMatches(job, day, *before, &scratch);
+        if (was) {
+          if (!of_after || !JobMatches(job, day, *after, &scratch)) {
+            visit(job, /*started=*/false, nullptr);
+          }
+          return;
+        }
+        if (!of_after) return;
+        const std::optional<PairMatch> now =
+            JudgeJobPair(job, day, *after, &scratch);
+        if (now) visit(job, /*started=*/true, &*now);
+      });
+}
+
 absl::Status ForEachJobMatchReference(const JobIndex& jobs,
                                       const Taxonomy& taxonomy,
                                       const PolicyOf& policy_of,

@@ -57,6 +57,20 @@ using JobMatchVisit = absl::FunctionRef<void(const CompiledJob& job,
 void ForEachJobMatch(const JobIndex& jobs, const CompiledProfile& pa,
                      DayNumber day, JobMatchVisit visit);
 
+// The pairs whose match turns when a PA goes from `before` to `after`
+// (either null: absent) on `day`: each job `before` matches and `after`
+// does not (started = false; `match` unset) and each job `after` matches
+// and `before` does not (started = true, with its match), in no particular
+// order. Exactly the difference of two ForEachJobMatch calls, found in
+// one scan of the index (JobIndex::ForEachCandidateOfEither), each job
+// judged for both sides while it is in the cache, and scored only for the
+// pairs that start: what a profile write's alert events need.
+using MatchChangeVisit = absl::FunctionRef<void(
+    const CompiledJob& job, bool started, const PairMatch* match)>;
+void ForEachMatchChange(const JobIndex& jobs, const CompiledProfile* before,
+                        const CompiledProfile* after, DayNumber day,
+                        MatchChangeVisit visit);
+
 // The same found by the reference scan: every stored job, its request
 // compiled afresh as a Search on `day` with the policy `policy_of` gives
 // for its authority. Slow; the oracle.

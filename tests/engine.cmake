@@ -17,3 +17,5 @@ pa_match_test(alerts_replay_test SOURCES alerts_replay_test.cc
               LIBS pamatch_engine pamatch_demo)
 pa_match_test(alerts_concurrency_test SOURCES alerts_concurrency_test.cc
               LIBS pamatch_engine pamatch_demo Threads::Threads LABELS tsan)
+pa_match_test(job_match_change_test SOURCES job_match_change_test.cc
+              LIBS pamatch_engine pamatch_demo pamatch_query_mix)

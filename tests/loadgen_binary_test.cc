@@ -322,6 +322,69 @@ TEST_F(LoadgenBinaryTest, OpenLoopWithWritesUpsertsAndDeletes) {
   EXPECT_TRUE(absl::StrContains(ReadAll(html_path()), "<svg"));
 }
 
+TEST_F(LoadgenBinaryTest, JobPhasesSendMatchJobsJobWritesAndCountWatchEvents) {
+  ASSERT_EQ(RunLoadgen(dir_.path(),
+                       Args({"--phases=match_jobs,jobs,writes,watch",
+                             "--preload_jobs=300", "--concurrency=4",
+                             "--channels=2", "--duration_s=1.5",
+                             "--job_write_fraction=0.2", "--delete_fraction=0.2",
+                             "--watchers=12", "--id_prefix=lgjt-",
+                             "--job_id_prefix=lgjj-"})),
+            0)
+      << Log();
+  const Struct report = Report();
+  const auto& phases = Field(report, "phases").list_value().values();
+  ASSERT_EQ(phases.size(), 4);
+  const Struct& match_jobs = phases[0].struct_value();
+  const Struct& jobs = phases[1].struct_value();
+  const Struct& writes = phases[2].struct_value();
+  const Struct& watch = phases[3].struct_value();
+  EXPECT_EQ(Field(match_jobs, "workload").string_value(), "match_jobs");
+  ExpectSaneTotals(Object(match_jobs, "primary"), "match_jobs");
+  ExpectSaneTotals(Object(Object(match_jobs, "ops"), "match_jobs"),
+                   "match_jobs op");
+  ExpectSaneTotals(Object(jobs, "totals"), "jobs");
+  ExpectSaneTotals(Object(Object(jobs, "ops"), "job_upsert"), "job_upsert");
+  ExpectSaneTotals(Object(writes, "primary"), "writes");
+  ExpectSaneTotals(Object(watch, "primary"), "watch");
+  // Only the watch phase has streams; theirs ended by our cancel alone,
+  // in sequence, and the writes made them events.
+  EXPECT_EQ(Field(writes, "watch").kind_case(), Value::kNullValue);
+  const Struct& stream = Object(watch, "watch");
+  EXPECT_EQ(Number(stream, "streams"), 12);
+  EXPECT_TRUE(Object(stream, "errors").fields().empty());
+  EXPECT_EQ(Number(stream, "out_of_order"), 0);
+  EXPECT_GT(Number(stream, "events"), 0);
+  EXPECT_EQ(Number(stream, "events"),
+            Number(stream, "match_started") + Number(stream, "match_ended"));
+  EXPECT_LE(Number(stream, "delay_p50_ms"), Number(stream, "delay_p99_ms"));
+  const Struct& ratios = Object(report, "ratios");
+  EXPECT_GT(Number(ratios, "watch_writes_qps_over_writes_qps"), 0);
+  EXPECT_EQ(Field(ratios, "match_jobs_qps_over_search_qps").kind_case(),
+            Value::kNullValue);  // no search phase
+  const Struct& tally = Object(report, "writes");
+  EXPECT_GT(Number(tally, "job_upserts_ok"), 0);
+  EXPECT_GT(Number(tally, "upserts_ok"), 0);
+  // The preloaded jobs and the run's own live ones are on the server.
+  auto stub = v1::Matcher::NewStub(channel_);
+  for (const char* id : {"job-000000", "job-000299"}) {
+    v1::GetJobRequest get;
+    v1::GetJobResponse got;
+    get.set_id(id);
+    const grpc::Status status =
+        stub->GetJob(ContextWithKey(key_).get(), get, &got);
+    EXPECT_TRUE(status.ok()) << id << ": " << status.error_message();
+  }
+  v1::GetStatsResponse stats;
+  ASSERT_TRUE(stub->GetStats(ContextWithKey(key_).get(), v1::GetStatsRequest(),
+                             &stats)
+                  .ok());
+  EXPECT_EQ(stats.jobs(), 300 + Number(tally, "live_job_ids"));
+  const std::string text = ReadAll(dir_.path() + "/loadgen.out");
+  EXPECT_TRUE(absl::StrContains(text, "12 Watch streams:")) << text;
+  EXPECT_TRUE(absl::StrContains(ReadAll(html_path()), "match_jobs"));
+}
+
 TEST_F(LoadgenBinaryTest, WrongApiKeyIsReportedAsUnauthenticated) {
   std::vector<std::string> args = Args(
       {"--phases=search", "--duration_s=1", "--concurrency=4", "--channels=1"});

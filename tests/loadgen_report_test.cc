@@ -60,5 +60,51 @@ TEST(LoadgenReportTest, RoundsEachHaveTheirRatioAndTheRunTheMedian) {
   EXPECT_DOUBLE_EQ(*ComputeRatios(report).search_qps_over_health_qps, 0.3);
 }
 
+TEST(LoadgenReportTest, JobPhasesHaveTheirRatiosAndWatchFigures) {
+  const int search_op = SomeSearchOp();
+  RunReport report;
+  report.phases.push_back(Phase(PhaseWorkload::kSearch, search_op, 400));
+  // MatchJobs phases count MatchJobs only: their job writes are not the
+  // figure.
+  PhaseResult jobs = Phase(PhaseWorkload::kMatchJobs, MatchJobsOp(), 100);
+  for (int i = 0; i < 50; ++i) jobs.ops[JobUpsertOp()].latency.Record(1000);
+  report.phases.push_back(jobs);
+  report.phases.push_back(Phase(PhaseWorkload::kWrites, UpsertOp(), 200));
+  PhaseResult watch = Phase(PhaseWorkload::kWatch, UpsertOp(), 150);
+  WatchStats stats;
+  stats.streams = 4;
+  stats.events = 30;
+  stats.measured_events = 20;
+  stats.started = 18;
+  stats.ended = 12;
+  stats.delay.Record(2'000'000);
+  watch.watch = stats;
+  report.phases.push_back(watch);
+
+  const Ratios ratios = ComputeRatios(report);
+  EXPECT_DOUBLE_EQ(*ratios.match_jobs_qps_over_search_qps, 100.0 / 400);
+  EXPECT_DOUBLE_EQ(*ratios.watch_writes_qps_over_writes_qps, 150.0 / 200);
+  EXPECT_FALSE(ratios.search_qps_over_health_qps.has_value());
+  EXPECT_EQ(PrimaryOps(jobs).ok(), 100);
+  EXPECT_EQ(PrimaryLabel(PhaseWorkload::kWatch), "profile writes");
+
+  const std::string text = TextReport(report);
+  EXPECT_NE(text.find("match_jobs qps / search qps: 0.250"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("profile writes/s with watchers / without: 0.750"),
+            std::string::npos);
+  EXPECT_NE(text.find("4 Watch streams: 30 events received (18 MATCH_STARTED, "
+                      "12 MATCH_ENDED"),
+            std::string::npos)
+      << text;
+  const std::string json = JsonReport(report);
+  EXPECT_NE(json.find("\"match_jobs_qps_over_search_qps\":0.25"),
+            std::string::npos);
+  EXPECT_NE(json.find("\"watch\":{\"streams\":4,\"events\":30,"
+                      "\"measured_events\":20"),
+            std::string::npos)
+      << json;
+}
+
 }  // namespace
 }  // namespace pamatch::loadgen

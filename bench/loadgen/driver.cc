@@ -53,6 +53,10 @@ class LoadDriver::Phase {
 
   PhaseResult Run();
 
+  // From the Watch streams (WatchStream), on gRPC's threads.
+  void OnWatchEvent(const v1::WatchEvent& event, int64_t* last_sequence);
+  void OnWatchDone(const grpc::Status& status);
+
  private:
   // Everything one call needs until its completion callback has run.
   struct Call {
@@ -66,6 +70,12 @@ class LoadDriver::Phase {
     v1::UpsertProfileResponse upsert_response;
     v1::DeleteProfileRequest remove;
     v1::DeleteProfileResponse remove_response;
+    v1::MatchJobsRequest match_jobs;
+    v1::MatchJobsResponse match_jobs_response;
+    v1::UpsertJobRequest job_upsert;
+    v1::UpsertJobResponse job_upsert_response;
+    v1::DeleteJobRequest job_remove;
+    v1::DeleteJobResponse job_remove_response;
     grpc::ByteBuffer health_request;
     grpc::ByteBuffer health_response;
   };
@@ -77,6 +87,9 @@ class LoadDriver::Phase {
   }
   void Start(int channel, int64_t intended_ns);
   void Done(Call* call, grpc::Status status);
+  // The Watch streams of a watch phase.
+  void StartWatchers();
+  void StopWatchers();
   void RunOpenLoopSchedule();
   void Tick(double end_s);
 
@@ -94,7 +107,116 @@ class LoadDriver::Phase {
   CondVar drained_;
   Mutex lag_mu_;
   LatencyHistogram send_lag_ ABSL_GUARDED_BY(lag_mu_);  // open loop only
+  std::vector<std::unique_ptr<WatchStream>> watchers_;
+  Mutex watch_mu_;
+  CondVar watchers_done_;
+  // Set before the cancels at the phase end: a CANCELLED stream then is ours.
+  bool stopping_watchers_ ABSL_GUARDED_BY(watch_mu_) = false;
+  int watchers_open_ ABSL_GUARDED_BY(watch_mu_) = 0;
+  WatchStats watch_ ABSL_GUARDED_BY(watch_mu_);
 };
+
+// One Watch stream: reads events until cancelled or failed.
+class LoadDriver::WatchStream
+    : public grpc::ClientReadReactor<v1::WatchEvent> {
+ public:
+  WatchStream(Phase* phase, std::string authority) : phase_(phase) {
+    request_.mutable_local_authorities()->add_codes(std::move(authority));
+  }
+  void Start(v1::Matcher::Stub* stub, const std::string& authorization) {
+    if (!authorization.empty()) {
+      context_.AddMetadata("authorization", authorization);
+    }
+    stub->async()->Watch(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+  void Cancel() { context_.TryCancel(); }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // OnDone follows
+    phase_->OnWatchEvent(event_, &last_sequence_);
+    StartRead(&event_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    phase_->OnWatchDone(status);
+  }
+
+ private:
+  Phase* const phase_;
+  grpc::ClientContext context_;
+  v1::WatchRequest request_;
+  v1::WatchEvent event_;
+  int64_t last_sequence_ = 0;  // reads of one stream never overlap
+};
+
+void LoadDriver::Phase::StartWatchers() {
+  if (spec_.workload != PhaseWorkload::kWatch || spec_.watchers <= 0 ||
+      spec_.watch_authorities.empty()) {
+    return;
+  }
+  {
+    MutexLock lock(&watch_mu_);
+    watch_.streams = spec_.watchers;
+    watchers_open_ = spec_.watchers;
+  }
+  for (int k = 0; k < spec_.watchers; ++k) {
+    watchers_.push_back(std::make_unique<WatchStream>(
+        this, spec_.watch_authorities[k % spec_.watch_authorities.size()]));
+  }
+  for (size_t k = 0; k < watchers_.size(); ++k) {
+    watchers_[k]->Start(
+        driver_->stubs_[k % driver_->stubs_.size()]->matcher.get(),
+        driver_->authorization_);
+  }
+}
+
+void LoadDriver::Phase::StopWatchers() {
+  if (watchers_.empty()) return;
+  {
+    MutexLock lock(&watch_mu_);
+    stopping_watchers_ = true;
+  }
+  for (auto& stream : watchers_) stream->Cancel();
+  MutexLock lock(&watch_mu_);
+  while (watchers_open_ > 0) watchers_done_.Wait(&watch_mu_);
+}
+
+void LoadDriver::Phase::OnWatchEvent(const v1::WatchEvent& event,
+                                     int64_t* last_sequence) {
+  const int64_t received_ns = NowNs();
+  const absl::Time sent = absl::FromUnixSeconds(event.time().seconds()) +
+                          absl::Nanoseconds(event.time().nanos());
+  const int64_t delay_ns =
+      std::max<int64_t>(0, absl::ToInt64Nanoseconds(absl::Now() - sent));
+  MutexLock lock(&watch_mu_);
+  if (event.kind() == v1::WatchEvent::HEARTBEAT) {
+    ++watch_.heartbeats;
+    *last_sequence = std::max(*last_sequence, event.sequence());
+    return;
+  }
+  if (event.sequence() <= *last_sequence) ++watch_.out_of_order;
+  *last_sequence = event.sequence();
+  ++watch_.events;
+  if (event.kind() == v1::WatchEvent::MATCH_STARTED) ++watch_.started;
+  if (event.kind() == v1::WatchEvent::MATCH_ENDED) ++watch_.ended;
+  if (received_ns >= warmup_end_ns_ && received_ns < end_ns_) {
+    ++watch_.measured_events;
+    watch_.delay.Record(static_cast<uint64_t>(delay_ns));
+  }
+}
+
+void LoadDriver::Phase::OnWatchDone(const grpc::Status& status) {
+  MutexLock lock(&watch_mu_);
+  const bool ours = stopping_watchers_ &&
+                    status.error_code() == grpc::StatusCode::CANCELLED;
+  if (!ours) {
+    const std::string code = StatusCodeName(status.error_code());
+    if (watch_.errors[code]++ == 0) {
+      watch_.error_examples[code] = status.error_message();
+    }
+  }
+  if (--watchers_open_ == 0) watchers_done_.SignalAll();
+}
 
 void LoadDriver::Phase::Start(int channel, int64_t intended_ns) {
   in_flight_.fetch_add(1, std::memory_order_relaxed);
@@ -126,6 +248,21 @@ void LoadDriver::Phase::Start(int channel, int64_t intended_ns) {
     call->remove.set_id(driver_->workload_->IdOf(call->op.index));
     stubs.matcher->async()->DeleteProfile(
         &call->context, &call->remove, &call->remove_response, std::move(done));
+  } else if (op == MatchJobsOp()) {
+    call->match_jobs = driver_->workload_->MatchJobsRequestFor(call->op);
+    stubs.matcher->async()->MatchJobs(&call->context, &call->match_jobs,
+                                      &call->match_jobs_response,
+                                      std::move(done));
+  } else if (op == JobUpsertOp()) {
+    call->job_upsert = driver_->workload_->JobUpsertRequestFor(call->op);
+    stubs.matcher->async()->UpsertJob(&call->context, &call->job_upsert,
+                                      &call->job_upsert_response,
+                                      std::move(done));
+  } else if (op == JobDeleteOp()) {
+    call->job_remove.set_id(driver_->workload_->JobIdOf(call->op.index));
+    stubs.matcher->async()->DeleteJob(&call->context, &call->job_remove,
+                                      &call->job_remove_response,
+                                      std::move(done));
   } else {
     call->search = driver_->workload_->SearchRequestFor(call->op);
     stubs.matcher->async()->Search(&call->context, &call->search,
@@ -157,7 +294,7 @@ void LoadDriver::Phase::Done(Call* call, grpc::Status status) {
                    static_cast<uint64_t>(done_ns - call->intended_ns),
                    status.error_code(), status.error_message(), measured);
   if (measured) AtomicMax(last_measured_done_ns_, done_ns);
-  if (call->op.op == UpsertOp() || call->op.op == DeleteOp()) {
+  if (IsProfileWriteOp(call->op.op) || IsJobWriteOp(call->op.op)) {
     driver_->workload_->Finish(call->op, status.ok());
   }
   if (spec_.mode == LoopMode::kClosed) {
@@ -206,6 +343,7 @@ void LoadDriver::Phase::Tick(double end_s) {
 
 PhaseResult LoadDriver::Phase::Run() {
   start_ = Clock::now();
+  StartWatchers();
   const int channels = static_cast<int>(driver_->stubs_.size());
   std::thread scheduler;
   if (spec_.mode == LoopMode::kClosed) {
@@ -243,6 +381,7 @@ PhaseResult LoadDriver::Phase::Run() {
   }
   // The tail: calls that completed after the phase end.
   if (recorder_.calls_since_last_sample() > 0) Tick(NowNs() / 1e9);
+  StopWatchers();
 
   PhaseResult result;
   result.spec = spec_;
@@ -252,6 +391,10 @@ PhaseResult LoadDriver::Phase::Run() {
   result.ops = recorder_.ops();
   result.series = recorder_.series();
   result.cpu = CpuBetween(cpu_from, cpu_to, (end_ns_ - warmup_end_ns_) / 1e9);
+  if (!watchers_.empty()) {
+    MutexLock lock(&watch_mu_);
+    result.watch = watch_;
+  }
   MutexLock lock(&lag_mu_);
   result.send_lag = send_lag_;
   return result;

@@ -13,6 +13,14 @@
 // sending counts, so queueing is not hidden (no coordinated omission). The
 // gap between intended and actual send is reported as `send_lag`.
 //
+// Watch phases (PhaseWorkload::kWatch) also open `watchers` Watch streams
+// before the phase starts, stream k following the local authority
+// watch_authorities[k mod size], and close them (cancel) once the phase's
+// calls have drained. Every event received is counted; its delivery delay
+// is the time from the event's `time` (when the server staged it, before
+// the write was durable) to its arrival here, both on this machine's clock
+// when the server runs here.
+//
 // A call belongs to the measurement when its intended start lies in
 // [warm-up end, phase end); no call starts after the phase end, and calls in
 // flight then are waited for (their deadline bounds the wait). Throughput is
@@ -27,7 +35,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +61,30 @@ struct PhaseSpec {
   absl::Duration warmup = absl::Seconds(2);
   absl::Duration duration = absl::Seconds(10);
   absl::Duration call_timeout = absl::Seconds(10);  // each call's deadline
+  // Watch phases: Watch streams open through the phase, and the local
+  // authorities they follow (one each, in turn).
+  int watchers = 0;
+  std::vector<std::string> watch_authorities;
+};
+
+// What the Watch streams of a phase received.
+struct WatchStats {
+  int streams = 0;
+  // MATCH_STARTED and MATCH_ENDED events received over the whole phase
+  // (warm-up included), and those received in the measured window.
+  int64_t events = 0;
+  int64_t measured_events = 0;
+  int64_t started = 0, ended = 0;
+  int64_t heartbeats = 0;
+  // Events whose sequence was not above the previous one of their stream
+  // (never expected: the stream is in sequence order).
+  int64_t out_of_order = 0;
+  // Event `time` to arrival, measured events.
+  LatencyHistogram delay;
+  // Streams that ended other than by our cancel at the phase end, by
+  // gRPC status code name, with the first message of each.
+  std::map<std::string, int64_t> errors;
+  std::map<std::string, std::string> error_examples;
 };
 
 struct PhaseResult {
@@ -62,6 +96,8 @@ struct PhaseResult {
   LatencyHistogram send_lag;  // open loop: actual - intended send time
   // CPU used from the warm-up end to the phase end (cpu.h).
   CpuUsage cpu;
+  // Watch phases: what the streams received.
+  std::optional<WatchStats> watch;
 };
 
 // Receives each second's sample while a phase runs (the progress line).
@@ -80,6 +116,7 @@ class LoadDriver {
 
  private:
   class Phase;
+  class WatchStream;
   struct Stubs;
   std::vector<std::unique_ptr<Stubs>> stubs_;
   const std::string authorization_;

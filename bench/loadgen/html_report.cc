@@ -183,12 +183,18 @@ std::string PhaseSection(const PhaseResult& phase) {
     if (stats.ok() + stats.failed() == 0) continue;
     html += SummaryRow(OpNames()[op], Summarize(stats, phase.measured_s));
   }
-  if (spec.workload != PhaseWorkload::kHealth) {
+  if (spec.workload == PhaseWorkload::kSearch ||
+      spec.workload == PhaseWorkload::kMixed) {
     html +=
         SummaryRow("(searches)", Summarize(SearchOps(phase), phase.measured_s));
   }
   html += SummaryRow("(all)", Summarize(AllOps(phase), phase.measured_s));
   html += "</table>\n";
+  if (phase.watch.has_value()) {
+    absl::StrAppend(&html, "<p>Watch: ",
+                    Escape(WatchSentence(*phase.watch, phase.measured_s)),
+                    ".</p>\n");
+  }
   absl::StrAppend(&html, "<p>CPU: ", Escape(CpuSentence(phase)), ".</p>\n");
   for (const auto& [code, message] : AllOps(phase).error_examples) {
     absl::StrAppendFormat(&html, "<p>First %s: %s</p>\n", Escape(code),
@@ -235,13 +241,12 @@ LineChart PercentileChart(const RunReport& report) {
   }
   size_t color = 0;
   for (const PhaseResult& phase : report.phases) {
-    OpStats stats = phase.spec.workload == PhaseWorkload::kHealth
-                        ? AllOps(phase)
-                        : SearchOps(phase);
+    OpStats stats = PrimaryOps(phase);
     LineChart::Line line{
-        absl::StrCat(
-            phase.spec.name,
-            phase.spec.workload == PhaseWorkload::kHealth ? "" : " searches"),
+        absl::StrCat(phase.spec.name,
+                     phase.spec.workload == PhaseWorkload::kHealth
+                         ? ""
+                         : absl::StrCat(" ", PrimaryLabel(phase.spec.workload))),
         kColors[color++ % std::size(kColors)],
         {}};
     // x = log10(1 / (1 - q)): p90 -> 1, p99 -> 2. Each bucket is a step:
@@ -301,7 +306,26 @@ std::string HtmlReport(const RunReport& report) {
                           "<b>%.3f</b> (target &le; 2).</p>\n",
                           *ratios.mixed_search_p99_over_search_p99);
   }
+  if (ratios.match_jobs_qps_over_search_qps.has_value()) {
+    absl::StrAppendFormat(&html,
+                          "<p>MatchJobs throughput / search throughput: "
+                          "<b>%.3f</b>.</p>\n",
+                          *ratios.match_jobs_qps_over_search_qps);
+  }
+  if (ratios.watch_writes_qps_over_writes_qps.has_value()) {
+    absl::StrAppendFormat(&html,
+                          "<p>Profile writes/s with Watch streams open / "
+                          "without: <b>%.3f</b>.</p>\n",
+                          *ratios.watch_writes_qps_over_writes_qps);
+  }
   const Workload::WriteTally& w = report.writes;
+  if (w.job_upserts_ok + w.job_deletes_ok > 0) {
+    absl::StrAppendFormat(&html,
+                          "<p>Job writes: %d upserts and %d deletes "
+                          "succeeded; %d job ids of this run are still "
+                          "live.</p>\n",
+                          w.job_upserts_ok, w.job_deletes_ok, w.live_job_ids);
+  }
   if (w.upserts_ok + w.deletes_ok > 0) {
     absl::StrAppendFormat(&html,
                           "<p>Writes: %d upserts and %d deletes succeeded; %d "

@@ -2,10 +2,12 @@
 // calls and reports throughput and latency (docs/LOADGEN.md).
 //
 //   pa-match-loadgen [--server HOST:PORT] [--api_key_file data/admin.key]
-//       [--phases health,search,mixed] [--rounds 1] [--mode closed|open]
+//       [--phases health,search,mixed,match_jobs,jobs,writes,watch]
+//       [--rounds 1] [--mode closed|open]
 //       [--concurrency 32] [--channels 4] [--rate 1000]
 //       [--warmup_s 2] [--duration_s 10] [--write_fraction 0.05]
-//       [--json_out F] [--html_out F]
+//       [--pa_count N] [--job_write_fraction 0.05] [--watchers 8]
+//       [--preload_jobs N] [--json_out F] [--html_out F]
 //
 // Exit status: 0 all measured calls succeeded, 3 some failed (the report
 // says which codes), 1 could not run (server unreachable, no key, bad file),
@@ -30,11 +32,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/job_mix.h"
 #include "bench/loadgen/driver.h"
 #include "bench/loadgen/html_report.h"
 #include "bench/loadgen/report.h"
 #include "bench/loadgen/workload.h"
 #include "common/program_help.h"
+#include "demo/demo_data.h"
+#include "pamatch/v1/matcher.grpc.pb.h"
 
 ABSL_FLAG(std::string, server, "",
           "pa-matchd address (else env PA_MATCH_SERVER, else "
@@ -49,7 +54,10 @@ ABSL_FLAG(std::string, phases, "search",
           "comma-separated phases run one after the other, each with its "
           "own warm-up: health (grpc.health.v1.Health/Check, the no-op "
           "baseline), search (the query mix), mixed (query mix plus "
-          "--write_fraction writes)");
+          "--write_fraction writes), match_jobs (MatchJobs for stored PAs), "
+          "jobs (MatchJobs plus --job_write_fraction job writes), writes "
+          "(profile writes only), watch (profile writes with --watchers "
+          "Watch streams open)");
 ABSL_FLAG(int, rounds, 1,
           "run the whole phase list this many times; the ratios are then the "
           "medians of the rounds' (each round's are reported too)");
@@ -77,6 +85,30 @@ ABSL_FLAG(double, delete_fraction, 0.2,
 ABSL_FLAG(std::string, id_prefix, "lg-",
           "ids of the profiles the run writes: prefix + 6-digit index");
 ABSL_FLAG(uint64_t, seed, 7, "seed of the written profiles and the op mix");
+ABSL_FLAG(std::string, pa_prefix, "pa-",
+          "MatchJobs phases: the stored PAs asked about are this prefix + a "
+          "6-digit index below --pa_count");
+ABSL_FLAG(int64_t, pa_count, 0,
+          "MatchJobs phases: how many stored PAs (indexes 0..N-1); 0 = the "
+          "server's profile count (GetStats, needs an admin key)");
+ABSL_FLAG(double, job_write_fraction, 0.05,
+          "jobs phases: fraction of calls that are job writes (upserts of "
+          "the standard job mix, --delete_fraction of them deletes)");
+ABSL_FLAG(std::string, job_id_prefix, "lgj-",
+          "ids of the jobs the run writes: prefix + 6-digit index");
+ABSL_FLAG(std::string, job_scenario, "north_east",
+          "where generated jobs are: north_east (valid with either "
+          "taxonomy) or national (needs taxonomy/great_britain.json)");
+ABSL_FLAG(int, watchers, 8,
+          "watch phases: Watch streams open through the phase, each on one "
+          "local authority of --watch_authorities in turn");
+ABSL_FLAG(std::string, watch_authorities, "",
+          "comma-separated local authority codes the Watch streams follow; "
+          "default: the 12 North East ones (where written profiles live)");
+ABSL_FLAG(int, preload_jobs, 0,
+          "before the phases, upsert this many jobs of the standard job mix "
+          "(ids job-000000.., --job_scenario, --seed 42, version 0 = stored "
+          "+ 1) through BulkUpsertJobs, so MatchJobs has jobs to find");
 ABSL_FLAG(std::string, json_out, "", "write the report as JSON here");
 ABSL_FLAG(std::string, html_out, "", "write the HTML report here");
 ABSL_FLAG(bool, progress, true, "print a progress line each second (stderr)");
@@ -182,21 +214,31 @@ int Run(const std::string& command_line) {
     return Usage("--timeout_ms: must be > 0");
   }
 
+  base.watchers = absl::GetFlag(FLAGS_watchers);
+  if (base.watchers < 0) return Usage("--watchers: must be >= 0");
+  if (const std::string text = absl::GetFlag(FLAGS_watch_authorities);
+      text.empty()) {
+    base.watch_authorities = NorthEastAuthorities();
+  } else {
+    absl::StatusOr<std::vector<std::string>> codes = ParseAuthorities(text);
+    if (!codes.ok()) return Usage(std::string(codes.status().message()));
+    base.watch_authorities = *std::move(codes);
+  }
   std::vector<PhaseSpec> phases;
+  bool match_jobs = false;
   for (absl::string_view name :
        absl::StrSplit(absl::GetFlag(FLAGS_phases), ',', absl::SkipEmpty())) {
     PhaseSpec spec = base;
     spec.name = std::string(name);
-    if (name == "health") {
-      spec.workload = PhaseWorkload::kHealth;
-    } else if (name == "search") {
-      spec.workload = PhaseWorkload::kSearch;
-    } else if (name == "mixed") {
-      spec.workload = PhaseWorkload::kMixed;
-    } else {
+    const std::optional<PhaseWorkload> workload = ParsePhaseWorkload(name);
+    if (!workload.has_value()) {
       return Usage(absl::StrFormat(
-          "--phases: unknown phase \"%s\" (health, search, mixed)", name));
+          "--phases: unknown phase \"%s\" (health, search, mixed, "
+          "match_jobs, jobs, writes, watch)",
+          name));
     }
+    spec.workload = *workload;
+    match_jobs |= SendsMatchJobs(*workload);
     phases.push_back(spec);
   }
   if (phases.empty()) return Usage("--phases: none given");
@@ -229,6 +271,21 @@ int Run(const std::string& command_line) {
   workload_options.id_prefix = absl::GetFlag(FLAGS_id_prefix);
   workload_options.seed = absl::GetFlag(FLAGS_seed);
   workload_options.now = absl::Now();
+  workload_options.pa_prefix = absl::GetFlag(FLAGS_pa_prefix);
+  workload_options.pa_count = absl::GetFlag(FLAGS_pa_count);
+  workload_options.job_write_fraction = absl::GetFlag(FLAGS_job_write_fraction);
+  workload_options.job_id_prefix = absl::GetFlag(FLAGS_job_id_prefix);
+  if (!(workload_options.job_write_fraction >= 0 &&
+        workload_options.job_write_fraction <= 1)) {
+    return Usage("--job_write_fraction: 0..1");
+  }
+  if (workload_options.pa_count < 0) return Usage("--pa_count: must be >= 0");
+  if (!demo::ParseDemoScenario(absl::GetFlag(FLAGS_job_scenario),
+                               &workload_options.job_scenario)) {
+    return Usage("--job_scenario: north_east or national");
+  }
+  const int preload_jobs = absl::GetFlag(FLAGS_preload_jobs);
+  if (preload_jobs < 0) return Usage("--preload_jobs: must be >= 0");
 
   // Separate connections: gRPC would otherwise share one subchannel (one
   // TCP connection) between channels with equal arguments.
@@ -248,6 +305,64 @@ int Run(const std::string& command_line) {
       return 1;
     }
     channels.push_back(std::move(channel));
+  }
+
+  v1::Matcher::Stub admin(channels.front());
+  auto call_context = [&](grpc::ClientContext* context, int seconds) {
+    context->AddMetadata("authorization", "Bearer " + key);
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(seconds));
+  };
+  if (match_jobs && workload_options.pa_count == 0) {
+    grpc::ClientContext context;
+    call_context(&context, 10);
+    v1::GetStatsResponse stats;
+    const grpc::Status status =
+        admin.GetStats(&context, v1::GetStatsRequest(), &stats);
+    if (!status.ok() || stats.profiles() == 0) {
+      absl::FPrintF(stderr,
+                    "pa-match-loadgen: MatchJobs phases need --pa_count "
+                    "(GetStats: %s, %d profiles)\n",
+                    status.ok() ? "ok" : status.error_message(),
+                    stats.profiles());
+      return 1;
+    }
+    workload_options.pa_count = stats.profiles();
+  }
+  if (preload_jobs > 0) {
+    grpc::ClientContext context;
+    call_context(&context, 3600);
+    v1::BulkUpsertJobsResponse response;
+    const auto start = std::chrono::steady_clock::now();
+    auto writer = admin.BulkUpsertJobs(&context, &response);
+    v1::UpsertJobRequest request;
+    for (int i = 0; i < preload_jobs; ++i) {
+      *request.mutable_job() =
+          bench::StandardJob(workload_options.job_scenario, 42, i,
+                             workload_options.now, "job-");
+      request.mutable_job()->set_version(0);
+      if (!writer->Write(request)) break;
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    const double seconds = std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+    absl::FPrintF(stderr,
+                  "pa-match-loadgen: preloaded jobs: %d accepted, %d "
+                  "rejected in %.1f s (%s)\n",
+                  response.accepted(), response.rejected(), seconds,
+                  status.ok() ? "ok" : status.error_message());
+    if (!status.ok() || response.accepted() != preload_jobs) {
+      for (const auto& item : response.results()) {
+        if (!item.error().empty()) {
+          absl::FPrintF(stderr, "pa-match-loadgen: first rejected job: %s\n",
+                        item.error());
+          break;
+        }
+      }
+      return 1;
+    }
   }
 
   RunReport report;

@@ -117,11 +117,32 @@ std::string JsonPhase(const PhaseResult& phase) {
                         JsonNumber(Ms(phase.send_lag.ValueAtQuantile(0.99))),
                         JsonNumber(Ms(phase.send_lag.max_ns())));
   }
+  std::string watch = "null";
+  if (phase.watch.has_value()) {
+    const WatchStats& w = *phase.watch;
+    std::vector<std::string> errors;
+    for (const auto& [code, count] : w.errors) {
+      errors.push_back(absl::StrCat(JsonString(code), ":", count));
+    }
+    watch = absl::StrFormat(
+        "{\"streams\":%d,\"events\":%d,\"measured_events\":%d,"
+        "\"events_per_s\":%s,\"match_started\":%d,\"match_ended\":%d,"
+        "\"heartbeats\":%d,\"out_of_order\":%d,\"delay_p50_ms\":%s,"
+        "\"delay_p99_ms\":%s,\"delay_max_ms\":%s,\"errors\":{%s}}",
+        w.streams, w.events, w.measured_events,
+        JsonNumber(phase.measured_s > 0 ? w.measured_events / phase.measured_s
+                                        : 0),
+        w.started, w.ended, w.heartbeats, w.out_of_order,
+        JsonNumber(Ms(w.delay.ValueAtQuantile(0.5))),
+        JsonNumber(Ms(w.delay.ValueAtQuantile(0.99))),
+        JsonNumber(Ms(w.delay.max_ns())), absl::StrJoin(errors, ","));
+  }
   return absl::StrFormat(
       "{\"name\":%s,\"workload\":%s,\"mode\":%s,\"concurrency\":%d,"
       "\"rate_per_s\":%s,\"channels\":%d,\"warmup_s\":%s,\"duration_s\":%s,"
-      "\"measured_s\":%s,\"totals\":%s,\"searches\":%s,\"ops\":{%s},"
-      "\"send_lag\":%s,\"cpu\":%s,\"series\":[%s]}",
+      "\"measured_s\":%s,\"totals\":%s,\"searches\":%s,\"primary\":%s,"
+      "\"ops\":{%s},\"send_lag\":%s,\"cpu\":%s,\"watch\":%s,"
+      "\"series\":[%s]}",
       JsonString(spec.name), JsonString(PhaseWorkloadName(spec.workload)),
       JsonString(ModeName(spec.mode)),
       spec.mode == LoopMode::kClosed ? spec.concurrency : 0,
@@ -131,7 +152,9 @@ std::string JsonPhase(const PhaseResult& phase) {
       JsonNumber(phase.measured_s),
       JsonSummary(Summarize(AllOps(phase), phase.measured_s)),
       JsonSummary(Summarize(SearchOps(phase), phase.measured_s)),
-      absl::StrJoin(ops, ","), send_lag, cpu, absl::StrJoin(series, ","));
+      JsonSummary(Summarize(PrimaryOps(phase), phase.measured_s)),
+      absl::StrJoin(ops, ","), send_lag, cpu, watch,
+      absl::StrJoin(series, ","));
 }
 
 std::string TextRow(absl::string_view name, const Summary& s) {
@@ -179,6 +202,47 @@ OpStats SearchOps(const PhaseResult& phase) {
     if (IsSearchOp(op)) searches.Merge(phase.ops[op]);
   }
   return searches;
+}
+
+OpStats PrimaryOps(const PhaseResult& phase) {
+  OpStats primary;
+  for (int op = 0; op < OpCount(); ++op) {
+    if (IsPrimaryOp(phase.spec.workload, op)) primary.Merge(phase.ops[op]);
+  }
+  return primary;
+}
+
+std::string PrimaryLabel(PhaseWorkload workload) {
+  switch (workload) {
+    case PhaseWorkload::kHealth:
+      return "health";
+    case PhaseWorkload::kSearch:
+    case PhaseWorkload::kMixed:
+      return "searches";
+    case PhaseWorkload::kMatchJobs:
+    case PhaseWorkload::kJobs:
+      return "match_jobs";
+    case PhaseWorkload::kWrites:
+    case PhaseWorkload::kWatch:
+      return "profile writes";
+  }
+  return "?";
+}
+
+std::string WatchSentence(const WatchStats& w, double measured_s) {
+  std::string errors;
+  for (const auto& [code, count] : w.errors) {
+    absl::StrAppendFormat(&errors, " %s=%d", code, count);
+  }
+  return absl::StrFormat(
+      "%d Watch streams: %d events received (%d MATCH_STARTED, %d "
+      "MATCH_ENDED; %d heartbeats), %d in the measured window (%.1f/s), "
+      "delivery delay p50 %.3f ms p99 %.3f ms max %.3f ms, %d out of "
+      "order, streams failed:%s",
+      w.streams, w.events, w.started, w.ended, w.heartbeats,
+      w.measured_events, measured_s > 0 ? w.measured_events / measured_s : 0,
+      Ms(w.delay.ValueAtQuantile(0.5)), Ms(w.delay.ValueAtQuantile(0.99)),
+      Ms(w.delay.max_ns()), w.out_of_order, errors.empty() ? " none" : errors);
 }
 
 CpuPerCall CpuPerCallOf(const PhaseResult& phase) {
@@ -242,6 +306,27 @@ Ratios RatiosOf(absl::Span<const PhaseResult> phases) {
       ratios.mixed_search_p99_over_search_p99 = with_writes / read_only;
     }
   }
+  // Closed-loop throughputs of the phases' primary operations.
+  auto closed_qps = [](const PhaseResult* phase) -> std::optional<double> {
+    if (phase == nullptr || phase->spec.mode != LoopMode::kClosed) {
+      return std::nullopt;
+    }
+    return Summarize(PrimaryOps(*phase), phase->measured_s).qps;
+  };
+  const std::optional<double> search_qps = closed_qps(search);
+  const std::optional<double> match_jobs_qps =
+      closed_qps(FirstPhase(phases, PhaseWorkload::kMatchJobs));
+  if (search_qps.has_value() && match_jobs_qps.has_value() &&
+      *search_qps > 0) {
+    ratios.match_jobs_qps_over_search_qps = *match_jobs_qps / *search_qps;
+  }
+  const std::optional<double> writes_qps =
+      closed_qps(FirstPhase(phases, PhaseWorkload::kWrites));
+  const std::optional<double> watch_qps =
+      closed_qps(FirstPhase(phases, PhaseWorkload::kWatch));
+  if (writes_qps.has_value() && watch_qps.has_value() && *writes_qps > 0) {
+    ratios.watch_writes_qps_over_writes_qps = *watch_qps / *writes_qps;
+  }
   return ratios;
 }
 
@@ -274,6 +359,10 @@ Ratios MedianRatios(const std::vector<Ratios>& rounds) {
       median_of(&Ratios::search_cpu_over_health_cpu);
   ratios.mixed_search_p99_over_search_p99 =
       median_of(&Ratios::mixed_search_p99_over_search_p99);
+  ratios.match_jobs_qps_over_search_qps =
+      median_of(&Ratios::match_jobs_qps_over_search_qps);
+  ratios.watch_writes_qps_over_writes_qps =
+      median_of(&Ratios::watch_writes_qps_over_writes_qps);
   return ratios;
 }
 
@@ -310,11 +399,16 @@ std::string TextReport(const RunReport& report) {
       if (stats.ok() + stats.failed() == 0) continue;
       out += TextRow(OpNames()[op], Summarize(stats, phase.measured_s));
     }
-    if (spec.workload != PhaseWorkload::kHealth) {
+    if (spec.workload == PhaseWorkload::kSearch ||
+        spec.workload == PhaseWorkload::kMixed) {
       out +=
           TextRow("(searches)", Summarize(SearchOps(phase), phase.measured_s));
     }
     out += TextRow("(all)", Summarize(AllOps(phase), phase.measured_s));
+    if (phase.watch.has_value()) {
+      absl::StrAppend(&out, "  watch: ",
+                      WatchSentence(*phase.watch, phase.measured_s), "\n");
+    }
     if (spec.mode == LoopMode::kOpen) {
       absl::StrAppendFormat(
           &out,
@@ -334,6 +428,12 @@ std::string TextReport(const RunReport& report) {
                           "\nwrites: %d upserts ok, %d deletes ok, %d ids of "
                           "this run still live\n",
                           w.upserts_ok, w.deletes_ok, w.live_ids);
+  }
+  if (w.job_upserts_ok + w.job_deletes_ok > 0) {
+    absl::StrAppendFormat(&out,
+                          "job writes: %d upserts ok, %d deletes ok, %d job "
+                          "ids of this run still live\n",
+                          w.job_upserts_ok, w.job_deletes_ok, w.live_job_ids);
   }
   const std::vector<Ratios> rounds = RoundRatios(report);
   const Ratios ratios = MedianRatios(rounds);
@@ -368,6 +468,17 @@ std::string TextReport(const RunReport& report) {
         *ratios.mixed_search_p99_over_search_p99,
         by_round(&Ratios::mixed_search_p99_over_search_p99));
   }
+  if (ratios.match_jobs_qps_over_search_qps.has_value()) {
+    absl::StrAppendFormat(&out, "match_jobs qps / search qps: %.3f%s\n",
+                          *ratios.match_jobs_qps_over_search_qps,
+                          by_round(&Ratios::match_jobs_qps_over_search_qps));
+  }
+  if (ratios.watch_writes_qps_over_writes_qps.has_value()) {
+    absl::StrAppendFormat(
+        &out, "profile writes/s with watchers / without: %.3f%s\n",
+        *ratios.watch_writes_qps_over_writes_qps,
+        by_round(&Ratios::watch_writes_qps_over_writes_qps));
+  }
   return out;
 }
 
@@ -383,10 +494,14 @@ std::string JsonReport(const RunReport& report) {
     return absl::StrFormat(
         "{\"search_qps_over_health_qps\":%s,"
         "\"search_cpu_over_health_cpu\":%s,"
-        "\"mixed_search_p99_over_search_p99\":%s}",
+        "\"mixed_search_p99_over_search_p99\":%s,"
+        "\"match_jobs_qps_over_search_qps\":%s,"
+        "\"watch_writes_qps_over_writes_qps\":%s}",
         number(ratios.search_qps_over_health_qps),
         number(ratios.search_cpu_over_health_cpu),
-        number(ratios.mixed_search_p99_over_search_p99));
+        number(ratios.mixed_search_p99_over_search_p99),
+        number(ratios.match_jobs_qps_over_search_qps),
+        number(ratios.watch_writes_qps_over_writes_qps));
   };
   const std::vector<Ratios> round_ratios = RoundRatios(report);
   std::vector<std::string> rounds;
@@ -396,13 +511,14 @@ std::string JsonReport(const RunReport& report) {
       "{\"tool\":\"pa-match-loadgen\",\"server\":%s,\"started_at\":%s,"
       "\"command_line\":%s,\"rounds\":%d,\"phases\":[%s],"
       "\"writes\":{\"upserts_ok\":%d,\"deletes_ok\":%d,\"live_ids\":%d,"
-      "\"sample_live_id\":%s,\"sample_deleted_id\":%s},"
+      "\"sample_live_id\":%s,\"sample_deleted_id\":%s,"
+      "\"job_upserts_ok\":%d,\"job_deletes_ok\":%d,\"live_job_ids\":%d},"
       "\"ratios\":%s,\"ratios_by_round\":[%s],\"failed_calls\":%d}\n",
       JsonString(report.server), JsonString(report.started_at),
       JsonString(report.command_line), report.rounds,
       absl::StrJoin(phases, ","), w.upserts_ok, w.deletes_ok, w.live_ids,
       JsonString(w.sample_live_id), JsonString(w.sample_deleted_id),
-      json_ratios(MedianRatios(round_ratios)), absl::StrJoin(rounds, ","),
+      w.job_upserts_ok, w.job_deletes_ok, w.live_job_ids, json_ratios(MedianRatios(round_ratios)), absl::StrJoin(rounds, ","),
       TotalFailures(report));
 }
 

@@ -50,9 +50,17 @@ struct Summary {
 
 Summary Summarize(const OpStats& stats, double measured_s);
 
-// The merged stats of a phase's operations: every one, or searches only.
+// The merged stats of a phase's operations: every one, searches only, or
+// the operations the phase is about (IsPrimaryOp: Health/Check, searches,
+// MatchJobs or profile writes).
 OpStats AllOps(const PhaseResult& phase);
 OpStats SearchOps(const PhaseResult& phase);
+OpStats PrimaryOps(const PhaseResult& phase);
+// What PrimaryOps holds, for labels: "health", "searches", "match_jobs",
+// "profile writes".
+std::string PrimaryLabel(PhaseWorkload workload);
+// A watch phase's stream figures as one sentence (text and HTML reports).
+std::string WatchSentence(const WatchStats& watch, double measured_s);
 
 // CPU microseconds per measured call of `phase` (cpu.h): the machine's
 // (absent if /proc/stat was unreadable) and this process's.
@@ -78,6 +86,14 @@ struct Ratios {
   std::optional<double> search_cpu_over_health_cpu;
   // p99 of searches in the first mixed phase over the first search phase.
   std::optional<double> mixed_search_p99_over_search_p99;
+  // MatchJobs throughput of the first match_jobs phase over the search
+  // throughput of the first search phase (closed loops): what a PA's jobs
+  // cost beside an employer's search.
+  std::optional<double> match_jobs_qps_over_search_qps;
+  // Profile writes per second of the first watch phase over those of the
+  // first writes phase (closed loops): what open Watch streams cost the
+  // writes.
+  std::optional<double> watch_writes_qps_over_writes_qps;
 };
 // Each round's ratios (one entry when the run had one round).
 std::vector<Ratios> RoundRatios(const RunReport& report);

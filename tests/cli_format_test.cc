@@ -174,7 +174,8 @@ TEST(UpsertFormat, Lines) {
 TEST(JsonFormat, ProtoNamesAndPrimitiveFields) {
   auto response = FromText<pamatch::v1::UpsertProfileResponse>(
       R"pb(id: "pa-1" version: 7)pb");
-  EXPECT_EQ(ToJson(response), R"({"id":"pa-1","version":"7","created":false})");
+  EXPECT_EQ(ToJson(response),
+            R"({"id":"pa-1","version":"7","created":false,"position":"0"})");
   pamatch::v1::GetProfileResponse get;
   get.mutable_profile()->set_id("pa-1");
   get.set_register_level(2);

@@ -29,22 +29,22 @@
 //                           page (page size 100) of both is compared for
 //                           those PAs, and every timed pair again (first
 //                           page): any difference aborts the run.
-//   BM_AlertDiff/two_scans  the work a profile upsert adds with alerts on,
+//   BM_AlertDiff/engine     the work a profile upsert adds with alerts on,
 //                           timed in process: the PA as stored and as
 //                           edited (skills, training and availability of
-//                           another demo profile) run through the job
-//                           index, the pairs that turned found and their
-//                           events serialised, exactly as
-//                           Market::DiffProfile and Market::Stage do it
-//                           (copied here: the engine has no timer around
-//                           it). Over the 1,000 PAs: p50_us, p99_us (and
-//                           of each edit's best, as BM_MatchJobs),
-//                           candidates and events per upsert.
-//   BM_AlertDiff/one_scan   the same through ForEachMatchChange
-//                           (job_matching.h): one scan for both sides,
-//                           scores only for pairs that start. Checked
-//                           first to stage the very same events as
-//                           two_scans for every edit (else abort).
+//                           another demo profile) through the engine's own
+//                           ProfileMatchChanges and EncodeEvents
+//                           (engine/market.h; one scan of the job index
+//                           for both sides, scores only for pairs that
+//                           start), as Market::Prepare runs them on the
+//                           writer's thread. Over the 1,000 PAs: p50_us,
+//                           p99_us (and of each edit's best, as
+//                           BM_MatchJobs), candidates and events per
+//                           upsert. Checked first to encode the very same
+//                           events as two_scans for every edit (else
+//                           abort).
+//   BM_AlertDiff/two_scans  the baseline: two ForEachJobMatch calls, one
+//                           per side, and their difference.
 //   BM_UpsertLatency        the same edits as Engine::Upsert calls, one
 //                           writer, sync_writes off, on an engine opened
 //                           with alerts on, then off, alternating
@@ -69,6 +69,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -86,6 +87,7 @@
 #include "engine/job.h"
 #include "engine/job_index.h"
 #include "engine/job_matching.h"
+#include "engine/market.h"
 #include "engine/profile.h"
 #include "engine/taxonomy.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -377,104 +379,55 @@ void BM_ReferenceMatchJobs(benchmark::State& state) {
 
 // ---- What alerts add to a profile write -------------------------------------
 
-// Market::DiffProfile and Market::Stage (engine/market.cc), copied: the
-// pairs whose match turns when a PA goes from `before` to `after`, as
-// serialised events. Returns the number of events.
-struct PairChange {
-  bool started;
-  std::string job_id, profile_id, local_authority;
-  double score;
-};
-
-size_t StageChanges(const std::vector<PairChange>& out, DayNumber day,
-                    std::vector<std::string>* staged);
-
-// `one_pass`: the pairs found by ForEachMatchChange (job_matching.h), one
-// scan for both sides, instead of two ForEachJobMatch calls.
+// The pairs that turn when a PA goes from `before` to `after`, encoded as
+// events, as a profile write finds them: by the engine's own
+// ProfileMatchChanges and EncodeEvents (engine/market.h), or, with
+// `two_scans`, by the earlier way kept as a baseline: two ForEachJobMatch
+// calls (the jobs of each side) and their difference. Returns the number
+// of events.
 size_t DiffAndStage(const JobIndex& jobs, const CompiledProfile* before,
                     const CompiledProfile* after, DayNumber day,
-                    std::vector<std::string>* staged, bool one_pass = false) {
-  if (one_pass) {
+                    std::vector<std::pair<int64_t, std::string>>* staged,
+                    bool two_scans) {
+  std::vector<PairChange> out;
+  if (!two_scans) {
+    ProfileMatchChanges(jobs, before, after, day, &out);
+  } else {
+    std::vector<const CompiledJob*> was;
+    absl::flat_hash_map<const CompiledJob*, double> now;
+    if (before != nullptr) {
+      ForEachJobMatch(jobs, *before, day,
+                      [&](const CompiledJob& job, const PairMatch&) {
+                        was.push_back(&job);
+                      });
+    }
+    if (after != nullptr) {
+      ForEachJobMatch(jobs, *after, day,
+                      [&](const CompiledJob& job, const PairMatch& match) {
+                        now.emplace(&job, match.score);
+                      });
+    }
     const std::string& pa = before != nullptr ? before->id : after->id;
-    std::vector<PairChange> ended, started, out;
-    ForEachMatchChange(jobs, before, after, day,
-                       [&](const CompiledJob& job, bool is_start,
-                           const PairMatch* match) {
-                         (is_start ? started : ended)
-                             .push_back({is_start, job.id, pa,
-                                         job.local_authority,
-                                         is_start ? match->score : 0});
-                       });
-    auto by_job = [](const PairChange& a, const PairChange& b) {
-      return a.job_id < b.job_id;
-    };
-    std::sort(ended.begin(), ended.end(), by_job);
-    std::sort(started.begin(), started.end(), by_job);
-    for (auto* list : {&ended, &started}) {
-      for (PairChange& change : *list) out.push_back(std::move(change));
+    for (const CompiledJob* job : was) {
+      if (now.erase(job) == 0) {
+        out.push_back({false, job->id, pa, job->local_authority, 0});
+      }
     }
-    return StageChanges(out, day, staged);
-  }
-  std::vector<const CompiledJob*> was;
-  absl::flat_hash_map<const CompiledJob*, double> now;
-  if (before != nullptr) {
-    ForEachJobMatch(jobs, *before, day,
-                    [&](const CompiledJob& job, const PairMatch&) {
-                      was.push_back(&job);
-                    });
-  }
-  if (after != nullptr) {
-    ForEachJobMatch(jobs, *after, day,
-                    [&](const CompiledJob& job, const PairMatch& match) {
-                      now.emplace(&job, match.score);
-                    });
-  }
-  const std::string& pa = before != nullptr ? before->id : after->id;
-  std::vector<PairChange> ended, started, out;
-  for (const CompiledJob* job : was) {
-    if (now.erase(job) == 0) {
-      ended.push_back({false, job->id, pa, job->local_authority, 0});
+    for (const auto& [job, score] : now) {
+      out.push_back({true, job->id, pa, job->local_authority, score});
     }
+    std::sort(out.begin(), out.end(),
+              [](const PairChange& a, const PairChange& b) {
+                return std::tie(a.started, a.job_id) <
+                       std::tie(b.started, b.job_id);
+              });
   }
-  for (const auto& [job, score] : now) {
-    started.push_back({true, job->id, pa, job->local_authority, score});
-  }
-  auto by_job = [](const PairChange& a, const PairChange& b) {
-    return a.job_id < b.job_id;
-  };
-  std::sort(ended.begin(), ended.end(), by_job);
-  std::sort(started.begin(), started.end(), by_job);
-  for (auto* list : {&ended, &started}) {
-    for (PairChange& change : *list) out.push_back(std::move(change));
-  }
-  return StageChanges(out, day, staged);
-}
-
-// Market::Stage: one serialised WatchEvent per change.
-size_t StageChanges(const std::vector<PairChange>& out, DayNumber day,
-                    std::vector<std::string>* staged) {
-  const std::string day_text = FormatDate(day);
-  v1::WatchEvent event;
   int64_t sequence = 0;
-  for (const PairChange& change : out) {
-    event.Clear();
-    event.set_sequence(++sequence);
-    event.set_kind(change.started ? v1::WatchEvent::MATCH_STARTED
-                                  : v1::WatchEvent::MATCH_ENDED);
-    event.set_job_id(change.job_id);
-    event.set_profile_id(change.profile_id);
-    event.set_score(change.score);
-    event.set_position(1);
-    event.set_cause("profile_upsert");
-    event.set_local_authority(change.local_authority);
-    event.set_day(day_text);
-    event.mutable_time()->set_seconds(absl::ToUnixSeconds(kNow));
-    staged->push_back(event.SerializeAsString());
-  }
+  EncodeEvents(out, "profile_upsert", 1, kNow, day, &sequence, staged);
   return out.size();
 }
 
-void BM_AlertDiff(benchmark::State& state, bool one_pass) {
+void BM_AlertDiff(benchmark::State& state, bool two_scans) {
   SharedEngine();  // the data, generated if need be
   const Taxonomy taxonomy = Taxonomy::Load(TheSetup().taxonomy_path).value();
   const DayNumber day = DayOf(kNow);
@@ -497,14 +450,14 @@ void BM_AlertDiff(benchmark::State& state, bool one_pass) {
     if (!before.ok() || !after.ok()) Die("profile does not compile");
     edits.push_back({*std::move(before), *std::move(after)});
   }
-  if (one_pass) {
+  if (!two_scans) {
     // Both ways must stage the very same events for every edit.
     for (const Edit& e : edits) {
-      std::vector<std::string> two, one;
-      DiffAndStage(jobs, &e.before, &e.after, day, &two, false);
-      DiffAndStage(jobs, &e.before, &e.after, day, &one, true);
+      std::vector<std::pair<int64_t, std::string>> two, one;
+      DiffAndStage(jobs, &e.before, &e.after, day, &two, true);
+      DiffAndStage(jobs, &e.before, &e.after, day, &one, false);
       if (one != two) {
-        Die(absl::StrCat("ForEachMatchChange differs from two ForEachJobMatch "
+        Die(absl::StrCat("ProfileMatchChanges differs from two ForEachJobMatch "
                          "calls for ", e.before.id, ": ", one.size(), " against ",
                          two.size(), " events"));
       }
@@ -555,7 +508,7 @@ void BM_AlertDiff(benchmark::State& state, bool one_pass) {
   }
   std::vector<double> latencies_us;
   std::vector<double> best_us(edits.size(), -1);
-  std::vector<std::string> staged;
+  std::vector<std::pair<int64_t, std::string>> staged;
   int64_t events = 0;
   size_t step = 0;
   for (auto _ : state) {
@@ -563,7 +516,7 @@ void BM_AlertDiff(benchmark::State& state, bool one_pass) {
     const Edit& e = edits[k];
     staged.clear();
     const auto start = std::chrono::steady_clock::now();
-    events += DiffAndStage(jobs, &e.before, &e.after, day, &staged, one_pass);
+    events += DiffAndStage(jobs, &e.before, &e.after, day, &staged, two_scans);
     latencies_us.push_back(MicrosSince(start));
     if (best_us[k] < 0 || latencies_us.back() < best_us[k]) {
       best_us[k] = latencies_us.back();
@@ -718,8 +671,8 @@ void BM_DurableUpserts(benchmark::State& state) {
 
 BENCHMARK(BM_MatchJobs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ReferenceMatchJobs)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_AlertDiff, two_scans, false)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_AlertDiff, one_scan, true)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_AlertDiff, engine, false)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_AlertDiff, two_scans, true)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_UpsertLatency)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_DurableUpserts)->Unit(benchmark::kSecond)->Iterations(1);
 

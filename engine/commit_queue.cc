@@ -63,6 +63,14 @@ CommitQueue::~CommitQueue() {
 }
 
 void CommitQueue::Submit(std::vector<ProfileWrite> writes, Done done) {
+  if (hook_ != nullptr) {
+    for (ProfileWrite& write : writes) {
+      write.prepared = hook_->Prepare(
+          write.compiled ? &*write.compiled : nullptr,
+          write.compiled ? absl::string_view(write.compiled->id)
+                         : absl::string_view(write.id));
+    }
+  }
   {
     MutexLock lock(&mu_);
     queue_.push_back(Group{std::move(writes), std::move(done), nullptr});
@@ -141,7 +149,8 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
       const CompiledProfile* profile = index.Find(id);
       return profile == nullptr ? 0 : profile->version;
     };
-    auto note_change = [&](absl::string_view id, const CompiledProfile* after) {
+    auto note_change = [&](absl::string_view id, const CompiledProfile* after,
+                           const CommitHookPrepared* prepared) {
       if (hook_ == nullptr) return;
       const CompiledProfile* before = nullptr;
       auto it = latest.find(id);
@@ -151,7 +160,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
         before = stored.get();
         befores.push_back(std::move(stored));
       }
-      changes.push_back({before, after});
+      changes.push_back({before, after, prepared});
       latest[id] = after;
     };
     for (size_t g = 0; g < round.size(); ++g) {
@@ -167,7 +176,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
             continue;
           }
           pending[write.id] = 0;
-          note_change(write.id, nullptr);
+          note_change(write.id, nullptr, write.prepared.get());
           mutations.push_back({write.id, nullptr});
           accepted.emplace_back(g, w);
           continue;
@@ -191,7 +200,7 @@ std::vector<std::vector<WriteResult>> CommitQueue::CommitRound(
         AppendVersion(version, &write.value);
         write.compiled->version = version;
         pending[id] = version;
-        note_change(id, &*write.compiled);
+        note_change(id, &*write.compiled, write.prepared.get());
         result.version = version;
         result.created = stored == 0;
         mutations.push_back({id, &write.value});

@@ -39,12 +39,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
 #include "engine/live_index.h"
 #include "engine/profile.h"
@@ -53,6 +55,12 @@
 #include "pamatch/v1/matcher.pb.h"
 
 namespace pamatch {
+
+// What a CommitHook works out for one write before it is queued; each
+// hook derives its own.
+struct CommitHookPrepared {
+  virtual ~CommitHookPrepared() = default;
+};
 
 // One write: an upsert when `compiled` is set, else a delete of `id`.
 struct ProfileWrite {
@@ -65,6 +73,9 @@ struct ProfileWrite {
   std::string value;
   // Delete: the id (upserts take theirs from `compiled`).
   std::string id;
+  // Set by Submit: what the hook worked out for this write on the
+  // caller's thread (CommitHook::Prepare), if anything.
+  std::shared_ptr<const CommitHookPrepared> prepared;
 };
 
 // `profile` serialized, with room for AppendVersion.
@@ -81,10 +92,23 @@ void AppendVersion(int64_t version, std::string* value);
 class CommitHook {
  public:
   virtual ~CommitHook() = default;
-  // One accepted write: the profile before and after it (null: absent).
+  // Any thread, from Submit, before the write is queued: work the hook
+  // may do for the write (`after`: the upsert's profile; null: a delete
+  // of `id`) on the caller's thread rather than on the commit thread. The
+  // result comes back in the write's Change; the hook must check there
+  // that it still holds (the round may see another `before`). Null: none.
+  virtual std::shared_ptr<const CommitHookPrepared> Prepare(
+      const CompiledProfile* after, absl::string_view id) {
+    (void)after;
+    (void)id;
+    return nullptr;
+  }
+  // One accepted write: the profile before and after it (null: absent),
+  // and what Prepare returned for it (null: nothing).
   struct Change {
     const CompiledProfile* before;
     const CompiledProfile* after;
+    const CommitHookPrepared* prepared = nullptr;
   };
   // Before the round's batch is written, with its accepted writes in
   // order; adds to `extras` what goes in the same batch, and sets
@@ -119,7 +143,8 @@ class CommitQueue {
   CommitQueue& operator=(const CommitQueue&) = delete;
 
   // Queues `writes` as one group (never split across rounds). An empty group
-  // is completed, with no results, in the next round.
+  // is completed, with no results, in the next round. With a hook, calls
+  // its Prepare for each write first, on this thread.
   void Submit(std::vector<ProfileWrite> writes, Done done);
   // Runs `task` on the commit thread, alone in its round, in queue order
   // with the writes: how the engine's other writes (jobs, policies, the

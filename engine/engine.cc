@@ -63,6 +63,8 @@ class EngineState {
   }
 
   const absl::Time started = absl::Now();
+  // EngineOptions::clock: what "today" is for the alerts and their stats.
+  std::function<absl::Time()> clock;
   const Taxonomy taxonomy;
   const std::unique_ptr<Store> store;
   LiveIndex live;
@@ -101,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   market_options.max_retained_events = options.max_retained_events;
   auto state = std::make_unique<EngineState>(
       *std::move(taxonomy), *std::move(store), market_options);
+  state->clock = options.clock;
   absl::Status status =
       LoadProfiles(*state->store, state->live, options.on_progress);
   if (!status.ok()) return status;
@@ -381,7 +384,7 @@ v1::GetStatsResponse Engine::Stats() const {
   stats.set_taxonomy_training(
       static_cast<int64_t>(s.taxonomy.training().size()));
   stats.set_jobs(s.market.jobs());
-  stats.set_open_jobs(s.market.open_jobs(DayOf(absl::Now())));
+  stats.set_open_jobs(s.market.open_jobs(DayOf(s.clock())));
   const auto [first, last] = s.market.EventRange();
   stats.set_last_event_sequence(last);
   stats.set_oldest_event_sequence(last >= first ? first : 0);

@@ -89,6 +89,7 @@ absl::Status Market::Load(absl::Time now) {
     staged_sequence_ = last_event_;
   }
   WriterLock lock(&mu_);
+  ++generation_;
   v1::Job job;
   return store_->ForEachJobValue([&](absl::string_view key,
                                      absl::string_view value) {
@@ -114,41 +115,82 @@ absl::Status Market::Load(absl::Time now) {
 
 // ---- Finding the pairs a write turns ---------------------------------------
 
-void Market::DiffProfile(const CompiledProfile* before,
+void ProfileMatchChanges(const JobIndex& jobs, const CompiledProfile* before,
                          const CompiledProfile* after, DayNumber day,
-                         std::vector<PairChange>* out) const {
-  std::vector<const CompiledJob*> was;
-  absl::flat_hash_map<const CompiledJob*, double> now;
-  if (before != nullptr) {
-    ForEachJobMatch(jobs_, *before, day,
-                    [&](const CompiledJob& job, const PairMatch&) {
-                      was.push_back(&job);
-                    });
-  }
-  if (after != nullptr) {
-    ForEachJobMatch(jobs_, *after, day,
-                    [&](const CompiledJob& job, const PairMatch& match) {
-                      now.emplace(&job, match.score);
-                    });
-  }
+                         std::vector<PairChange>* out) {
+  if (before == nullptr && after == nullptr) return;
   const std::string& pa = before != nullptr ? before->id : after->id;
-  std::vector<PairChange> ended, started;
-  for (const CompiledJob* job : was) {
-    if (now.erase(job) == 0) {
-      ended.push_back({false, job->id, pa, job->local_authority, 0});
-    }
+  const size_t first = out->size();
+  ForEachMatchChange(jobs, before, after, day,
+                     [&](const CompiledJob& job, bool started,
+                         const PairMatch* match) {
+                       out->push_back({started, job.id, pa,
+                                       job.local_authority,
+                                       started ? match->score : 0});
+                     });
+  // Ends first, then starts, each by job id.
+  std::sort(out->begin() + static_cast<ptrdiff_t>(first), out->end(),
+            [](const PairChange& a, const PairChange& b) {
+              return std::tie(a.started, a.job_id) <
+                     std::tie(b.started, b.job_id);
+            });
+}
+
+void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
+                  int64_t position, absl::Time time, DayNumber day,
+                  int64_t* sequence,
+                  std::vector<std::pair<int64_t, std::string>>* out) {
+  if (changes.empty()) return;
+  const google::protobuf::Timestamp stamp =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(time));
+  const std::string day_text = FormatDate(day);
+  v1::WatchEvent event;
+  for (const PairChange& change : changes) {
+    event.Clear();
+    event.set_sequence(++*sequence);
+    event.set_kind(change.started ? v1::WatchEvent::MATCH_STARTED
+                                  : v1::WatchEvent::MATCH_ENDED);
+    event.set_job_id(change.job_id);
+    event.set_profile_id(change.profile_id);
+    event.set_score(change.score);
+    event.set_position(position);
+    event.set_cause(cause);
+    event.set_local_authority(change.local_authority);
+    event.set_day(day_text);
+    *event.mutable_time() = stamp;
+    out->emplace_back(event.sequence(), event.SerializeAsString());
   }
-  for (const auto& [job, score] : now) {
-    started.push_back({true, job->id, pa, job->local_authority, score});
+}
+
+struct Market::PreparedDiff final : CommitHookPrepared {
+  ProfileIndex::ProfilePtr before;  // kept alive, so its address is unique
+  uint64_t generation = 0;
+  DayNumber day = 0;
+  std::vector<PairChange> pairs;
+};
+
+std::shared_ptr<const CommitHookPrepared> Market::Prepare(
+    const CompiledProfile* after, absl::string_view id) {
+  if (!options_.alerts) return nullptr;
+  auto prepared = std::make_shared<PreparedDiff>();
+  {
+    ReaderLock lock(&live_->mu());
+    prepared->before = live_->index().Share(id);
   }
-  auto by_job = [](const PairChange& a, const PairChange& b) {
-    return a.job_id < b.job_id;
-  };
-  std::sort(ended.begin(), ended.end(), by_job);
-  std::sort(started.begin(), started.end(), by_job);
-  for (auto* list : {&ended, &started}) {
-    for (PairChange& change : *list) out->push_back(std::move(change));
-  }
+  if (prepared->before == nullptr && after == nullptr) return nullptr;
+  ReaderLock lock(&mu_);
+  if (jobs_.size() == 0) return nullptr;
+  prepared->generation = generation_;
+  prepared->day = day();
+  ProfileMatchChanges(jobs_, prepared->before.get(), after, prepared->day,
+                      &prepared->pairs);
+  return prepared;
+}
+
+Market::DiffCounters Market::diff_counters() const {
+  return {prepared_used_.load(std::memory_order_relaxed),
+          found_on_commit_.load(std::memory_order_relaxed)};
 }
 
 void Market::ForEachPaOf(
@@ -203,27 +245,8 @@ void Market::DiffJob(const CompiledJob* before, const CompiledJob* after,
 
 void Market::Stage(const std::vector<PairChange>& changes, const char* cause,
                    int64_t position, Store::Extras* extras) {
-  if (changes.empty()) return;
-  const google::protobuf::Timestamp time =
-      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-          absl::ToUnixNanos(staged_time_));
-  const std::string day = FormatDate(this->day());
-  v1::WatchEvent event;
-  for (const PairChange& change : changes) {
-    event.Clear();
-    event.set_sequence(++staged_sequence_);
-    event.set_kind(change.started ? v1::WatchEvent::MATCH_STARTED
-                                  : v1::WatchEvent::MATCH_ENDED);
-    event.set_job_id(change.job_id);
-    event.set_profile_id(change.profile_id);
-    event.set_score(change.score);
-    event.set_position(position);
-    event.set_cause(cause);
-    event.set_local_authority(change.local_authority);
-    event.set_day(day);
-    *event.mutable_time() = time;
-    extras->events.emplace_back(event.sequence(), event.SerializeAsString());
-  }
+  EncodeEvents(changes, cause, position, staged_time_, day(), &staged_sequence_,
+               &extras->events);
 }
 
 void Market::Publish(bool written) {
@@ -258,10 +281,22 @@ void Market::BeforeWrite(const std::vector<Change>& changes,
     const int64_t position = ++staged_position_;
     (*positions)[i] = position;
     if (!options_.alerts || jobs_.size() == 0) continue;
+    const char* cause =
+        change.after != nullptr ? "profile_upsert" : "profile_delete";
+    // The writer's thread found the pairs against this very job index,
+    // day and stored profile: they stand (the profile after is the
+    // write's own, whatever its version turned out to be).
+    const auto* prepared = static_cast<const PreparedDiff*>(change.prepared);
+    if (prepared != nullptr && prepared->generation == generation_ &&
+        prepared->day == today && prepared->before.get() == change.before) {
+      prepared_used_.fetch_add(1, std::memory_order_relaxed);
+      Stage(prepared->pairs, cause, position, extras);
+      continue;
+    }
+    found_on_commit_.fetch_add(1, std::memory_order_relaxed);
     pairs.clear();
-    DiffProfile(change.before, change.after, today, &pairs);
-    Stage(pairs, change.after != nullptr ? "profile_upsert" : "profile_delete",
-          position, extras);
+    ProfileMatchChanges(jobs_, change.before, change.after, today, &pairs);
+    Stage(pairs, cause, position, extras);
   }
   extras->write_position = staged_position_;
 }
@@ -355,6 +390,7 @@ std::vector<Market::JobResult> Market::CommitJobs(std::vector<JobWrite> writes) 
   const absl::Status written = store_->WriteProfiles({}, &extras);
   if (written.ok()) {
     WriterLock lock(&mu_);
+    ++generation_;
     for (size_t k = 0; k < applied.size(); ++k) {
       if (applied[k] != nullptr) {
         jobs_.Put(applied[k]);
@@ -380,7 +416,6 @@ absl::StatusOr<v1::Policy> Market::CommitPolicy(const v1::Policy& policy,
   }
   staged_time_ = absl::Now();
   const DayNumber today = day();
-  const int64_t position = ++staged_position_;
   // The jobs of the authority, compiled with the new policy.
   std::vector<JobPtr> before, after;
   {
@@ -395,6 +430,9 @@ absl::StatusOr<v1::Policy> Market::CommitPolicy(const v1::Policy& policy,
     if (!compiled.ok()) return compiled.status();
     after.push_back(std::make_shared<const CompiledJob>(*std::move(compiled)));
   }
+  // Taken once nothing can fail before the batch (a failed batch gives it
+  // back, Publish).
+  const int64_t position = ++staged_position_;
   Store::Extras extras;
   if (options_.alerts) {
     std::vector<PairChange> pairs;
@@ -422,6 +460,7 @@ absl::StatusOr<v1::Policy> Market::CommitPolicy(const v1::Policy& policy,
       policies_->Remember(policy);
     }
     WriterLock lock(&mu_);
+    ++generation_;
     for (const JobPtr& job : after) jobs_.Put(job);
   }
   Publish(written.ok());
@@ -497,6 +536,7 @@ absl::Status Market::AdvanceDay(DayNumber to) {
   {
     // Every job judged on the new day from now on.
     WriterLock lock(&mu_);
+    ++generation_;
     std::vector<JobPtr> all;
     jobs_.ForEach([&](const JobPtr& job) { all.push_back(job); });
     for (const JobPtr& job : all) {

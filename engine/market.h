@@ -4,9 +4,14 @@
 // Every write that can change match(job, PA, day) runs on the commit
 // thread (commit_queue.h), so all of them are in one order:
 //   - profile writes, through CommitHook: before a round's batch is
-//     written, each accepted write's PA is matched against the job index
-//     as it was and as it will be, and the MATCH_STARTED / MATCH_ENDED
-//     events go in the same batch;
+//     written, the pairs each accepted write turns (its PA as stored and
+//     as written, against the job index) become MATCH_STARTED /
+//     MATCH_ENDED events in the same batch. The pairs are found on the
+//     writer's thread before the write is queued (Prepare, one scan of
+//     the job index), so that writers find them in parallel and while the
+//     commit thread syncs; the commit thread uses them when the job index,
+//     the day and the stored profile are still the ones they were found
+//     against, and finds them itself otherwise;
 //   - job writes, policy changes and the daily pass, as commit-queue tasks
 //     (CommitJobs, CommitPolicy, AdvanceDay): each finds the PAs its jobs
 //     matched and now match through the profile index (any status), writes
@@ -22,8 +27,9 @@
 // it); the event log's published range by events_mu_; listeners by
 // listeners_mu_, held while they are called, so that after
 // RemoveListener returns a listener is never called again. Lock order:
-// the profile index's lock (live_index.h) and mu_ are never held together
-// by a writer; a reader takes one, then releases it, then the other.
+// mu_ before the profile index's lock (live_index.h), both shared: the
+// daily pass holds them so on the commit thread. No thread takes mu_ while holding the profile index's
+// lock; Prepare takes the profile index's lock, releases it, then mu_.
 #ifndef PA_MATCH_ENGINE_MARKET_H_
 #define PA_MATCH_ENGINE_MARKET_H_
 
@@ -31,7 +37,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -59,6 +67,30 @@ struct MarketOptions {
   int64_t max_retained_events = 50'000'000;
 };
 
+// A pair whose match turned.
+struct PairChange {
+  bool started;
+  std::string job_id, profile_id, local_authority;
+  double score;
+};
+
+// The pairs that turn when a PA goes from `before` to `after` (either
+// null: absent) against `jobs` on `day`, in the order of one write's
+// events (MATCHING-DECISIONS.md "Order and ids"): the ends, then the
+// starts, each by job id. One scan of the index (ForEachMatchChange).
+// The caller holds the job index's lock shared.
+void ProfileMatchChanges(const JobIndex& jobs, const CompiledProfile* before,
+                         const CompiledProfile* after, DayNumber day,
+                         std::vector<PairChange>* out);
+
+// Appends `changes` to `out` as serialised WatchEvents caused by `cause`
+// at write `position`, stamped with `time` and the alerts day `day`,
+// numbered from *sequence + 1 (*sequence is left at the last).
+void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
+                  int64_t position, absl::Time time, DayNumber day,
+                  int64_t* sequence,
+                  std::vector<std::pair<int64_t, std::string>>* out);
+
 // One job write: an upsert when `compiled` is set (version as requested),
 // else a delete of `id`.
 struct JobWrite {
@@ -78,6 +110,13 @@ class Market final : public CommitHook {
   // starts: the alerts day (stored, else the day of `now`), the write
   // position, the event range and the jobs.
   absl::Status Load(absl::Time now);
+
+  // Any thread (CommitQueue::Submit): a profile write's pairs, found on
+  // the writer's thread against the job index as it is, so that the commit
+  // thread only checks that they still hold (same stored profile, job
+  // index and day) instead of finding them itself.
+  std::shared_ptr<const CommitHookPrepared> Prepare(
+      const CompiledProfile* after, absl::string_view id) override;
 
   // ---- Commit thread only ----------------------------------------------
   void BeforeWrite(const std::vector<Change>& changes, Store::Extras* extras,
@@ -121,18 +160,19 @@ class Market final : public CommitHook {
   int64_t AddListener(Engine::EventListener listener);
   void RemoveListener(int64_t id);
 
- private:
-  // A pair whose match turned.
-  struct PairChange {
-    bool started;
-    std::string job_id, profile_id, local_authority;
-    double score;
+  // Profile writes whose pairs were found by Prepare and used as they
+  // were, and those the commit thread had to find (again). For tests,
+  // benchmarks and metrics.
+  struct DiffCounters {
+    int64_t prepared_used = 0;
+    int64_t found_on_commit = 0;
   };
-  // The changes of one PA going from `before` to `after` (null: absent)
-  // against the job index, on `day`.
-  void DiffProfile(const CompiledProfile* before, const CompiledProfile* after,
-                   DayNumber day, std::vector<PairChange>* out) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  DiffCounters diff_counters() const;
+
+ private:
+  // What Prepare works out for a profile write: its pairs against the job
+  // index at `generation` on `day`, from the stored profile `before`.
+  struct PreparedDiff;
   // The PAs (any status) `job` matches on `day` (none unless open then).
   void ForEachPaOf(const CompiledJob& job, DayNumber day,
                    const std::function<void(const CompiledProfile&,
@@ -155,6 +195,10 @@ class Market final : public CommitHook {
 
   mutable SharedMutex mu_;
   JobIndex jobs_ ABSL_GUARDED_BY(mu_);
+  // Bumped with every change to jobs_ (and the day, which moves every job):
+  // a prepared diff of the same generation was found against this index.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int64_t> prepared_used_{0}, found_on_commit_{0};
   std::atomic<DayNumber> day_{0};
 
   // Commit thread only: the last position and sequence written, and those

@@ -19,3 +19,5 @@ pa_match_test(alerts_concurrency_test SOURCES alerts_concurrency_test.cc
               LIBS pamatch_engine pamatch_demo Threads::Threads LABELS tsan)
 pa_match_test(job_match_change_test SOURCES job_match_change_test.cc
               LIBS pamatch_engine pamatch_demo pamatch_query_mix)
+pa_match_test(alerts_prepare_test SOURCES alerts_prepare_test.cc
+              LIBS pamatch_engine)

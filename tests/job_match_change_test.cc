@@ -1,6 +1,7 @@
 // ForEachMatchChange (engine/job_matching.h), the one-scan diff a profile
-// write's alert events can be found with, against what Market::DiffProfile
-// does today: the difference of two ForEachJobMatch calls. On generated
+// write's alert events are found with (Market::Prepare and BeforeWrite,
+// through ProfileMatchChanges), against the plain way: the difference of
+// two ForEachJobMatch calls. On generated
 // jobs (bench/job_mix.h; some closed, some needing a language, so judged
 // through the code columns, some compiled on another day, so moved to the
 // day judged) and generated PAs edited in several ways (moved and

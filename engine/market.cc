@@ -1,6 +1,7 @@
 #include "engine/market.h"
 
 #include <algorithm>
+#include <cstring>
 #include <tuple>
 #include <utility>
 
@@ -11,7 +12,6 @@
 #include "engine/dates.h"
 #include "engine/scoring.h"
 #include "engine/validation.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace pamatch {
 namespace {
@@ -120,46 +120,108 @@ void ProfileMatchChanges(const JobIndex& jobs, const CompiledProfile* before,
                          std::vector<PairChange>* out) {
   if (before == nullptr && after == nullptr) return;
   const std::string& pa = before != nullptr ? before->id : after->id;
-  const size_t first = out->size();
+  // Gathered and sorted as pointers (cheap to move), copied out once.
+  struct Turned {
+    bool started;
+    const CompiledJob* job;
+    double score;
+  };
+  std::vector<Turned> turned;
   ForEachMatchChange(jobs, before, after, day,
                      [&](const CompiledJob& job, bool started,
                          const PairMatch* match) {
-                       out->push_back({started, job.id, pa,
-                                       job.local_authority,
-                                       started ? match->score : 0});
+                       turned.push_back(
+                           {started, &job, started ? match->score : 0});
                      });
   // Ends first, then starts, each by job id.
-  std::sort(out->begin() + static_cast<ptrdiff_t>(first), out->end(),
-            [](const PairChange& a, const PairChange& b) {
-              return std::tie(a.started, a.job_id) <
-                     std::tie(b.started, b.job_id);
+  std::sort(turned.begin(), turned.end(),
+            [](const Turned& a, const Turned& b) {
+              if (a.started != b.started) return b.started;
+              return a.job->id < b.job->id;
             });
+  out->reserve(out->size() + turned.size());
+  for (const Turned& t : turned) {
+    out->push_back({t.started, t.job->id, pa, t.job->local_authority, t.score});
+  }
 }
+
+namespace {
+
+// Protocol Buffers' wire format, for EncodeEvents.
+void PutVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+void PutVarintField(uint32_t field, uint64_t value, std::string* out) {
+  if (value == 0) return;  // proto3: zero is not written
+  PutVarint(uint64_t{field} << 3, out);
+  PutVarint(value, out);
+}
+void PutStringField(uint32_t field, absl::string_view value,
+                    std::string* out) {
+  if (value.empty()) return;
+  PutVarint((uint64_t{field} << 3) | 2, out);
+  PutVarint(value.size(), out);
+  out->append(value.data(), value.size());
+}
+
+}  // namespace
 
 void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
                   int64_t position, absl::Time time, DayNumber day,
                   int64_t* sequence,
                   std::vector<std::pair<int64_t, std::string>>* out) {
   if (changes.empty()) return;
-  const google::protobuf::Timestamp stamp =
-      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-          absl::ToUnixNanos(time));
+  // A WatchEvent serialised field by field, in field-number order, exactly
+  // as WatchEvent::SerializeAsString writes it (tests/alerts_prepare_test
+  // holds the two to each other): one allocation per event, none of a
+  // message's per-field work. The fields after the score, but the time,
+  // are the same for every event of the call.
+  const int64_t nanos = absl::ToUnixNanos(time);
+  int64_t seconds = nanos / 1'000'000'000;
+  int64_t sub = nanos % 1'000'000'000;
+  if (sub < 0) {
+    sub += 1'000'000'000;
+    --seconds;
+  }
+  std::string stamp;
+  PutVarintField(1, static_cast<uint64_t>(seconds), &stamp);
+  PutVarintField(2, static_cast<uint64_t>(sub), &stamp);
   const std::string day_text = FormatDate(day);
-  v1::WatchEvent event;
+  const absl::string_view cause_text(cause);
+  out->reserve(out->size() + changes.size());
   for (const PairChange& change : changes) {
-    event.Clear();
-    event.set_sequence(++*sequence);
-    event.set_kind(change.started ? v1::WatchEvent::MATCH_STARTED
-                                  : v1::WatchEvent::MATCH_ENDED);
-    event.set_job_id(change.job_id);
-    event.set_profile_id(change.profile_id);
-    event.set_score(change.score);
-    event.set_position(position);
-    event.set_cause(cause);
-    event.set_local_authority(change.local_authority);
-    event.set_day(day_text);
-    *event.mutable_time() = stamp;
-    out->emplace_back(event.sequence(), event.SerializeAsString());
+    std::string bytes;
+    bytes.reserve(64 + change.job_id.size() + change.profile_id.size() +
+                  change.local_authority.size());
+    const int64_t number = ++*sequence;
+    PutVarintField(1, static_cast<uint64_t>(number), &bytes);
+    PutVarintField(2,
+                   change.started ? v1::WatchEvent::MATCH_STARTED
+                                  : v1::WatchEvent::MATCH_ENDED,
+                   &bytes);
+    PutStringField(3, change.job_id, &bytes);
+    PutStringField(4, change.profile_id, &bytes);
+    uint64_t score_bits;
+    std::memcpy(&score_bits, &change.score, sizeof score_bits);
+    if (score_bits != 0) {
+      PutVarint((5 << 3) | 1, &bytes);
+      for (int k = 0; k < 8; ++k) {
+        bytes.push_back(static_cast<char>(score_bits >> (8 * k)));
+      }
+    }
+    PutVarintField(6, static_cast<uint64_t>(position), &bytes);
+    PutStringField(7, cause_text, &bytes);
+    PutStringField(8, change.local_authority, &bytes);
+    PutStringField(9, day_text, &bytes);
+    // A message field that is set is written even when empty.
+    PutVarint((10 << 3) | 2, &bytes);
+    PutVarint(stamp.size(), &bytes);
+    bytes += stamp;
+    out->emplace_back(number, std::move(bytes));
   }
 }
 

@@ -190,6 +190,53 @@ TEST_F(AlertsPrepareTest, ANewAlertsDayMeanwhileIsNotMissed) {
   EXPECT_EQ(market_->diff_counters().found_on_commit, 1);
 }
 
+// EncodeEvents writes the wire format by hand: byte for byte what the
+// generated code writes, for every field's edge (zeros left out, long
+// strings, sub-second times, sequences past one varint byte).
+TEST(EncodeEventsTest, WritesExactlyWhatProtobufWrites) {
+  const std::string long_id(200, 'x');
+  const std::vector<PairChange> changes = {
+      {true, "job-1", "pa-1", "E08000021", 0.8125},
+      {false, "job-2", "pa-1", "", 0},
+      {true, long_id, long_id, long_id, 1e-300},
+      {true, "j", "p", "E06000047", 0},
+  };
+  for (const absl::Time time :
+       {kNoon, kNoon + absl::Nanoseconds(123456789), absl::UnixEpoch()}) {
+    for (const int64_t position : {int64_t{0}, int64_t{1}, int64_t{1} << 40}) {
+      for (int64_t first : {int64_t{0}, int64_t{126}, int64_t{1} << 35}) {
+        std::vector<std::pair<int64_t, std::string>> encoded;
+        int64_t sequence = first;
+        EncodeEvents(changes, "profile_upsert", position, time, DayOf(kNoon),
+                     &sequence, &encoded);
+        ASSERT_EQ(encoded.size(), changes.size());
+        EXPECT_EQ(sequence, first + static_cast<int64_t>(changes.size()));
+        for (size_t k = 0; k < changes.size(); ++k) {
+          v1::WatchEvent event;
+          event.set_sequence(first + 1 + static_cast<int64_t>(k));
+          event.set_kind(changes[k].started ? v1::WatchEvent::MATCH_STARTED
+                                            : v1::WatchEvent::MATCH_ENDED);
+          event.set_job_id(changes[k].job_id);
+          event.set_profile_id(changes[k].profile_id);
+          event.set_score(changes[k].score);
+          event.set_position(position);
+          event.set_cause("profile_upsert");
+          event.set_local_authority(changes[k].local_authority);
+          event.set_day(FormatDate(DayOf(kNoon)));
+          event.mutable_time()->set_seconds(absl::ToUnixSeconds(time));
+          event.mutable_time()->set_nanos(static_cast<int32_t>(
+              absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(
+                                                  absl::ToUnixSeconds(time)))));
+          EXPECT_EQ(encoded[k].first, event.sequence());
+          EXPECT_EQ(encoded[k].second, event.SerializeAsString())
+              << "change " << k << " position " << position << " first "
+              << first;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(AlertsPrepareTest, NothingIsPreparedWithoutJobsOrAlerts) {
   const CompiledProfile pa = Compiled(BaseProfile("pa-1"));
   EXPECT_EQ(market_->Prepare(&pa, pa.id), nullptr);  // no job yet

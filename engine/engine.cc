@@ -457,6 +457,8 @@ void Engine::BulkUpsertJobsAsync(const std::vector<const v1::Job*>& jobs,
     positions.push_back(i);
   }
   if (writes.empty()) return done(std::move(*results));
+  // Their alert pairs found here, not on the commit thread (market.h).
+  s->market.PrepareJobs(&writes);
   s->commits->SubmitTask([s, results, positions = std::move(positions),
                           writes = std::move(writes),
                           done = std::move(done)]() mutable {
@@ -480,10 +482,11 @@ void Engine::DeleteJobAsync(absl::string_view id, DeleteDone done) {
   absl::Status status = ValidateId(id, "id");
   if (!status.ok()) return done(status);
   EngineState* s = state_.get();
+  std::vector<JobWrite> writes(1);
+  writes[0].id = std::string(id);
+  s->market.PrepareJobs(&writes);
   s->commits->SubmitTask(
-      [s, id = std::string(id), done = std::move(done)]() mutable {
-        std::vector<JobWrite> writes(1);
-        writes[0].id = id;
+      [s, writes = std::move(writes), done = std::move(done)]() mutable {
         done(std::move(s->market.CommitJobs(std::move(writes)).front().status));
       });
 }

@@ -80,6 +80,8 @@ absl::Status Market::Load(absl::Time now) {
     return absl::DataLossError("unreadable write_position in the store");
   }
   staged_position_ = position_;
+  published_position_.store(position_, std::memory_order_release);
+  recent_floor_ = position_;
   absl::StatusOr<std::pair<int64_t, int64_t>> range = store_->EventRange();
   if (!range.ok()) return range.status();
   {
@@ -252,7 +254,110 @@ std::shared_ptr<const CommitHookPrepared> Market::Prepare(
 
 Market::DiffCounters Market::diff_counters() const {
   return {prepared_used_.load(std::memory_order_relaxed),
-          found_on_commit_.load(std::memory_order_relaxed)};
+          found_on_commit_.load(std::memory_order_relaxed),
+          jobs_prepared_used_.load(std::memory_order_relaxed),
+          jobs_found_on_commit_.load(std::memory_order_relaxed),
+          pas_judged_again_.load(std::memory_order_relaxed)};
+}
+
+struct PreparedJob {
+  JobPtr before;  // as stored when prepared (kept alive: its address is unique)
+  uint64_t policy_generation = 0;
+  DayNumber day = 0;
+  int64_t marker = 0;  // published position before any PA was read
+  std::optional<CompiledJob> after;  // with the policy then in force
+  std::vector<PairChange> pairs;
+};
+
+void Market::PrepareJobs(std::vector<JobWrite>* writes) const {
+  if (!options_.alerts) return;
+  for (JobWrite& write : *writes) {
+    auto prepared = std::make_shared<PreparedJob>();
+    // Read first: anything later moves them, and the commit sees it.
+    prepared->marker = published_position_.load(std::memory_order_acquire);
+    prepared->policy_generation =
+        policy_generation_.load(std::memory_order_acquire);
+    const std::string& id = write.compiled ? write.compiled->id : write.id;
+    {
+      ReaderLock lock(&mu_);
+      prepared->before = jobs_.Share(id);
+      prepared->day = day();
+    }
+    if (write.compiled) {
+      const std::optional<v1::Policy> policy =
+          policies_->Find(write.compiled->local_authority);
+      absl::StatusOr<CompiledJob> compiled =
+          RecompileJob(taxonomy_, *write.compiled, policy ? &*policy : nullptr,
+                       prepared->day);
+      if (!compiled.ok()) continue;  // CommitJobs says why
+      prepared->after = *std::move(compiled);
+    } else if (prepared->before == nullptr) {
+      continue;
+    }
+    DiffJob(prepared->before.get(),
+            prepared->after ? &*prepared->after : nullptr, prepared->day,
+            &prepared->pairs);
+    write.prepared = std::move(prepared);
+  }
+}
+
+bool Market::UsePrepared(const JobWrite& write, const JobPtr& before,
+                         DayNumber today, std::optional<CompiledJob>* after,
+                         std::vector<PairChange>* out) {
+  const PreparedJob* prepared = write.prepared.get();
+  if (prepared == nullptr) return false;
+  if (prepared->day != today || prepared->before != before ||
+      prepared->policy_generation !=
+          policy_generation_.load(std::memory_order_acquire) ||
+      prepared->marker < recent_floor_ ||
+      (write.compiled.has_value() != prepared->after.has_value())) {
+    jobs_found_on_commit_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  // The PAs written since the pairs were found: judged again, as they are
+  // now; every other PA is as it was then.
+  absl::flat_hash_set<absl::string_view> written;
+  for (auto it = recent_profiles_.rbegin();
+       it != recent_profiles_.rend() && it->first > prepared->marker; ++it) {
+    written.insert(it->second);
+  }
+  for (const PairChange& change : prepared->pairs) {
+    if (!written.contains(change.profile_id)) out->push_back(change);
+  }
+  if (!written.empty()) {
+    const CompiledJob* was_job = before.get();
+    const CompiledJob* now_job = prepared->after ? &*prepared->after : nullptr;
+    const CompiledJob& some = was_job != nullptr ? *was_job : *now_job;
+    CompiledQuery scratch;
+    ReaderLock lock(&live_->mu());
+    for (absl::string_view id : written) {
+      const CompiledProfile* pa = live_->index().Find(id);
+      if (pa == nullptr) continue;
+      const bool was = was_job != nullptr && was_job->OpenOn(today) &&
+                       JudgeJobPair(*was_job, today, *pa, &scratch).has_value();
+      const std::optional<PairMatch> now =
+          now_job != nullptr && now_job->OpenOn(today)
+              ? JudgeJobPair(*now_job, today, *pa, &scratch)
+              : std::nullopt;
+      if (was && !now) {
+        out->push_back({false, some.id, pa->id, some.local_authority, 0});
+      } else if (now && !was) {
+        out->push_back(
+            {true, some.id, pa->id, now_job->local_authority, now->score});
+      }
+    }
+    pas_judged_again_.fetch_add(static_cast<int64_t>(written.size()),
+                                std::memory_order_relaxed);
+    // DiffJob's order: the ends, then the starts, each by PA id.
+    std::sort(out->begin(), out->end(),
+              [](const PairChange& a, const PairChange& b) {
+                return std::tie(a.started, a.profile_id) <
+                       std::tie(b.started, b.profile_id);
+              });
+  }
+  if (after != nullptr && prepared->after) *after = *prepared->after;
+  jobs_prepared_used_.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 void Market::ForEachPaOf(
@@ -313,12 +418,22 @@ void Market::Stage(const std::vector<PairChange>& changes, const char* cause,
 
 void Market::Publish(bool written) {
   if (!written) {
+    staged_profiles_.clear();
     MutexLock lock(&events_mu_);
     staged_sequence_ = last_event_;
     staged_position_ = position_;
     return;
   }
   position_ = staged_position_;
+  published_position_.store(position_, std::memory_order_release);
+  for (auto& written_profile : staged_profiles_) {
+    recent_profiles_.push_back(std::move(written_profile));
+  }
+  staged_profiles_.clear();
+  while (recent_profiles_.size() > kRecentProfileWrites) {
+    recent_floor_ = recent_profiles_.front().first;
+    recent_profiles_.pop_front();
+  }
   int64_t last;
   {
     MutexLock lock(&events_mu_);
@@ -342,7 +457,10 @@ void Market::BeforeWrite(const std::vector<Change>& changes,
     const Change& change = changes[i];
     const int64_t position = ++staged_position_;
     (*positions)[i] = position;
-    if (!options_.alerts || jobs_.size() == 0) continue;
+    if (!options_.alerts) continue;
+    staged_profiles_.emplace_back(
+        position, change.after != nullptr ? change.after->id : change.before->id);
+    if (jobs_.size() == 0) continue;
     const char* cause =
         change.after != nullptr ? "profile_upsert" : "profile_delete";
     // The writer's thread found the pairs against this very job index,
@@ -382,6 +500,8 @@ std::vector<Market::JobResult> Market::CommitJobs(std::vector<JobWrite> writes) 
     JobWrite& write = writes[i];
     JobResult& result = results[i];
     const std::string& id = write.compiled ? write.compiled->id : write.id;
+    pairs.clear();
+    bool from_prepared = false;
     JobPtr before;
     auto it = latest.find(id);
     if (it != latest.end()) {
@@ -412,12 +532,21 @@ std::vector<Market::JobResult> Market::CommitJobs(std::vector<JobWrite> writes) 
         result.status = StaleJob(id, version, stored);
         continue;
       }
-      // Compiled again here, with the policy and day now in force (either
-      // may have changed since the caller's thread validated it).
-      const std::optional<v1::Policy> policy =
-          policies_->Find(write.compiled->local_authority);
-      absl::StatusOr<CompiledJob> compiled = RecompileJob(
-          taxonomy_, *write.compiled, policy ? &*policy : nullptr, today);
+      // Compiled again with the policy and day now in force (either may
+      // have changed since the caller's thread validated it), unless the
+      // prepared pairs hold, which were found with this very compilation.
+      std::optional<CompiledJob> reused;
+      from_prepared = options_.alerts &&
+                      UsePrepared(write, before, today, &reused, &pairs);
+      absl::StatusOr<CompiledJob> compiled = absl::UnknownError("unset");
+      if (from_prepared) {
+        compiled = *std::move(reused);
+      } else {
+        const std::optional<v1::Policy> policy =
+            policies_->Find(write.compiled->local_authority);
+        compiled = RecompileJob(taxonomy_, *write.compiled,
+                                policy ? &*policy : nullptr, today);
+      }
       if (!compiled.ok()) {
         result.status = compiled.status();
         continue;
@@ -430,8 +559,13 @@ std::vector<Market::JobResult> Market::CommitJobs(std::vector<JobWrite> writes) 
     }
     result.position = ++staged_position_;
     if (options_.alerts) {
-      pairs.clear();
-      DiffJob(before.get(), after.get(), today, &pairs);
+      if (!write.compiled) {
+        from_prepared = UsePrepared(write, before, today, nullptr, &pairs);
+      }
+      if (!from_prepared) {
+        pairs.clear();
+        DiffJob(before.get(), after.get(), today, &pairs);
+      }
       Stage(pairs, after != nullptr ? "job_upsert" : "job_delete",
             result.position, &extras);
     }
@@ -521,6 +655,7 @@ absl::StatusOr<v1::Policy> Market::CommitPolicy(const v1::Policy& policy,
     } else {
       policies_->Remember(policy);
     }
+    policy_generation_.fetch_add(1, std::memory_order_release);
     WriterLock lock(&mu_);
     ++generation_;
     for (const JobPtr& job : after) jobs_.Put(job);

@@ -35,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <memory>
@@ -91,11 +92,15 @@ void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
                   int64_t* sequence,
                   std::vector<std::pair<int64_t, std::string>>* out);
 
+// What Market::PrepareJobs works out for a job write (market.cc).
+struct PreparedJob;
+
 // One job write: an upsert when `compiled` is set (version as requested),
-// else a delete of `id`.
+// else a delete of `id`; `prepared` by Market::PrepareJobs, if at all.
 struct JobWrite {
   std::optional<CompiledJob> compiled;
   std::string id;
+  std::shared_ptr<const PreparedJob> prepared;
 };
 
 class Market final : public CommitHook {
@@ -117,6 +122,15 @@ class Market final : public CommitHook {
   // index and day) instead of finding them itself.
   std::shared_ptr<const CommitHookPrepared> Prepare(
       const CompiledProfile* after, absl::string_view id) override;
+
+  // Any thread, before the writes go to CommitJobs: each job write's
+  // pairs (the PAs it starts and ends matching), found on the caller's
+  // thread through the profile index. CommitJobs uses them if the job as
+  // stored, the policies and the day are still those they were found
+  // with, after judging again just the PAs written since (a ring of the
+  // latest profile writes' ids, kRecentProfileWrites long); otherwise it
+  // finds them itself, as without.
+  void PrepareJobs(std::vector<JobWrite>* writes) const;
 
   // ---- Commit thread only ----------------------------------------------
   void BeforeWrite(const std::vector<Change>& changes, Store::Extras* extras,
@@ -166,7 +180,14 @@ class Market final : public CommitHook {
   struct DiffCounters {
     int64_t prepared_used = 0;
     int64_t found_on_commit = 0;
+    // The same for job writes, and the PAs judged again on the commit
+    // thread because they were written after a job write was prepared.
+    int64_t jobs_prepared_used = 0;
+    int64_t jobs_found_on_commit = 0;
+    int64_t pas_judged_again = 0;
   };
+  // Profile writes remembered for PrepareJobs.
+  static constexpr size_t kRecentProfileWrites = 1 << 16;
   DiffCounters diff_counters() const;
 
  private:
@@ -177,6 +198,12 @@ class Market final : public CommitHook {
   void ForEachPaOf(const CompiledJob& job, DayNumber day,
                    const std::function<void(const CompiledProfile&,
                                             const PairMatch&)>& visit) const;
+  // The pairs of `write` (its job stored as `before`) on `today`, from its
+  // prepared pairs if they still hold (then *after is set from them,
+  // the version aside); false if they do not.
+  bool UsePrepared(const JobWrite& write, const JobPtr& before,
+                   DayNumber today, std::optional<CompiledJob>* after,
+                   std::vector<PairChange>* out);
   // The changes of one job going from `before` to `after`.
   void DiffJob(const CompiledJob* before, const CompiledJob* after,
                DayNumber day, std::vector<PairChange>* out) const;
@@ -199,6 +226,20 @@ class Market final : public CommitHook {
   // a prepared diff of the same generation was found against this index.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> prepared_used_{0}, found_on_commit_{0};
+  std::atomic<int64_t> jobs_prepared_used_{0}, jobs_found_on_commit_{0};
+  std::atomic<int64_t> pas_judged_again_{0};
+  // Bumped (release) after every policy change is applied.
+  std::atomic<uint64_t> policy_generation_{0};
+  // The position of the last write applied (release, in Publish): every
+  // profile write at or before it is in the profile index.
+  std::atomic<int64_t> published_position_{0};
+  // Commit thread only: the latest profile writes (position, PA id), in
+  // position order, at most kRecentProfileWrites; every profile write
+  // after recent_floor_ is in it. Those of the round being written are
+  // staged until it is.
+  std::deque<std::pair<int64_t, std::string>> recent_profiles_;
+  int64_t recent_floor_ = 0;
+  std::vector<std::pair<int64_t, std::string>> staged_profiles_;
   std::atomic<DayNumber> day_{0};
 
   // Commit thread only: the last position and sequence written, and those

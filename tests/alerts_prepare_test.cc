@@ -103,6 +103,75 @@ class AlertsPrepareTest : public ::testing::Test {
     return events;
   }
 
+  // A profile round as the commit queue runs it: the hook before the
+  // batch, the index, the hook after (the batch itself is left out).
+  void CommitProfile(const CompiledProfile* after, const std::string& id) {
+    ProfileIndex::ProfilePtr before;
+    {
+      ReaderLock lock(&live_->mu());
+      before = live_->index().Share(id);
+    }
+    Store::Extras extras;
+    std::vector<int64_t> positions(1);
+    market_->BeforeWrite({{before.get(), after, nullptr}}, &extras,
+                         &positions);
+    {
+      WriterLock lock(&live_->mu());
+      if (after != nullptr) {
+        live_->mutable_index().Put(
+            std::make_shared<const CompiledProfile>(*after));
+      } else {
+        live_->mutable_index().Erase(id);
+      }
+    }
+    market_->AfterWrite(true);
+  }
+
+  // A job write of `job`, prepared now and committed by Commit().
+  std::vector<JobWrite> PreparedJobWrite(const v1::Job& job) {
+    absl::StatusOr<CompiledJob> compiled =
+        CompileJob(taxonomy_, job, nullptr, market_->day());
+    EXPECT_TRUE(compiled.ok()) << compiled.status();
+    std::vector<JobWrite> writes(1);
+    writes[0].compiled = *std::move(compiled);
+    market_->PrepareJobs(&writes);
+    EXPECT_NE(writes[0].prepared, nullptr);
+    return writes;
+  }
+
+  // Commits `writes`; the events they caused, as "+pa" / "-pa".
+  std::vector<std::string> Commit(std::vector<JobWrite> writes) {
+    const int64_t last = market_->EventRange().second;
+    for (const auto& result : market_->CommitJobs(std::move(writes))) {
+      EXPECT_TRUE(result.status.ok()) << result.status;
+    }
+    v1::WatchRequest request;
+    request.mutable_local_authorities()->add_codes("E08000021");
+    request.set_after_sequence(last);
+    auto cursor = market_->StartWatch(request);
+    EXPECT_TRUE(cursor.ok()) << cursor.status();
+    auto events = market_->ReadEvents(&*cursor, 1000);
+    EXPECT_TRUE(events.ok()) << events.status();
+    std::vector<std::string> out;
+    for (const v1::WatchEvent& event : *events) {
+      out.push_back(absl::StrCat(
+          event.kind() == v1::WatchEvent::MATCH_STARTED ? "+" : "-",
+          event.profile_id()));
+    }
+    return out;
+  }
+
+  static v1::Job NearJob(const std::string& id) {
+    v1::Job job;
+    job.set_id(id);
+    job.set_version(1);
+    v1::SearchRequest* r = job.mutable_request();
+    r->mutable_location()->set_lat(kNewcastleLat + 0.01);
+    r->mutable_location()->set_lon(kNewcastleLon);
+    r->set_local_authority("E08000021");
+    return job;
+  }
+
   static std::vector<std::string> Jobs(const std::vector<v1::WatchEvent>& e) {
     std::vector<std::string> out;
     for (const v1::WatchEvent& event : e) {
@@ -188,6 +257,72 @@ TEST_F(AlertsPrepareTest, ANewAlertsDayMeanwhileIsNotMissed) {
   ASSERT_TRUE(market_->AdvanceDay(market_->day() + 1).ok());
   EXPECT_TRUE(Staged(&pa, prepared.get()).empty());
   EXPECT_EQ(market_->diff_counters().found_on_commit, 1);
+}
+
+TEST_F(AlertsPrepareTest, AJobWritesPreparedPairsStandForPasNotWrittenSince) {
+  const CompiledProfile one = Compiled(BaseProfile("pa-1"));
+  const CompiledProfile two = Compiled(BaseProfile("pa-2"));
+  CommitProfile(&one, one.id);
+  CommitProfile(&two, two.id);
+  std::vector<JobWrite> writes = PreparedJobWrite(NearJob("job-a"));
+  EXPECT_EQ(Commit(std::move(writes)),
+            (std::vector<std::string>{"+pa-1", "+pa-2"}));
+  EXPECT_EQ(market_->diff_counters().jobs_prepared_used, 1);
+  EXPECT_EQ(market_->diff_counters().pas_judged_again, 0);
+}
+
+TEST_F(AlertsPrepareTest, PasWrittenAfterAJobWriteWasPreparedAreJudgedAgain) {
+  const CompiledProfile one = Compiled(BaseProfile("pa-1"));
+  const CompiledProfile two = Compiled(BaseProfile("pa-2"));
+  CommitProfile(&one, one.id);
+  CommitProfile(&two, two.id);
+  std::vector<JobWrite> writes = PreparedJobWrite(NearJob("job-a"));
+  // Meanwhile: pa-1 moves out of reach, pa-2 is deleted, pa-3 joins.
+  v1::Profile far = BaseProfile("pa-1");
+  far.mutable_location()->set_lat(kNewcastleLat + 3);
+  const CompiledProfile moved = Compiled(far);
+  CommitProfile(&moved, moved.id);
+  CommitProfile(nullptr, "pa-2");
+  const CompiledProfile three = Compiled(BaseProfile("pa-3"));
+  CommitProfile(&three, three.id);
+  EXPECT_EQ(Commit(std::move(writes)), (std::vector<std::string>{"+pa-3"}));
+  EXPECT_EQ(market_->diff_counters().jobs_prepared_used, 1);
+  EXPECT_EQ(market_->diff_counters().pas_judged_again, 3);
+  // Deleting the job: prepared (it ends pa-3), then pa-1 comes back
+  // within reach meanwhile, so it ends pa-1 too.
+  std::vector<JobWrite> remove(1);
+  remove[0].id = "job-a";
+  market_->PrepareJobs(&remove);
+  ASSERT_NE(remove[0].prepared, nullptr);
+  CommitProfile(&one, one.id);
+  EXPECT_EQ(Commit(std::move(remove)),
+            (std::vector<std::string>{"-pa-1", "-pa-3"}));
+  EXPECT_EQ(market_->diff_counters().jobs_prepared_used, 2);
+}
+
+TEST_F(AlertsPrepareTest, APolicyOrAJobVersionMeanwhileMakesTheCommitFindThem) {
+  const CompiledProfile one = Compiled(BaseProfile("pa-1"));
+  CommitProfile(&one, one.id);
+  std::vector<JobWrite> writes = PreparedJobWrite(NearJob("job-a"));
+  // A policy no PA of BaseProfile meets, set after the job was prepared.
+  v1::Policy policy;
+  policy.set_local_authority("E08000021");
+  policy.set_min_register_level(4);
+  ASSERT_TRUE(market_->CommitPolicy(policy, false).ok());
+  EXPECT_TRUE(Commit(std::move(writes)).empty());
+  EXPECT_EQ(market_->diff_counters().jobs_found_on_commit, 1);
+  ASSERT_TRUE(market_->CommitPolicy(policy, true).ok());  // removed
+  // Two writes of one job prepared against the same stored job: the
+  // first lands, so the second's "before" is not the one it was found
+  // against.
+  v1::Job job = NearJob("job-b");
+  std::vector<JobWrite> first = PreparedJobWrite(job);
+  job.set_version(2);
+  job.mutable_request()->mutable_location()->set_lat(kNewcastleLat + 3);
+  std::vector<JobWrite> second = PreparedJobWrite(job);
+  EXPECT_EQ(Commit(std::move(first)), (std::vector<std::string>{"+pa-1"}));
+  EXPECT_EQ(Commit(std::move(second)), (std::vector<std::string>{"-pa-1"}));
+  EXPECT_EQ(market_->diff_counters().jobs_found_on_commit, 2);
 }
 
 // EncodeEvents writes the wire format by hand: byte for byte what the

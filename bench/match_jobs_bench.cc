@@ -389,7 +389,7 @@ size_t DiffAndStage(const JobIndex& jobs, const CompiledProfile* before,
                     const CompiledProfile* after, DayNumber day,
                     std::vector<std::pair<int64_t, std::string>>* staged,
                     bool two_scans) {
-  std::vector<PairChange> out;
+  std::vector<TurnedJob> out;
   if (!two_scans) {
     ProfileMatchChanges(jobs, before, after, day, &out);
   } else {
@@ -407,23 +407,19 @@ size_t DiffAndStage(const JobIndex& jobs, const CompiledProfile* before,
                         now.emplace(&job, match.score);
                       });
     }
-    const std::string& pa = before != nullptr ? before->id : after->id;
     for (const CompiledJob* job : was) {
-      if (now.erase(job) == 0) {
-        out.push_back({false, job->id, pa, job->local_authority, 0});
-      }
+      if (now.erase(job) == 0) out.push_back({false, job, 0});
     }
-    for (const auto& [job, score] : now) {
-      out.push_back({true, job->id, pa, job->local_authority, score});
-    }
+    for (const auto& [job, score] : now) out.push_back({true, job, score});
     std::sort(out.begin(), out.end(),
-              [](const PairChange& a, const PairChange& b) {
-                return std::tie(a.started, a.job_id) <
-                       std::tie(b.started, b.job_id);
+              [](const TurnedJob& a, const TurnedJob& b) {
+                return std::tie(a.started, a.job->id) <
+                       std::tie(b.started, b.job->id);
               });
   }
+  const std::string& pa = before != nullptr ? before->id : after->id;
   int64_t sequence = 0;
-  EncodeEvents(out, "profile_upsert", 1, kNow, day, &sequence, staged);
+  EncodeEvents(pa, out, "profile_upsert", 1, kNow, day, &sequence, staged);
   return out.size();
 }
 

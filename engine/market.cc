@@ -119,32 +119,21 @@ absl::Status Market::Load(absl::Time now) {
 
 void ProfileMatchChanges(const JobIndex& jobs, const CompiledProfile* before,
                          const CompiledProfile* after, DayNumber day,
-                         std::vector<PairChange>* out) {
+                         std::vector<TurnedJob>* out) {
   if (before == nullptr && after == nullptr) return;
-  const std::string& pa = before != nullptr ? before->id : after->id;
-  // Gathered and sorted as pointers (cheap to move), copied out once.
-  struct Turned {
-    bool started;
-    const CompiledJob* job;
-    double score;
-  };
-  std::vector<Turned> turned;
+  const size_t first = out->size();
   ForEachMatchChange(jobs, before, after, day,
                      [&](const CompiledJob& job, bool started,
                          const PairMatch* match) {
-                       turned.push_back(
+                       out->push_back(
                            {started, &job, started ? match->score : 0});
                      });
   // Ends first, then starts, each by job id.
-  std::sort(turned.begin(), turned.end(),
-            [](const Turned& a, const Turned& b) {
+  std::sort(out->begin() + static_cast<ptrdiff_t>(first), out->end(),
+            [](const TurnedJob& a, const TurnedJob& b) {
               if (a.started != b.started) return b.started;
               return a.job->id < b.job->id;
             });
-  out->reserve(out->size() + turned.size());
-  for (const Turned& t : turned) {
-    out->push_back({t.started, t.job->id, pa, t.job->local_authority, t.score});
-  }
 }
 
 namespace {
@@ -170,6 +159,66 @@ void PutStringField(uint32_t field, absl::string_view value,
   out->append(value.data(), value.size());
 }
 
+// A WatchEvent serialised field by field, in field-number order, exactly
+// as WatchEvent::SerializeAsString writes it (tests/alerts_prepare_test
+// holds the two to each other): one allocation per event, none of a
+// message's per-field work. What is the same for every event of a write
+// is worked out once (Common).
+class EventEncoder {
+ public:
+  EventEncoder(const char* cause, int64_t position, absl::Time time,
+               DayNumber day)
+      : cause_(cause), position_(position), day_(FormatDate(day)) {
+    const int64_t nanos = absl::ToUnixNanos(time);
+    int64_t seconds = nanos / 1'000'000'000;
+    int64_t sub = nanos % 1'000'000'000;
+    if (sub < 0) {
+      sub += 1'000'000'000;
+      --seconds;
+    }
+    PutVarintField(1, static_cast<uint64_t>(seconds), &stamp_);
+    PutVarintField(2, static_cast<uint64_t>(sub), &stamp_);
+  }
+
+  std::string Encode(int64_t sequence, bool started, absl::string_view job_id,
+                     absl::string_view profile_id, double score,
+                     absl::string_view local_authority) const {
+    std::string bytes;
+    bytes.reserve(48 + cause_.size() + day_.size() + job_id.size() +
+                  profile_id.size() + local_authority.size());
+    PutVarintField(1, static_cast<uint64_t>(sequence), &bytes);
+    PutVarintField(2,
+                   started ? v1::WatchEvent::MATCH_STARTED
+                           : v1::WatchEvent::MATCH_ENDED,
+                   &bytes);
+    PutStringField(3, job_id, &bytes);
+    PutStringField(4, profile_id, &bytes);
+    uint64_t score_bits;
+    std::memcpy(&score_bits, &score, sizeof score_bits);
+    if (score_bits != 0) {
+      PutVarint((5 << 3) | 1, &bytes);
+      for (int k = 0; k < 8; ++k) {
+        bytes.push_back(static_cast<char>(score_bits >> (8 * k)));
+      }
+    }
+    PutVarintField(6, static_cast<uint64_t>(position_), &bytes);
+    PutStringField(7, cause_, &bytes);
+    PutStringField(8, local_authority, &bytes);
+    PutStringField(9, day_, &bytes);
+    // A message field that is set is written even when empty.
+    PutVarint((10 << 3) | 2, &bytes);
+    PutVarint(stamp_.size(), &bytes);
+    bytes += stamp_;
+    return bytes;
+  }
+
+ private:
+  const absl::string_view cause_;
+  const int64_t position_;
+  const std::string day_;
+  std::string stamp_;
+};
+
 }  // namespace
 
 void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
@@ -177,53 +226,31 @@ void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
                   int64_t* sequence,
                   std::vector<std::pair<int64_t, std::string>>* out) {
   if (changes.empty()) return;
-  // A WatchEvent serialised field by field, in field-number order, exactly
-  // as WatchEvent::SerializeAsString writes it (tests/alerts_prepare_test
-  // holds the two to each other): one allocation per event, none of a
-  // message's per-field work. The fields after the score, but the time,
-  // are the same for every event of the call.
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1'000'000'000;
-  int64_t sub = nanos % 1'000'000'000;
-  if (sub < 0) {
-    sub += 1'000'000'000;
-    --seconds;
-  }
-  std::string stamp;
-  PutVarintField(1, static_cast<uint64_t>(seconds), &stamp);
-  PutVarintField(2, static_cast<uint64_t>(sub), &stamp);
-  const std::string day_text = FormatDate(day);
-  const absl::string_view cause_text(cause);
+  const EventEncoder encoder(cause, position, time, day);
   out->reserve(out->size() + changes.size());
   for (const PairChange& change : changes) {
-    std::string bytes;
-    bytes.reserve(64 + change.job_id.size() + change.profile_id.size() +
-                  change.local_authority.size());
     const int64_t number = ++*sequence;
-    PutVarintField(1, static_cast<uint64_t>(number), &bytes);
-    PutVarintField(2,
-                   change.started ? v1::WatchEvent::MATCH_STARTED
-                                  : v1::WatchEvent::MATCH_ENDED,
-                   &bytes);
-    PutStringField(3, change.job_id, &bytes);
-    PutStringField(4, change.profile_id, &bytes);
-    uint64_t score_bits;
-    std::memcpy(&score_bits, &change.score, sizeof score_bits);
-    if (score_bits != 0) {
-      PutVarint((5 << 3) | 1, &bytes);
-      for (int k = 0; k < 8; ++k) {
-        bytes.push_back(static_cast<char>(score_bits >> (8 * k)));
-      }
-    }
-    PutVarintField(6, static_cast<uint64_t>(position), &bytes);
-    PutStringField(7, cause_text, &bytes);
-    PutStringField(8, change.local_authority, &bytes);
-    PutStringField(9, day_text, &bytes);
-    // A message field that is set is written even when empty.
-    PutVarint((10 << 3) | 2, &bytes);
-    PutVarint(stamp.size(), &bytes);
-    bytes += stamp;
-    out->emplace_back(number, std::move(bytes));
+    out->emplace_back(number, encoder.Encode(number, change.started,
+                                             change.job_id, change.profile_id,
+                                             change.score,
+                                             change.local_authority));
+  }
+}
+
+void EncodeEvents(absl::string_view profile_id,
+                  const std::vector<TurnedJob>& changes, const char* cause,
+                  int64_t position, absl::Time time, DayNumber day,
+                  int64_t* sequence,
+                  std::vector<std::pair<int64_t, std::string>>* out) {
+  if (changes.empty()) return;
+  const EventEncoder encoder(cause, position, time, day);
+  out->reserve(out->size() + changes.size());
+  for (const TurnedJob& change : changes) {
+    const int64_t number = ++*sequence;
+    out->emplace_back(number, encoder.Encode(number, change.started,
+                                             change.job->id, profile_id,
+                                             change.score,
+                                             change.job->local_authority));
   }
 }
 
@@ -231,7 +258,8 @@ struct Market::PreparedDiff final : CommitHookPrepared {
   ProfileIndex::ProfilePtr before;  // kept alive, so its address is unique
   uint64_t generation = 0;
   DayNumber day = 0;
-  std::vector<PairChange> pairs;
+  // Point into the job index of `generation`: read only while it is.
+  std::vector<TurnedJob> pairs;
 };
 
 std::shared_ptr<const CommitHookPrepared> Market::Prepare(
@@ -416,6 +444,13 @@ void Market::Stage(const std::vector<PairChange>& changes, const char* cause,
                &extras->events);
 }
 
+void Market::Stage(absl::string_view profile_id,
+                   const std::vector<TurnedJob>& changes, const char* cause,
+                   int64_t position, Store::Extras* extras) {
+  EncodeEvents(profile_id, changes, cause, position, staged_time_, day(),
+               &staged_sequence_, &extras->events);
+}
+
 void Market::Publish(bool written) {
   if (!written) {
     staged_profiles_.clear();
@@ -450,7 +485,7 @@ void Market::BeforeWrite(const std::vector<Change>& changes,
                          Store::Extras* extras,
                          std::vector<int64_t>* positions) {
   staged_time_ = absl::Now();
-  std::vector<PairChange> pairs;
+  std::vector<TurnedJob> pairs;
   ReaderLock lock(&mu_);
   const DayNumber today = day();
   for (size_t i = 0; i < changes.size(); ++i) {
@@ -463,6 +498,8 @@ void Market::BeforeWrite(const std::vector<Change>& changes,
     if (jobs_.size() == 0) continue;
     const char* cause =
         change.after != nullptr ? "profile_upsert" : "profile_delete";
+    const std::string& pa =
+        change.after != nullptr ? change.after->id : change.before->id;
     // The writer's thread found the pairs against this very job index,
     // day and stored profile: they stand (the profile after is the
     // write's own, whatever its version turned out to be).
@@ -470,13 +507,13 @@ void Market::BeforeWrite(const std::vector<Change>& changes,
     if (prepared != nullptr && prepared->generation == generation_ &&
         prepared->day == today && prepared->before.get() == change.before) {
       prepared_used_.fetch_add(1, std::memory_order_relaxed);
-      Stage(prepared->pairs, cause, position, extras);
+      Stage(pa, prepared->pairs, cause, position, extras);
       continue;
     }
     found_on_commit_.fetch_add(1, std::memory_order_relaxed);
     pairs.clear();
     ProfileMatchChanges(jobs_, change.before, change.after, today, &pairs);
-    Stage(pairs, cause, position, extras);
+    Stage(pa, pairs, cause, position, extras);
   }
   extras->write_position = staged_position_;
 }

@@ -75,19 +75,34 @@ struct PairChange {
   double score;
 };
 
-// The pairs that turn when a PA goes from `before` to `after` (either
-// null: absent) against `jobs` on `day`, in the order of one write's
-// events (MATCHING-DECISIONS.md "Order and ids"): the ends, then the
-// starts, each by job id. One scan of the index (ForEachMatchChange).
-// The caller holds the job index's lock shared.
+// A job whose match with one PA turned: a PairChange without its
+// strings, valid while the job index holds `job`.
+struct TurnedJob {
+  bool started;
+  const CompiledJob* job;
+  double score;  // started: the pair's score; else 0
+};
+
+// The jobs whose match with a PA turns when it goes from `before` to
+// `after` (either null: absent) against `jobs` on `day`, in the order of
+// one write's events (MATCHING-DECISIONS.md "Order and ids"): the ends,
+// then the starts, each by job id. One scan of the index
+// (ForEachMatchChange). The caller holds the job index's lock shared.
 void ProfileMatchChanges(const JobIndex& jobs, const CompiledProfile* before,
                          const CompiledProfile* after, DayNumber day,
-                         std::vector<PairChange>* out);
+                         std::vector<TurnedJob>* out);
 
 // Appends `changes` to `out` as serialised WatchEvents caused by `cause`
 // at write `position`, stamped with `time` and the alerts day `day`,
 // numbered from *sequence + 1 (*sequence is left at the last).
 void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
+                  int64_t position, absl::Time time, DayNumber day,
+                  int64_t* sequence,
+                  std::vector<std::pair<int64_t, std::string>>* out);
+// The same for one PA's turned jobs (the caller holds the job index's
+// lock shared, or knows that it still holds the jobs).
+void EncodeEvents(absl::string_view profile_id,
+                  const std::vector<TurnedJob>& changes, const char* cause,
                   int64_t position, absl::Time time, DayNumber day,
                   int64_t* sequence,
                   std::vector<std::pair<int64_t, std::string>>* out);
@@ -211,6 +226,8 @@ class Market final : public CommitHook {
   // `extras` (commit thread; published by Publish).
   void Stage(const std::vector<PairChange>& changes, const char* cause,
              int64_t position, Store::Extras* extras);
+  void Stage(absl::string_view profile_id, const std::vector<TurnedJob>& changes,
+             const char* cause, int64_t position, Store::Extras* extras);
   // After a batch: publish the staged events, or forget them.
   void Publish(bool written);
 

@@ -50,11 +50,20 @@
 //                           with alerts on, then off, alternating
 //                           (PA_MATCH_BENCH_ROUNDS rounds, default 3):
 //                           p50/p99 of each and their differences.
+//   BM_JobWrites            one thread posting new jobs (alerts on) while
+//                           another upserts the edits, with the jobs'
+//                           pairs found on the caller's thread (prepared)
+//                           or on the commit thread, then the edits alone,
+//                           alternating: job write p50/p99 and the profile
+//                           upserts' p50/p99 in each arm.
 //   BM_DurableUpserts       PA_MATCH_BENCH_WRITERS threads (default 8)
 //                           upserting edits with sync_writes on for
 //                           PA_MATCH_BENCH_SECONDS (default 5) per run,
-//                           alerts on and off alternating over the rounds:
-//                           upserts/s of each and on/off.
+//                           alerts on, off, and on with the pairs found on
+//                           the commit thread (EngineOptions::
+//                           alerts_prepare off), alternating over the
+//                           rounds: upserts/s of each, on/off and
+//                           unprepared/off.
 // The write benchmarks run on a RocksDB checkpoint of the data
 // (Engine::Backup), removed afterwards, so the kept data never changes.
 #include <unistd.h>
@@ -140,8 +149,10 @@ Setup& TheSetup() {
   return setup;
 }
 
-EngineOptions Options(const std::string& dir, bool alerts, bool sync) {
+EngineOptions Options(const std::string& dir, bool alerts, bool sync,
+                      bool prepare = true) {
   EngineOptions options;
+  options.alerts_prepare = prepare;
   options.data_dir = dir;
   options.taxonomy_path = TheSetup().taxonomy_path;
   options.sync_writes = sync;
@@ -612,13 +623,15 @@ void BM_DurableUpserts(benchmark::State& state) {
     stored.push_back(StoredProfile(i));
     stored.back().set_version(0);
   }
-  std::vector<double> on, off, ratios;
+  std::vector<double> on, off, ratios, unprepared, unprepared_ratios;
   for (auto _ : state) {
     for (int round = 0; round < Rounds(); ++round) {
-      double rate[2] = {0, 0};
-      for (bool alerts : {true, false}) {
+      double rate[3] = {0, 0, 0};
+      // Arm 0: alerts on; 1: off; 2: on, pairs found on the commit thread.
+      for (int arm = 0; arm < 3; ++arm) {
+        const bool alerts = arm != 1;
         std::unique_ptr<Engine> engine =
-            OpenOrDie(Options(dir, alerts, /*sync=*/true));
+            OpenOrDie(Options(dir, alerts, /*sync=*/true, arm != 2));
         std::atomic<bool> stop{false};
         std::atomic<int64_t> acked{0};
         std::vector<std::thread> threads;
@@ -643,12 +656,12 @@ void BM_DurableUpserts(benchmark::State& state) {
         const double elapsed = std::chrono::duration<double>(
                                    std::chrono::steady_clock::now() - start)
                                    .count();
-        rate[alerts ? 0 : 1] = acked.load() / elapsed;
+        rate[arm] = acked.load() / elapsed;
+        static const char* const kArm[] = {"on ", "off", "on, not prepared"};
         std::fprintf(stderr,
                      "match_jobs_bench: durable upserts round %d alerts %s: "
                      "%.0f/s (%d writers, %.1f s)\n",
-                     round + 1, alerts ? "on " : "off", rate[alerts ? 0 : 1],
-                     writers, elapsed);
+                     round + 1, kArm[arm], rate[arm], writers, elapsed);
         // Put every PA back as stored, so each run starts alike.
         for (const auto& r : engine->BulkUpsert(stored)) {
           if (!r.ok()) Die("restore upsert: " + r.status().ToString());
@@ -656,13 +669,112 @@ void BM_DurableUpserts(benchmark::State& state) {
       }
       on.push_back(rate[0]);
       off.push_back(rate[1]);
+      unprepared.push_back(rate[2]);
       ratios.push_back(rate[1] > 0 ? rate[0] / rate[1] : 0);
+      unprepared_ratios.push_back(rate[1] > 0 ? rate[2] / rate[1] : 0);
     }
   }
   state.counters["writers"] = writers;
   state.counters["on_per_s"] = *bench::Median(on);
   state.counters["off_per_s"] = *bench::Median(off);
   state.counters["on_over_off"] = *bench::Median(ratios);
+  state.counters["unprepared_per_s"] = *bench::Median(unprepared);
+  state.counters["unprepared_over_off"] = *bench::Median(unprepared_ratios);
+}
+
+// Job writes with alerts on, and what they do to profile writes meanwhile:
+// one thread posting PA_MATCH_BENCH_JOB_WRITES (default 300) new jobs of
+// the standard mix (another seed) through Engine::UpsertJob while another
+// upserts the sample's edits, then the same profile upserts with no job
+// writer (sync_writes off, one engine with alerts on, alternating over the
+// rounds). A job write's pairs are found on its caller's thread
+// (Market::PrepareJobs), so the profile writer should not wait for them.
+void BM_JobWrites(benchmark::State& state) {
+  const std::string& dir = WriteCopy();
+  const int job_writes = std::max(1, EnvInt("PA_MATCH_BENCH_JOB_WRITES", 300));
+  std::vector<v1::Profile> edited, stored;
+  for (int64_t i : SampleIndexes(kSample)) {
+    edited.push_back(EditedProfile(i));
+    edited.back().set_version(0);
+    stored.push_back(StoredProfile(i));
+    stored.back().set_version(0);
+  }
+  // Per arm (0: prepared, 1: not prepared, 2: no job writer): medians over
+  // the rounds.
+  std::vector<double> job_p50[2], job_p99[2], profile_p50[3], profile_p99[3];
+  int next_job = 0;
+  for (auto _ : state) {
+    for (int round = 0; round < Rounds(); ++round) {
+      size_t last_count = 0;
+      for (int arm = 0; arm < 3; ++arm) {
+        std::unique_ptr<Engine> engine = OpenOrDie(
+            Options(dir, /*alerts=*/true, /*sync=*/false, arm != 1));
+        std::atomic<bool> stop{false};
+        std::vector<double> jobs_us, profiles_us;
+        std::thread jobs_thread;
+        if (arm < 2) {
+          jobs_thread = std::thread([&] {
+            for (int k = 0; k < job_writes; ++k) {
+              const v1::Job job = bench::StandardJob(
+                  TheSetup().scenario, kSeed + 1, next_job++, kNow, "posted-");
+              const auto start = std::chrono::steady_clock::now();
+              auto response = engine->UpsertJob(job);
+              jobs_us.push_back(MicrosSince(start));
+              if (!response.ok()) Die(response.status().ToString());
+            }
+            stop = true;
+          });
+        }
+        // Profile upserts for as long as the job writer lasts; alone, as
+        // many as the arm before.
+        size_t n = 0;
+        while (arm < 2 ? !stop.load() : n < std::max<size_t>(last_count, 1)) {
+          const v1::Profile& p =
+              (n / edited.size()) % 2 == 0 ? edited[n % edited.size()]
+                                           : stored[n % stored.size()];
+          const auto start = std::chrono::steady_clock::now();
+          auto response = engine->Upsert(p);
+          profiles_us.push_back(MicrosSince(start));
+          if (!response.ok()) Die(response.status().ToString());
+          ++n;
+        }
+        if (jobs_thread.joinable()) jobs_thread.join();
+        // Put the PAs back as stored, so each arm starts alike.
+        for (const auto& r : engine->BulkUpsert(stored)) {
+          if (!r.ok()) Die("restore upsert: " + r.status().ToString());
+        }
+        last_count = n;
+        profile_p50[arm].push_back(bench::Quantile(profiles_us, 0.50));
+        profile_p99[arm].push_back(bench::Quantile(profiles_us, 0.99));
+        static const char* const kArm[] = {"jobs prepared", "jobs on commit",
+                                           "no job writes"};
+        if (arm < 2) {
+          job_p50[arm].push_back(bench::Quantile(jobs_us, 0.50));
+          job_p99[arm].push_back(bench::Quantile(jobs_us, 0.99));
+          std::fprintf(stderr,
+                       "match_jobs_bench: job writes round %d, %s: job p50 "
+                       "%.0f us p99 %.0f us (%zu); profile upserts meanwhile "
+                       "p50 %.0f us p99 %.0f us (%zu)\n",
+                       round + 1, kArm[arm], job_p50[arm].back(),
+                       job_p99[arm].back(), jobs_us.size(),
+                       profile_p50[arm].back(), profile_p99[arm].back(), n);
+        } else {
+          std::fprintf(stderr,
+                       "match_jobs_bench: job writes round %d, %s: profile "
+                       "upserts p50 %.0f us p99 %.0f us (%zu)\n",
+                       round + 1, kArm[arm], profile_p50[arm].back(),
+                       profile_p99[arm].back(), n);
+        }
+      }
+    }
+  }
+  state.counters["job_p50_us"] = *bench::Median(job_p50[0]);
+  state.counters["job_p99_us"] = *bench::Median(job_p99[0]);
+  state.counters["job_p99_unprepared_us"] = *bench::Median(job_p99[1]);
+  state.counters["profile_p99_with_jobs_us"] = *bench::Median(profile_p99[0]);
+  state.counters["profile_p99_with_unprepared_jobs_us"] =
+      *bench::Median(profile_p99[1]);
+  state.counters["profile_p99_alone_us"] = *bench::Median(profile_p99[2]);
 }
 
 BENCHMARK(BM_MatchJobs)->Unit(benchmark::kMicrosecond);
@@ -670,6 +782,7 @@ BENCHMARK(BM_ReferenceMatchJobs)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_AlertDiff, engine, false)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_AlertDiff, two_scans, true)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_UpsertLatency)->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK(BM_JobWrites)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_DurableUpserts)->Unit(benchmark::kSecond)->Iterations(1);
 
 }  // namespace

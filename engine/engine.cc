@@ -99,6 +99,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   if (!store.ok()) return store.status();
   MarketOptions market_options;
   market_options.alerts = options.alerts;
+  market_options.prepare = options.alerts_prepare;
   market_options.event_retention = options.event_retention;
   market_options.max_retained_events = options.max_retained_events;
   auto state = std::make_unique<EngineState>(

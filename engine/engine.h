@@ -77,6 +77,11 @@ struct EngineOptions {
   // batch. Off: no events are written (Watch then sees none); jobs and
   // MatchJobs work the same.
   bool alerts = true;
+  // Whether a write's alert pairs are found on its caller's thread before
+  // it is queued (Market::Prepare, PrepareJobs), rather than on the commit
+  // thread. The events are the same either way; off only to measure what
+  // it gains (bench/match_jobs_bench.cc).
+  bool alerts_prepare = true;
   // Events are kept at least this long and at most max_retained_events of
   // them (the older are dropped first); a subscriber further behind must
   // resynchronise.

@@ -264,7 +264,7 @@ struct Market::PreparedDiff final : CommitHookPrepared {
 
 std::shared_ptr<const CommitHookPrepared> Market::Prepare(
     const CompiledProfile* after, absl::string_view id) {
-  if (!options_.alerts) return nullptr;
+  if (!options_.alerts || !options_.prepare) return nullptr;
   auto prepared = std::make_shared<PreparedDiff>();
   {
     ReaderLock lock(&live_->mu());
@@ -298,7 +298,7 @@ struct PreparedJob {
 };
 
 void Market::PrepareJobs(std::vector<JobWrite>* writes) const {
-  if (!options_.alerts) return;
+  if (!options_.alerts || !options_.prepare) return;
   for (JobWrite& write : *writes) {
     auto prepared = std::make_shared<PreparedJob>();
     // Read first: anything later moves them, and the commit sees it.

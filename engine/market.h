@@ -64,6 +64,7 @@ namespace pamatch {
 
 struct MarketOptions {
   bool alerts = true;
+  bool prepare = true;  // EngineOptions::alerts_prepare
   absl::Duration event_retention = absl::Hours(24 * 7);
   int64_t max_retained_events = 50'000'000;
 };

@@ -562,9 +562,9 @@ const std::string& WriteCopy() {
 
 int Rounds() { return std::max(1, EnvInt("PA_MATCH_BENCH_ROUNDS", 3)); }
 
-// One writer, sync off: Engine::Upsert latency with alerts on and off.
-void BM_UpsertLatency(benchmark::State& state) {
-  const std::string& dir = WriteCopy();
+// The sample's edits and the profiles as stored, versions 0 (each write
+// the stored version + 1), for the write benchmarks.
+std::pair<std::vector<v1::Profile>, std::vector<v1::Profile>> Edits() {
   std::vector<v1::Profile> edited, stored;
   for (int64_t i : SampleIndexes(kSample)) {
     edited.push_back(EditedProfile(i));
@@ -572,6 +572,15 @@ void BM_UpsertLatency(benchmark::State& state) {
     stored.push_back(StoredProfile(i));
     stored.back().set_version(0);
   }
+  return {std::move(edited), std::move(stored)};
+}
+
+// One writer, sync off: Engine::Upsert latency with alerts on and off.
+void BM_UpsertLatency(benchmark::State& state) {
+  const std::string& dir = WriteCopy();
+  const auto edits = Edits();
+  const std::vector<v1::Profile>& edited = edits.first;
+  const std::vector<v1::Profile>& stored = edits.second;
   std::vector<double> on_p50, on_p99, off_p50, off_p99;
   for (auto _ : state) {
     for (int round = 0; round < Rounds(); ++round) {
@@ -615,14 +624,9 @@ void BM_DurableUpserts(benchmark::State& state) {
   const std::string& dir = WriteCopy();
   const int writers = std::max(1, EnvInt("PA_MATCH_BENCH_WRITERS", 8));
   const int seconds = std::max(1, EnvInt("PA_MATCH_BENCH_SECONDS", 5));
-  const std::vector<int64_t> sample = SampleIndexes(kSample);
-  std::vector<v1::Profile> edited, stored;
-  for (int64_t i : sample) {
-    edited.push_back(EditedProfile(i));
-    edited.back().set_version(0);
-    stored.push_back(StoredProfile(i));
-    stored.back().set_version(0);
-  }
+  const auto edits = Edits();
+  const std::vector<v1::Profile>& edited = edits.first;
+  const std::vector<v1::Profile>& stored = edits.second;
   std::vector<double> on, off, ratios, unprepared, unprepared_ratios;
   for (auto _ : state) {
     for (int round = 0; round < Rounds(); ++round) {
@@ -641,7 +645,7 @@ void BM_DurableUpserts(benchmark::State& state) {
             // Writer w owns the PAs k = w mod writers: an id is never in
             // two writes at once. Edit, put back, edit, ...
             for (int64_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {
-              const size_t per = (sample.size() - w + writers - 1) / writers;
+              const size_t per = (edited.size() - w + writers - 1) / writers;
               const size_t k = w + (n % per) * writers;
               const bool edit = (n / per) % 2 == 0;
               auto response = engine->Upsert(edit ? edited[k] : stored[k]);
@@ -692,13 +696,9 @@ void BM_DurableUpserts(benchmark::State& state) {
 void BM_JobWrites(benchmark::State& state) {
   const std::string& dir = WriteCopy();
   const int job_writes = std::max(1, EnvInt("PA_MATCH_BENCH_JOB_WRITES", 300));
-  std::vector<v1::Profile> edited, stored;
-  for (int64_t i : SampleIndexes(kSample)) {
-    edited.push_back(EditedProfile(i));
-    edited.back().set_version(0);
-    stored.push_back(StoredProfile(i));
-    stored.back().set_version(0);
-  }
+  const auto edits = Edits();
+  const std::vector<v1::Profile>& edited = edits.first;
+  const std::vector<v1::Profile>& stored = edits.second;
   // Per arm (0: prepared, 1: not prepared, 2: no job writer): medians over
   // the rounds.
   std::vector<double> job_p50[2], job_p99[2], profile_p50[3], profile_p99[3];

@@ -221,20 +221,35 @@ class EventEncoder {
 
 }  // namespace
 
+namespace {
+
+// Appends the events of `changes` to `out`, numbered from *sequence + 1,
+// each encoded by `encode(number, change)`.
+template <typename Change, typename Encode>
+void AppendEvents(const std::vector<Change>& changes, int64_t* sequence,
+                  std::vector<std::pair<int64_t, std::string>>* out,
+                  Encode encode) {
+  out->reserve(out->size() + changes.size());
+  for (const Change& change : changes) {
+    const int64_t number = ++*sequence;
+    out->emplace_back(number, encode(number, change));
+  }
+}
+
+}  // namespace
+
 void EncodeEvents(const std::vector<PairChange>& changes, const char* cause,
                   int64_t position, absl::Time time, DayNumber day,
                   int64_t* sequence,
                   std::vector<std::pair<int64_t, std::string>>* out) {
   if (changes.empty()) return;
   const EventEncoder encoder(cause, position, time, day);
-  out->reserve(out->size() + changes.size());
-  for (const PairChange& change : changes) {
-    const int64_t number = ++*sequence;
-    out->emplace_back(number, encoder.Encode(number, change.started,
-                                             change.job_id, change.profile_id,
-                                             change.score,
-                                             change.local_authority));
-  }
+  AppendEvents(changes, sequence, out,
+               [&](int64_t number, const PairChange& change) {
+                 return encoder.Encode(number, change.started, change.job_id,
+                                       change.profile_id, change.score,
+                                       change.local_authority);
+               });
 }
 
 void EncodeEvents(absl::string_view profile_id,
@@ -244,14 +259,12 @@ void EncodeEvents(absl::string_view profile_id,
                   std::vector<std::pair<int64_t, std::string>>* out) {
   if (changes.empty()) return;
   const EventEncoder encoder(cause, position, time, day);
-  out->reserve(out->size() + changes.size());
-  for (const TurnedJob& change : changes) {
-    const int64_t number = ++*sequence;
-    out->emplace_back(number, encoder.Encode(number, change.started,
-                                             change.job->id, profile_id,
-                                             change.score,
-                                             change.job->local_authority));
-  }
+  AppendEvents(changes, sequence, out,
+               [&](int64_t number, const TurnedJob& change) {
+                 return encoder.Encode(number, change.started, change.job->id,
+                                       profile_id, change.score,
+                                       change.job->local_authority);
+               });
 }
 
 struct Market::PreparedDiff final : CommitHookPrepared {

@@ -96,6 +96,17 @@ ABSL_FLAG(int, event_retention_hours, 24 * 7,
           "alert events are kept at least this long (and at most "
           "--max_retained_events of them); a subscriber further behind must "
           "resynchronise");
+ABSL_FLAG(int, max_inflight_reads, pamatch::CallLimits().reads,
+          "Searches, MatchJobs, GetProfile and GetJob calls in flight at most; "
+          "one more is refused at once with RESOURCE_EXHAUSTED (never "
+          "queued)");
+ABSL_FLAG(int, max_inflight_writes, pamatch::CallLimits().writes,
+          "Profile and job upserts and deletes in flight (validated, waiting "
+          "for the commit thread's fsync) at most; one more is refused at "
+          "once with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_inflight_admin, pamatch::CallLimits().admin,
+          "Policy, GetStats and Backup calls in flight at most; one more is "
+          "refused at once with RESOURCE_EXHAUSTED");
 ABSL_FLAG(int64_t, max_retained_events, 50'000'000,
           "most alert events kept; the oldest are dropped first");
 ABSL_FLAG(double, watch_heartbeat_seconds, 10,
@@ -341,7 +352,17 @@ int RunServer() {
     Log("--watch_heartbeat_seconds: must be > 0");
     return 1;
   }
-  MatcherService service(keys.get(), &rpc_metrics, watch_options);
+  CallLimits call_limits;
+  call_limits.reads = absl::GetFlag(FLAGS_max_inflight_reads);
+  call_limits.writes = absl::GetFlag(FLAGS_max_inflight_writes);
+  call_limits.admin = absl::GetFlag(FLAGS_max_inflight_admin);
+  if (call_limits.reads < 1 || call_limits.writes < 1 ||
+      call_limits.admin < 1) {
+    Log("--max_inflight_reads, --max_inflight_writes, --max_inflight_admin: "
+        "must be >= 1");
+    return 1;
+  }
+  MatcherService service(keys.get(), &rpc_metrics, watch_options, call_limits);
   ServerOptions server_options;
   server_options.listen_address = absl::GetFlag(FLAGS_listen);
   server_options.max_receive_message_bytes =

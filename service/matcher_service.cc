@@ -1,5 +1,6 @@
 #include "service/matcher_service.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -307,9 +308,10 @@ class BulkUpsertReactor final
 }  // namespace
 
 MatcherService::MatcherService(const ApiKeyStore* keys, RpcMetrics* metrics,
-                               WatchOptions watch)
+                               WatchOptions watch, CallLimits limits)
     : keys_(keys),
       metrics_(metrics),
+      admission_(limits),
       watch_hub_(std::make_shared<WatchHub>(watch, metrics)) {}
 
 MatcherService::~MatcherService() { SetEngine(nullptr); }
@@ -337,6 +339,36 @@ void MatcherService::StopWatches() { watch_hub_->StopAll(); }
 int64_t MatcherService::open_watch_streams() const {
   return watch_hub_->open_streams();
 }
+
+namespace {
+
+CallKind KindOf(RpcMethod method) {
+  switch (method) {
+    case RpcMethod::kSearch:
+    case RpcMethod::kMatchJobs:
+    case RpcMethod::kGetProfile:
+    case RpcMethod::kGetJob:
+    case RpcMethod::kWatch:
+      return CallKind::kRead;
+    case RpcMethod::kUpsertProfile:
+    case RpcMethod::kBulkUpsertProfiles:
+    case RpcMethod::kDeleteProfile:
+    case RpcMethod::kUpsertJob:
+    case RpcMethod::kBulkUpsertJobs:
+    case RpcMethod::kDeleteJob:
+      return CallKind::kWrite;
+    case RpcMethod::kSetPolicy:
+    case RpcMethod::kGetPolicy:
+    case RpcMethod::kListPolicies:
+    case RpcMethod::kDeletePolicy:
+    case RpcMethod::kGetStats:
+    case RpcMethod::kBackup:
+      return CallKind::kAdmin;
+  }
+  return CallKind::kAdmin;
+}
+
+}  // namespace
 
 absl::StatusOr<Engine*> MatcherService::Admit(
     grpc::CallbackServerContext* context, Scope scope,
@@ -376,11 +408,27 @@ grpc::ServerUnaryReactor* MatcherService::ServeAsync(
     Finish(reactor, method, start, engine.status());
     return reactor;
   }
+  if (absl::Status late = CheckDeadline(context->deadline(),
+                                        std::chrono::system_clock::now());
+      !late.ok()) {
+    Finish(reactor, method, start, late);
+    return reactor;
+  }
+  absl::StatusOr<Admission::Ticket> ticket = admission_.Enter(KindOf(method));
+  if (!ticket.ok()) {
+    Finish(reactor, method, start, ticket.status());
+    return reactor;
+  }
+  // The slot is held until the call is finished (done may be copied).
+  auto slot =
+      std::make_shared<std::optional<Admission::Ticket>>(*std::move(ticket));
   // The request and response live until Finish; the engine and the service
   // outlive the server's calls.
-  begin(**engine, [this, reactor, method, start](const absl::Status& status) {
-    Finish(reactor, method, start, status);
-  });
+  begin(**engine,
+        [this, reactor, method, start, slot](const absl::Status& status) {
+          slot->reset();
+          Finish(reactor, method, start, status);
+        });
   return reactor;
 }
 

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/sync.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
+#include "service/admission.h"
 #include "service/api_keys.h"
 #include "service/metrics.h"
 #include "service/watch.h"
@@ -59,9 +60,11 @@ class MatcherService final : public v1::Matcher::CallbackService {
  public:
   // `metrics` (optional, not owned; must outlive the server's last call)
   // records every finished call.
+  // `limits` bound the calls in flight per kind (admission.h).
   explicit MatcherService(const ApiKeyStore* keys,
                           RpcMetrics* metrics = nullptr,
-                          WatchOptions watch = WatchOptions());
+                          WatchOptions watch = WatchOptions(),
+                          CallLimits limits = CallLimits());
   ~MatcherService() override;
 
   // Makes the service answer with `engine` (nullptr: UNAVAILABLE again), and
@@ -145,9 +148,11 @@ class MatcherService final : public v1::Matcher::CallbackService {
                                 Scope scope,
                                 const google::protobuf::Message* request) const;
 
-  // After Admit, calls `begin(Engine&, done)`, which starts the work and
-  // has `done(absl::Status)` called once it is over, on any thread; done
-  // finishes and records the call. An Admit error finishes it at once.
+  // After Admit, the call's deadline and its kind's bound (admission.h),
+  // calls `begin(Engine&, done)`, which starts the work and has
+  // `done(absl::Status)` called once it is over, on any thread; done
+  // finishes and records the call and frees its slot. An error before
+  // `begin` finishes it at once.
   template <typename Begin>
   grpc::ServerUnaryReactor* ServeAsync(grpc::CallbackServerContext* context,
                                        RpcMethod method, Scope scope,
@@ -168,6 +173,7 @@ class MatcherService final : public v1::Matcher::CallbackService {
 
   const ApiKeyStore* const keys_;
   RpcMetrics* const metrics_;
+  Admission admission_;
   std::atomic<Engine*> engine_{nullptr};
   // Shared with the engine's event listener, which may outlive a call.
   const std::shared_ptr<WatchHub> watch_hub_;

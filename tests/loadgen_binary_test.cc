@@ -151,12 +151,12 @@ class LoadgenBinaryTest : public ::testing::Test {
 };
 
 TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
-  ASSERT_EQ(RunLoadgen(dir_.path(),
-                       Args({"--phases=health,search", "--mode=closed",
-                             "--concurrency=8", "--channels=2",
-                             "--duration_s=2",
-                             "--server_pid=" + std::to_string(daemon_->pid())})),
-            0)
+  ASSERT_EQ(
+      RunLoadgen(dir_.path(),
+                 Args({"--phases=health,search", "--mode=closed",
+                       "--concurrency=8", "--channels=2", "--duration_s=2",
+                       "--server_pid=" + std::to_string(daemon_->pid())})),
+      0)
       << Log();
   const Struct report = Report();
   const auto& phases = Field(report, "phases").list_value().values();
@@ -247,8 +247,8 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
                 1e-3);
     EXPECT_GT(Number(cpu, "client_us_per_ok_call"), 0);
   }
-  const double server_ratio = Number(Object(report, "ratios"),
-                                     "search_server_cpu_over_health_server_cpu");
+  const double server_ratio = Number(
+      Object(report, "ratios"), "search_server_cpu_over_health_server_cpu");
   EXPECT_GT(server_ratio, 0);
   EXPECT_NEAR(server_ratio,
               Number(Object(search, "cpu"), "server_us_per_ok_call") /
@@ -276,8 +276,9 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
   EXPECT_TRUE(absl::StrContains(text, "  cpu: ")) << text;
   EXPECT_TRUE(absl::StrContains(html, "Server CPU per search"));
   EXPECT_TRUE(absl::StrContains(html, "Server CPU: "));
-  EXPECT_TRUE(absl::StrContains(text, "server cpu per search / per health "
-                                      "call: "))
+  EXPECT_TRUE(absl::StrContains(text,
+                                "server cpu per search / per health "
+                                "call: "))
       << text;
   EXPECT_TRUE(absl::StrContains(text, "search: "));
   EXPECT_TRUE(absl::StrContains(text, "x Health/Check's server CPU per call"))
@@ -299,20 +300,21 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
 TEST_F(LoadgenBinaryTest, UnreadableServerProcessIsReportedUnavailable) {
   // No such process: the run completes, its phases say why the server's
   // figures are missing, and nothing is made up.
-  ASSERT_EQ(RunLoadgen(dir_.path(),
-                       Args({"--phases=health,search", "--concurrency=4",
-                             "--channels=1", "--duration_s=0.5",
-                             "--warmup_s=0.2",
-                             "--server_proc=" + dir_.path() + "/no-such-proc"})),
-            0)
+  ASSERT_EQ(
+      RunLoadgen(dir_.path(),
+                 Args({"--phases=health,search", "--concurrency=4",
+                       "--channels=1", "--duration_s=0.5", "--warmup_s=0.2",
+                       "--server_proc=" + dir_.path() + "/no-such-proc"})),
+      0)
       << Log();
   const std::string err = ReadAll(dir_.path() + "/loadgen.err");
   EXPECT_TRUE(absl::StrContains(
       err, "warning: the server's CPU will be unavailable: cannot read "))
       << err;
   const std::string text = ReadAll(dir_.path() + "/loadgen.out");
-  EXPECT_TRUE(absl::StrContains(text, "  server cpu: unavailable (cannot read " +
-                                          dir_.path() + "/no-such-proc/stat"))
+  EXPECT_TRUE(
+      absl::StrContains(text, "  server cpu: unavailable (cannot read " +
+                                  dir_.path() + "/no-such-proc/stat"))
       << text;
   EXPECT_TRUE(absl::StrContains(
       text, "server cpu per call / Health/Check's: unavailable"))
@@ -321,17 +323,16 @@ TEST_F(LoadgenBinaryTest, UnreadableServerProcessIsReportedUnavailable) {
   const Struct& cpu = Object(
       Field(report, "phases").list_value().values(1).struct_value(), "cpu");
   EXPECT_TRUE(Field(cpu, "server_watched").bool_value());
-  EXPECT_EQ(Field(cpu, "server_us_per_ok_call").kind_case(),
-            Value::kNullValue);
-  EXPECT_TRUE(absl::StrContains(
-      Field(cpu, "server_unavailable").string_value(), "no-such-proc"));
+  EXPECT_EQ(Field(cpu, "server_us_per_ok_call").kind_case(), Value::kNullValue);
+  EXPECT_TRUE(absl::StrContains(Field(cpu, "server_unavailable").string_value(),
+                                "no-such-proc"));
   EXPECT_EQ(Field(Object(report, "ratios"),
                   "search_server_cpu_over_health_server_cpu")
                 .kind_case(),
             Value::kNullValue);
   // Both flags at once is a usage error.
-  EXPECT_EQ(RunLoadgen(dir_.path(), Args({"--server_pid=1",
-                                          "--server_proc=/proc/1"})),
+  EXPECT_EQ(RunLoadgen(dir_.path(),
+                       Args({"--server_pid=1", "--server_proc=/proc/1"})),
             2);
 }
 

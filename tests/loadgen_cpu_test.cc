@@ -117,10 +117,10 @@ TEST(LoadgenCpuTest, ProcStatusGivesBothContextSwitchCounts) {
   ASSERT_TRUE(ParseProcPidStatus(kStatus, &sample).ok());
   EXPECT_EQ(sample.voluntary_switches, 321);
   EXPECT_EQ(sample.involuntary_switches, 45);
-  EXPECT_EQ(ParseProcPidStatus("Name:\tx\nvoluntary_ctxt_switches:\t3\n",
-                               &sample)
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ParseProcPidStatus("Name:\tx\nvoluntary_ctxt_switches:\t3\n", &sample)
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseProcPidStatus("voluntary_ctxt_switches:\tx\n"
                                "nonvoluntary_ctxt_switches:\t4\n",
                                &sample)

@@ -110,9 +110,8 @@ TEST(LoadgenReportTest, JobPhasesHaveTheirRatiosAndWatchFigures) {
 
 // `phase` with the server's counters over its window: `cpu_s` of CPU and
 // the given context switches; this process used `self_s`.
-PhaseResult WithServer(PhaseResult phase, const std::string& name,
-                       double cpu_s, int64_t voluntary, int64_t involuntary,
-                       double self_s) {
+PhaseResult WithServer(PhaseResult phase, const std::string& name, double cpu_s,
+                       int64_t voluntary, int64_t involuntary, double self_s) {
   phase.spec.name = name;
   phase.cpu.window_s = 1;
   phase.cpu.self_s = self_s;
@@ -134,9 +133,9 @@ TEST(LoadgenReportTest, ServerAndClientCpuPerSuccessfulCall) {
   const ServerCpuPerCall per_call = ServerCpuPerCallOf(search);
   EXPECT_TRUE(per_call.watched);
   EXPECT_EQ(per_call.ok_calls, 100);
-  EXPECT_NEAR(*per_call.server_us, 5000, 1e-6);       // 0.5 s / 100
-  EXPECT_DOUBLE_EQ(*per_call.server_switches, 0.5);   // 50 / 100
-  EXPECT_NEAR(*per_call.client_us, 1000, 1e-6);       // 0.1 s / 100
+  EXPECT_NEAR(*per_call.server_us, 5000, 1e-6);      // 0.5 s / 100
+  EXPECT_DOUBLE_EQ(*per_call.server_switches, 0.5);  // 50 / 100
+  EXPECT_NEAR(*per_call.client_us, 1000, 1e-6);      // 0.1 s / 100
   EXPECT_TRUE(per_call.unavailable.empty());
   EXPECT_EQ(ServerCpuSentence(search),
             "5000.0 us per successful call, 0.50 context switches per call "
@@ -154,8 +153,7 @@ TEST(LoadgenReportTest, ServerAndClientCpuPerSuccessfulCall) {
   EXPECT_EQ(ServerCpuSentence(plain), "");
   RunReport unwatched_report;
   unwatched_report.phases.push_back(plain);
-  EXPECT_EQ(TextReport(unwatched_report).find("server cpu"),
-            std::string::npos);
+  EXPECT_EQ(TextReport(unwatched_report).find("server cpu"), std::string::npos);
 
   // No successful call: the server's CPU but no figure per call.
   PhaseResult none = WithServer(Phase(PhaseWorkload::kSearch, search_op, 0),
@@ -170,15 +168,15 @@ TEST(LoadgenReportTest, ServerCpuRatiosAgainstHealthCheck) {
   const int search_op = SomeSearchOp();
   RunReport report;
   // Health: 100 us per call; search 500 us (5x); mixed 300 us (3x).
-  report.phases.push_back(WithServer(
-      Phase(PhaseWorkload::kHealth, HealthOp(), 1000), "health", 0.1, 10, 0,
-      0.05));
-  report.phases.push_back(WithServer(
-      Phase(PhaseWorkload::kSearch, search_op, 100), "search", 0.05, 10, 0,
-      0.01));
-  report.phases.push_back(WithServer(
-      Phase(PhaseWorkload::kMixed, search_op, 200), "mixed", 0.06, 10, 0,
-      0.01));
+  report.phases.push_back(
+      WithServer(Phase(PhaseWorkload::kHealth, HealthOp(), 1000), "health", 0.1,
+                 10, 0, 0.05));
+  report.phases.push_back(
+      WithServer(Phase(PhaseWorkload::kSearch, search_op, 100), "search", 0.05,
+                 10, 0, 0.01));
+  report.phases.push_back(
+      WithServer(Phase(PhaseWorkload::kMixed, search_op, 200), "mixed", 0.06,
+                 10, 0, 0.01));
   const Ratios ratios = ComputeRatios(report);
   EXPECT_NEAR(*ratios.search_server_cpu_over_health_server_cpu, 5, 1e-9);
   ASSERT_EQ(ratios.server_cpu_over_health.size(), 2u);
@@ -211,15 +209,15 @@ TEST(LoadgenReportTest, ServerCpuRatiosAgainstHealthCheck) {
   // and 3 searches cost 2x and 4x (0.02 s, 0.04 s per 100 calls).
   report.rounds = 3;
   for (int r = 2; r <= 3; ++r) {
-    report.phases.push_back(WithServer(
-        Phase(PhaseWorkload::kHealth, HealthOp(), 1000),
-        absl::StrCat("health.", r), 0.1, 10, 0, 0.05));
+    report.phases.push_back(
+        WithServer(Phase(PhaseWorkload::kHealth, HealthOp(), 1000),
+                   absl::StrCat("health.", r), 0.1, 10, 0, 0.05));
     report.phases.push_back(WithServer(
         Phase(PhaseWorkload::kSearch, search_op, 100),
         absl::StrCat("search.", r), r == 2 ? 0.02 : 0.04, 10, 0, 0.01));
-    report.phases.push_back(WithServer(
-        Phase(PhaseWorkload::kMixed, search_op, 200),
-        absl::StrCat("mixed.", r), 0.06, 10, 0, 0.01));
+    report.phases.push_back(
+        WithServer(Phase(PhaseWorkload::kMixed, search_op, 200),
+                   absl::StrCat("mixed.", r), 0.06, 10, 0, 0.01));
   }
   const Ratios median = ComputeRatios(report);
   EXPECT_NEAR(*median.search_server_cpu_over_health_server_cpu, 4, 1e-9);
@@ -232,9 +230,9 @@ TEST(LoadgenReportTest, ServerCpuRatiosAgainstHealthCheck) {
 TEST(LoadgenReportTest, UnavailableServerCpuIsSaidNotGuessed) {
   const int search_op = SomeSearchOp();
   RunReport report;
-  report.phases.push_back(WithServer(
-      Phase(PhaseWorkload::kHealth, HealthOp(), 1000), "health", 0.1, 10, 0,
-      0.05));
+  report.phases.push_back(
+      WithServer(Phase(PhaseWorkload::kHealth, HealthOp(), 1000), "health", 0.1,
+                 10, 0, 0.05));
   PhaseResult search = Phase(PhaseWorkload::kSearch, search_op, 100);
   search.spec.name = "search";
   search.cpu.server_watched = true;

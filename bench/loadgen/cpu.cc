@@ -8,9 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <system_error>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -51,8 +51,7 @@ absl::Status ParseProcPidStat(absl::string_view stat, double ticks_per_s,
   const size_t close = stat.rfind(')');
   if (open == absl::string_view::npos || close == absl::string_view::npos ||
       close < open) {
-    return absl::InvalidArgumentError(
-        "stat: no command name in parentheses");
+    return absl::InvalidArgumentError("stat: no command name in parentheses");
   }
   // Field 3 (state) onwards.
   const std::vector<absl::string_view> fields = absl::StrSplit(
@@ -104,8 +103,7 @@ absl::StatusOr<ProcessSample> SampleProcess(const std::string& proc_dir) {
   ProcessSample sample;
   absl::StatusOr<std::string> stat = ReadWhole(proc_dir + "/stat");
   if (!stat.ok()) return stat.status();
-  if (absl::Status parsed =
-          ParseProcPidStat(*stat, TicksPerSecond(), &sample);
+  if (absl::Status parsed = ParseProcPidStat(*stat, TicksPerSecond(), &sample);
       !parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(proc_dir, "/", parsed.message()));
@@ -129,16 +127,16 @@ absl::StatusOr<ProcessSample> SampleProcess(const std::string& proc_dir) {
     ProcessSample thread;
     if (absl::Status parsed = ParseProcPidStatus(*status, &thread);
         !parsed.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": ", parsed.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", parsed.message()));
     }
     sample.voluntary_switches += thread.voluntary_switches;
     sample.involuntary_switches += thread.involuntary_switches;
     ++read;
   }
   if (read == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read the status of any thread in ", proc_dir,
-                     "/task"));
+    return absl::NotFoundError(absl::StrCat(
+        "cannot read the status of any thread in ", proc_dir, "/task"));
   }
   return sample;
 }
@@ -172,8 +170,7 @@ CpuSample SampleCpu(const std::string& server_proc) {
   if (file) {
     std::stringstream text;
     text << file.rdbuf();
-    sample.machine_busy_s = MachineBusySeconds(
-        text.str(), TicksPerSecond());
+    sample.machine_busy_s = MachineBusySeconds(text.str(), TicksPerSecond());
   }
   rusage usage{};
   if (getrusage(RUSAGE_SELF, &usage) == 0) {

@@ -14,8 +14,9 @@
 //
 // Given the server's process (--server_pid, --server_proc), the server's
 // own CPU and context switches are sampled too, from its /proc/PID/stat
-// and /proc/PID/status, at the same moments: the server's figure alone,
-// without the kernel's network path or anything else running here.
+// and its threads' /proc/PID/task/*/status, at the same moments: the
+// server's figure alone, without the kernel's network path or anything
+// else running here.
 //
 // Thread-safe (reads kernel counters only).
 #ifndef PA_MATCH_BENCH_LOADGEN_CPU_H_
@@ -33,8 +34,8 @@ namespace pamatch::loadgen {
 
 // One process's counters as /proc/PID counts them since it started.
 struct ProcessSample {
-  double cpu_s = 0;             // utime + stime (stat fields 14, 15)
-  uint64_t start_ticks = 0;     // starttime (stat field 22): which process
+  double cpu_s = 0;          // utime + stime (stat fields 14, 15)
+  uint64_t start_ticks = 0;  // starttime (stat field 22): which process
   // status: voluntary_ctxt_switches, nonvoluntary_ctxt_switches (see
   // SampleProcess: summed over threads).
   int64_t voluntary_switches = 0;
@@ -91,7 +92,7 @@ struct CpuUsage {
   std::optional<double> machine_busy_s;  // absent if either sample lacks it
   double self_s = 0;
   // The server process's use (its stime and utime, context switches),
-  // when both samples were asked for its process (server_watched); absent
+  // when the samples were asked for its process (server_watched); absent
   // then if either could not be read or they are of different processes
   // (the pid was reused), with the reason in server_error. Its
   // start_ticks is the later sample's.

@@ -231,7 +231,9 @@ int Run(const std::string& command_line) {
   if (server_pid > 0 && !base.server_proc.empty()) {
     return Usage("--server_pid and --server_proc: give one");
   }
-  if (server_pid > 0) base.server_proc = absl::StrFormat("/proc/%d", server_pid);
+  if (server_pid > 0) {
+    base.server_proc = absl::StrFormat("/proc/%d", server_pid);
+  }
   if (!base.server_proc.empty()) {
     // Not fatal: the phases then say the server's figures are unavailable.
     if (absl::StatusOr<ProcessSample> sample = SampleProcess(base.server_proc);

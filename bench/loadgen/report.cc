@@ -124,12 +124,14 @@ std::string JsonPhase(const PhaseResult& phase) {
       JsonNumber(per_call.self_us), server.watched ? "true" : "false",
       OptionalNumber(used.has_value() ? std::optional<double>(used->cpu_s)
                                       : std::nullopt),
-      OptionalNumber(used.has_value() ? std::optional<double>(static_cast<double>(
-                                            used->voluntary_switches))
-                                      : std::nullopt),
-      OptionalNumber(used.has_value() ? std::optional<double>(static_cast<double>(
-                                            used->involuntary_switches))
-                                      : std::nullopt),
+      OptionalNumber(used.has_value()
+                         ? std::optional<double>(
+                               static_cast<double>(used->voluntary_switches))
+                         : std::nullopt),
+      OptionalNumber(used.has_value()
+                         ? std::optional<double>(
+                               static_cast<double>(used->involuntary_switches))
+                         : std::nullopt),
       server.ok_calls, OptionalNumber(server.server_us),
       OptionalNumber(server.server_switches), OptionalNumber(server.client_us),
       server.unavailable.empty() ? std::string("null")
@@ -312,10 +314,9 @@ ServerCpuPerCall ServerCpuPerCallOf(const PhaseResult& phase) {
   if (phase.cpu.server.has_value()) {
     const ProcessSample& used = *phase.cpu.server;
     per_call.server_us = used.cpu_s * 1e6 / calls;
-    per_call.server_switches =
-        static_cast<double>(used.voluntary_switches +
-                            used.involuntary_switches) /
-        calls;
+    per_call.server_switches = static_cast<double>(used.voluntary_switches +
+                                                   used.involuntary_switches) /
+                               calls;
   }
   return per_call;
 }
@@ -337,8 +338,8 @@ std::string ServerCpuSentence(const PhaseResult& phase) {
   return absl::StrFormat(
       "%.1f us per successful call, %.2f context switches per call (over "
       "%d calls: %s); client (this process) %.1f us per call",
-      *per_call.server_us, *per_call.server_switches, per_call.ok_calls,
-      window, *per_call.client_us);
+      *per_call.server_us, *per_call.server_switches, per_call.ok_calls, window,
+      *per_call.client_us);
 }
 
 namespace {
@@ -467,8 +468,7 @@ Ratios MedianRatios(const std::vector<Ratios>& rounds) {
     }
   }
   for (const std::string& name : names) {
-    const std::optional<double> median =
-        bench::Median(std::move(values[name]));
+    const std::optional<double> median = bench::Median(std::move(values[name]));
     if (median.has_value()) {
       ratios.server_cpu_over_health.emplace_back(name, *median);
     }
@@ -587,10 +587,9 @@ std::string TextReport(const RunReport& report) {
         by_round(&Ratios::search_server_cpu_over_health_server_cpu));
   }
   for (const auto& [name, ratio] : ratios.server_cpu_over_health) {
-    absl::StrAppendFormat(&out,
-                          "%s: %.2fx Health/Check's server CPU per call%s\n",
-                          name, ratio,
-                          rounds.size() > 1 ? " (median of the rounds)" : "");
+    absl::StrAppendFormat(
+        &out, "%s: %.2fx Health/Check's server CPU per call%s\n", name, ratio,
+        rounds.size() > 1 ? " (median of the rounds)" : "");
   }
   // Asked for (a health phase, another phase, the server's process) but
   // not computable: say so rather than leave the line out.
@@ -641,7 +640,8 @@ std::string JsonReport(const RunReport& report) {
     };
     std::vector<std::string> per_phase;
     for (const auto& [name, ratio] : ratios.server_cpu_over_health) {
-      per_phase.push_back(absl::StrCat(JsonString(name), ":", JsonNumber(ratio)));
+      per_phase.push_back(
+          absl::StrCat(JsonString(name), ":", JsonNumber(ratio)));
     }
     return absl::StrFormat(
         "{\"search_qps_over_health_qps\":%s,"

@@ -63,6 +63,8 @@ class Daemon {
   }
 
   bool running() const { return pid_ > 0 && exit_status_ < 0; }
+  // The process id (-1 if it could not be started).
+  pid_t pid() const { return pid_; }
   std::string out() const { return ReadAll(out_path_); }
   std::string err() const { return ReadAll(err_path_); }
   void Signal(int signal) { ::kill(pid_, signal); }

@@ -134,7 +134,8 @@ check_absl pa-matchd service/main.cc \
 check_absl pa-match-loadgen bench/loadgen/main.cc \
   'api_key_file="data/admin.key"' 'phases="search"' 'mode="closed"' \
   'concurrency=32' 'channels=4' 'rate=1000' 'warmup_s=2' 'duration_s=10' \
-  'write_fraction=0.05' 'seed=7' 'progress=true'
+  'write_fraction=0.05' 'seed=7' 'progress=true' 'server_pid=0' \
+  'server_proc=""'
 check_absl pa-match-datagen tools/datagen_main.cc \
   'count=2000' 'seed=42' 'scenario="north_east"' 'id_prefix="pa-"' \
   'threads=0' 'stream_timeout_ms=300000'

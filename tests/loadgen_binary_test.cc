@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -150,10 +151,12 @@ class LoadgenBinaryTest : public ::testing::Test {
 };
 
 TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
-  ASSERT_EQ(RunLoadgen(dir_.path(), Args({"--phases=health,search",
-                                          "--mode=closed", "--concurrency=8",
-                                          "--channels=2", "--duration_s=2"})),
-            0)
+  ASSERT_EQ(
+      RunLoadgen(dir_.path(),
+                 Args({"--phases=health,search", "--mode=closed",
+                       "--concurrency=8", "--channels=2", "--duration_s=2",
+                       "--server_pid=" + std::to_string(daemon_->pid())})),
+      0)
       << Log();
   const Struct report = Report();
   const auto& phases = Field(report, "phases").list_value().values();
@@ -217,6 +220,44 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
                   Number(Object(health, "cpu"), "machine_us_per_call"),
               1e-3);
 
+  // The server's own CPU (--server_pid: its /proc counters) per successful
+  // call: the daemon served every call, so it used CPU, within what the
+  // machine was busy with; its context switches and this process's CPU
+  // per successful call are there too.
+  for (const Struct* phase : {&health, &search}) {
+    SCOPED_TRACE(Field(*phase, "name").string_value());
+    const Struct& cpu = Object(*phase, "cpu");
+    const double ok = Number(Object(*phase, "totals"), "ok");
+    EXPECT_TRUE(Field(cpu, "server_watched").bool_value());
+    EXPECT_EQ(Field(cpu, "server_unavailable").kind_case(), Value::kNullValue);
+    EXPECT_EQ(Number(cpu, "ok_calls"), ok);
+    const double server_s = Number(cpu, "server_cpu_s");
+    EXPECT_GT(server_s, 0);
+    EXPECT_LT(server_s, Number(cpu, "machine_busy_s") + 0.1);
+    EXPECT_GT(Number(cpu, "server_us_per_ok_call"), 0);
+    EXPECT_NEAR(Number(cpu, "server_us_per_ok_call"), server_s * 1e6 / ok,
+                1e-3 * server_s * 1e6 / ok);
+    EXPECT_GT(Number(cpu, "server_voluntary_switches") +
+                  Number(cpu, "server_involuntary_switches"),
+              0);
+    EXPECT_NEAR(Number(cpu, "server_switches_per_ok_call"),
+                (Number(cpu, "server_voluntary_switches") +
+                 Number(cpu, "server_involuntary_switches")) /
+                    ok,
+                1e-3);
+    EXPECT_GT(Number(cpu, "client_us_per_ok_call"), 0);
+  }
+  const double server_ratio = Number(
+      Object(report, "ratios"), "search_server_cpu_over_health_server_cpu");
+  EXPECT_GT(server_ratio, 0);
+  EXPECT_NEAR(server_ratio,
+              Number(Object(search, "cpu"), "server_us_per_ok_call") /
+                  Number(Object(health, "cpu"), "server_us_per_ok_call"),
+              1e-3 * server_ratio);
+  EXPECT_NEAR(Number(Object(Object(report, "ratios"), "server_cpu_over_health"),
+                     "search"),
+              server_ratio, 1e-3 * server_ratio);
+
   const std::string html = ReadAll(html_path());
   EXPECT_TRUE(absl::StrContains(html, "<svg")) << html.substr(0, 500);
   EXPECT_TRUE(absl::StrContains(html, "<polyline"));
@@ -233,6 +274,66 @@ TEST_F(LoadgenBinaryTest, ClosedLoopComparesSearchWithHealthCheck) {
   EXPECT_TRUE(
       absl::StrContains(text, "machine cpu per search / per health call"));
   EXPECT_TRUE(absl::StrContains(text, "  cpu: ")) << text;
+  EXPECT_TRUE(absl::StrContains(html, "Server CPU per search"));
+  EXPECT_TRUE(absl::StrContains(html, "Server CPU: "));
+  EXPECT_TRUE(absl::StrContains(text,
+                                "server cpu per search / per health "
+                                "call: "))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "search: "));
+  EXPECT_TRUE(absl::StrContains(text, "x Health/Check's server CPU per call"))
+      << text;
+  // Each phase's server line, with a figure per call above zero.
+  size_t at = 0;
+  for (int phase = 0; phase < 2; ++phase) {
+    at = text.find("  server cpu: ", at);
+    ASSERT_NE(at, std::string::npos) << text;
+    at += 14;
+    const double us = std::strtod(text.c_str() + at, nullptr);
+    EXPECT_GT(us, 0) << text.substr(at, 80);
+    EXPECT_TRUE(absl::StartsWith(text.substr(text.find(' ', at)),
+                                 " us per successful call"))
+        << text.substr(at, 80);
+  }
+}
+
+TEST_F(LoadgenBinaryTest, UnreadableServerProcessIsReportedUnavailable) {
+  // No such process: the run completes, its phases say why the server's
+  // figures are missing, and nothing is made up.
+  ASSERT_EQ(
+      RunLoadgen(dir_.path(),
+                 Args({"--phases=health,search", "--concurrency=4",
+                       "--channels=1", "--duration_s=0.5", "--warmup_s=0.2",
+                       "--server_proc=" + dir_.path() + "/no-such-proc"})),
+      0)
+      << Log();
+  const std::string err = ReadAll(dir_.path() + "/loadgen.err");
+  EXPECT_TRUE(absl::StrContains(
+      err, "warning: the server's CPU will be unavailable: cannot read "))
+      << err;
+  const std::string text = ReadAll(dir_.path() + "/loadgen.out");
+  EXPECT_TRUE(
+      absl::StrContains(text, "  server cpu: unavailable (cannot read " +
+                                  dir_.path() + "/no-such-proc/stat"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(
+      text, "server cpu per call / Health/Check's: unavailable"))
+      << text;
+  const Struct report = Report();
+  const Struct& cpu = Object(
+      Field(report, "phases").list_value().values(1).struct_value(), "cpu");
+  EXPECT_TRUE(Field(cpu, "server_watched").bool_value());
+  EXPECT_EQ(Field(cpu, "server_us_per_ok_call").kind_case(), Value::kNullValue);
+  EXPECT_TRUE(absl::StrContains(Field(cpu, "server_unavailable").string_value(),
+                                "no-such-proc"));
+  EXPECT_EQ(Field(Object(report, "ratios"),
+                  "search_server_cpu_over_health_server_cpu")
+                .kind_case(),
+            Value::kNullValue);
+  // Both flags at once is a usage error.
+  EXPECT_EQ(RunLoadgen(dir_.path(),
+                       Args({"--server_pid=1", "--server_proc=/proc/1"})),
+            2);
 }
 
 TEST_F(LoadgenBinaryTest, RoundsRepeatThePhasesAndReportTheMedianRatio) {

@@ -362,13 +362,14 @@ PhaseResult LoadDriver::Phase::Run() {
       ticks_ns.push_back(at_ns);
     }
   }
-  // CPU is sampled at the warm-up end and the phase end (the same ticks).
+  // CPU is sampled at the warm-up end and the phase end (the same ticks):
+  // the machine's, this process's and the server's (if given) together.
   CpuSample cpu_from, cpu_to;
-  if (warmup_end_ns_ == 0) cpu_from = SampleCpu();
+  if (warmup_end_ns_ == 0) cpu_from = SampleCpu(spec_.server_proc);
   for (int64_t at_ns : ticks_ns) {
     std::this_thread::sleep_until(start_ + std::chrono::nanoseconds(at_ns));
-    if (at_ns == warmup_end_ns_) cpu_from = SampleCpu();
-    if (at_ns == end_ns_) cpu_to = SampleCpu();
+    if (at_ns == warmup_end_ns_) cpu_from = SampleCpu(spec_.server_proc);
+    if (at_ns == end_ns_) cpu_to = SampleCpu(spec_.server_proc);
     Tick(at_ns / 1e9);
   }
   if (scheduler.joinable()) scheduler.join();

@@ -65,6 +65,9 @@ struct PhaseSpec {
   // authorities they follow (one each, in turn).
   int watchers = 0;
   std::vector<std::string> watch_authorities;
+  // The server's /proc/PID directory (--server_pid, --server_proc), whose
+  // CPU and context switches are sampled with the machine's; empty: none.
+  std::string server_proc;
 };
 
 // What the Watch streams of a phase received.

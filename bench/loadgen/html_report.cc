@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -196,6 +197,9 @@ std::string PhaseSection(const PhaseResult& phase) {
                     ".</p>\n");
   }
   absl::StrAppend(&html, "<p>CPU: ", Escape(CpuSentence(phase)), ".</p>\n");
+  if (const std::string server = ServerCpuSentence(phase); !server.empty()) {
+    absl::StrAppend(&html, "<p>Server CPU: ", Escape(server), ".</p>\n");
+  }
   for (const auto& [code, message] : AllOps(phase).error_examples) {
     absl::StrAppendFormat(&html, "<p>First %s: %s</p>\n", Escape(code),
                           Escape(message));
@@ -299,6 +303,20 @@ std::string HtmlReport(const RunReport& report) {
                           "<p>Machine CPU per search / per Health/Check call: "
                           "<b>%.3f</b>.</p>\n",
                           *ratios.search_cpu_over_health_cpu);
+  }
+  if (ratios.search_server_cpu_over_health_server_cpu.has_value()) {
+    absl::StrAppendFormat(&html,
+                          "<p>Server CPU per search / per Health/Check call: "
+                          "<b>%.3f</b> (target &le; 2).</p>\n",
+                          *ratios.search_server_cpu_over_health_server_cpu);
+  }
+  if (!ratios.server_cpu_over_health.empty()) {
+    html += "<p>Server CPU per call, in Health/Check calls:";
+    for (const auto& [name, ratio] : ratios.server_cpu_over_health) {
+      absl::StrAppendFormat(&html, " %s <b>%.2fx</b>;", Escape(name), ratio);
+    }
+    html.back() = '.';
+    html += "</p>\n";
   }
   if (ratios.mixed_search_p99_over_search_p99.has_value()) {
     absl::StrAppendFormat(&html,

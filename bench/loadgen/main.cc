@@ -7,7 +7,8 @@
 //       [--concurrency 32] [--channels 4] [--rate 1000]
 //       [--warmup_s 2] [--duration_s 10] [--write_fraction 0.05]
 //       [--pa_count N] [--job_write_fraction 0.05] [--watchers 8]
-//       [--preload_jobs N] [--json_out F] [--html_out F]
+//       [--preload_jobs N] [--server_pid PID | --server_proc DIR]
+//       [--json_out F] [--html_out F]
 //
 // Exit status: 0 all measured calls succeeded, 3 some failed (the report
 // says which codes), 1 could not run (server unreachable, no key, bad file),
@@ -33,6 +34,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/job_mix.h"
+#include "bench/loadgen/cpu.h"
 #include "bench/loadgen/driver.h"
 #include "bench/loadgen/html_report.h"
 #include "bench/loadgen/report.h"
@@ -109,6 +111,15 @@ ABSL_FLAG(int, preload_jobs, 0,
           "before the phases, upsert this many jobs of the standard job mix "
           "(ids job-000000.., --job_scenario, --seed 42, version 0 = stored "
           "+ 1) through BulkUpsertJobs, so MatchJobs has jobs to find");
+ABSL_FLAG(int, server_pid, 0,
+          "pa-matchd's process id on this machine, e.g. $(pgrep -n "
+          "pa-matchd): each phase then reports the server's own CPU and "
+          "context switches per successful call (/proc/PID/stat, "
+          "/proc/PID/status) and their ratio to the health phase's; 0 = "
+          "not reported");
+ABSL_FLAG(std::string, server_proc, "",
+          "as --server_pid, but the /proc/PID directory itself (any "
+          "directory holding such stat and status files)");
 ABSL_FLAG(std::string, json_out, "", "write the report as JSON here");
 ABSL_FLAG(std::string, html_out, "", "write the HTML report here");
 ABSL_FLAG(bool, progress, true, "print a progress line each second (stderr)");
@@ -212,6 +223,26 @@ int Run(const std::string& command_line) {
   }
   if (base.call_timeout <= absl::ZeroDuration()) {
     return Usage("--timeout_ms: must be > 0");
+  }
+
+  const int server_pid = absl::GetFlag(FLAGS_server_pid);
+  base.server_proc = absl::GetFlag(FLAGS_server_proc);
+  if (server_pid < 0) return Usage("--server_pid: must be > 0");
+  if (server_pid > 0 && !base.server_proc.empty()) {
+    return Usage("--server_pid and --server_proc: give one");
+  }
+  if (server_pid > 0) {
+    base.server_proc = absl::StrFormat("/proc/%d", server_pid);
+  }
+  if (!base.server_proc.empty()) {
+    // Not fatal: the phases then say the server's figures are unavailable.
+    if (absl::StatusOr<ProcessSample> sample = SampleProcess(base.server_proc);
+        !sample.ok()) {
+      absl::FPrintF(stderr,
+                    "pa-match-loadgen: warning: the server's CPU will be "
+                    "unavailable: %s\n",
+                    sample.status().message());
+    }
   }
 
   base.watchers = absl::GetFlag(FLAGS_watchers);

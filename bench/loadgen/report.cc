@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +61,10 @@ std::string JsonNumber(double value) {
   return absl::StrFormat("%.6g", value);
 }
 
+std::string OptionalNumber(const std::optional<double>& value) {
+  return value.has_value() ? JsonNumber(*value) : std::string("null");
+}
+
 std::string JsonSummary(const Summary& s) {
   std::vector<std::string> errors, examples;
   for (const auto& [code, count] : s.errors) {
@@ -98,9 +104,16 @@ std::string JsonPhase(const PhaseResult& phase) {
   }
   const PhaseSpec& spec = phase.spec;
   const CpuPerCall per_call = CpuPerCallOf(phase);
+  const ServerCpuPerCall server = ServerCpuPerCallOf(phase);
+  const std::optional<ProcessSample>& used = phase.cpu.server;
   const std::string cpu = absl::StrFormat(
       "{\"window_s\":%s,\"cpus\":%d,\"machine_busy_s\":%s,\"self_s\":%s,"
-      "\"machine_us_per_call\":%s,\"self_us_per_call\":%s}",
+      "\"machine_us_per_call\":%s,\"self_us_per_call\":%s,"
+      "\"server_watched\":%s,\"server_cpu_s\":%s,"
+      "\"server_voluntary_switches\":%s,"
+      "\"server_involuntary_switches\":%s,\"ok_calls\":%d,"
+      "\"server_us_per_ok_call\":%s,\"server_switches_per_ok_call\":%s,"
+      "\"client_us_per_ok_call\":%s,\"server_unavailable\":%s}",
       JsonNumber(phase.cpu.window_s), phase.cpu.cpus,
       phase.cpu.machine_busy_s.has_value()
           ? JsonNumber(*phase.cpu.machine_busy_s)
@@ -108,7 +121,21 @@ std::string JsonPhase(const PhaseResult& phase) {
       JsonNumber(phase.cpu.self_s),
       per_call.machine_us.has_value() ? JsonNumber(*per_call.machine_us)
                                       : "null",
-      JsonNumber(per_call.self_us));
+      JsonNumber(per_call.self_us), server.watched ? "true" : "false",
+      OptionalNumber(used.has_value() ? std::optional<double>(used->cpu_s)
+                                      : std::nullopt),
+      OptionalNumber(used.has_value()
+                         ? std::optional<double>(
+                               static_cast<double>(used->voluntary_switches))
+                         : std::nullopt),
+      OptionalNumber(used.has_value()
+                         ? std::optional<double>(
+                               static_cast<double>(used->involuntary_switches))
+                         : std::nullopt),
+      server.ok_calls, OptionalNumber(server.server_us),
+      OptionalNumber(server.server_switches), OptionalNumber(server.client_us),
+      server.unavailable.empty() ? std::string("null")
+                                 : JsonString(server.unavailable));
   std::string send_lag = "null";
   if (spec.mode == LoopMode::kOpen) {
     send_lag =
@@ -272,7 +299,61 @@ std::string CpuSentence(const PhaseResult& phase) {
       phase.cpu.cpus, *per_call.machine_us, per_call.self_us);
 }
 
+ServerCpuPerCall ServerCpuPerCallOf(const PhaseResult& phase) {
+  ServerCpuPerCall per_call;
+  per_call.watched = phase.cpu.server_watched;
+  per_call.ok_calls = AllOps(phase).ok();
+  if (per_call.watched && !phase.cpu.server.has_value()) {
+    per_call.unavailable = phase.cpu.server_error.empty()
+                               ? std::string("server counters unreadable")
+                               : phase.cpu.server_error;
+  }
+  if (per_call.ok_calls <= 0) return per_call;
+  const double calls = static_cast<double>(per_call.ok_calls);
+  per_call.client_us = phase.cpu.self_s * 1e6 / calls;
+  if (phase.cpu.server.has_value()) {
+    const ProcessSample& used = *phase.cpu.server;
+    per_call.server_us = used.cpu_s * 1e6 / calls;
+    per_call.server_switches = static_cast<double>(used.voluntary_switches +
+                                                   used.involuntary_switches) /
+                               calls;
+  }
+  return per_call;
+}
+
+std::string ServerCpuSentence(const PhaseResult& phase) {
+  const ServerCpuPerCall per_call = ServerCpuPerCallOf(phase);
+  if (!per_call.watched) return "";
+  if (!per_call.unavailable.empty()) {
+    return absl::StrCat("unavailable (", per_call.unavailable, ")");
+  }
+  const ProcessSample& used = *phase.cpu.server;
+  const std::string window = absl::StrFormat(
+      "%.3f s, %.2f of a CPU; %d voluntary + %d involuntary switches",
+      used.cpu_s, used.cpu_s / std::max(1e-9, phase.cpu.window_s),
+      used.voluntary_switches, used.involuntary_switches);
+  if (!per_call.server_us.has_value()) {
+    return absl::StrCat(window, "; no successful call to divide them by");
+  }
+  return absl::StrFormat(
+      "%.1f us per successful call, %.2f context switches per call (over "
+      "%d calls: %s); client (this process) %.1f us per call",
+      *per_call.server_us, *per_call.server_switches, per_call.ok_calls, window,
+      *per_call.client_us);
+}
+
 namespace {
+
+// A phase's name without the round suffix RunReport's phases carry with
+// several rounds ("search.2" -> "search").
+std::string BaseName(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot + 1 == name.size()) return name;
+  for (size_t i = dot + 1; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return name;
+  }
+  return name.substr(0, dot);
+}
 
 // The ratios of one round's phases.
 Ratios RatiosOf(absl::Span<const PhaseResult> phases) {
@@ -297,6 +378,24 @@ Ratios RatiosOf(absl::Span<const PhaseResult> phases) {
         CpuPerCallOf(*searching).machine_us;
     if (health_cpu.has_value() && search_cpu.has_value() && *health_cpu > 0) {
       ratios.search_cpu_over_health_cpu = *search_cpu / *health_cpu;
+    }
+  }
+  if (health != nullptr) {
+    const std::optional<double> health_server =
+        ServerCpuPerCallOf(*health).server_us;
+    if (health_server.has_value() && *health_server > 0) {
+      for (const PhaseResult& phase : phases) {
+        if (phase.spec.workload == PhaseWorkload::kHealth) continue;
+        const std::optional<double> server =
+            ServerCpuPerCallOf(phase).server_us;
+        if (!server.has_value()) continue;
+        ratios.server_cpu_over_health.emplace_back(BaseName(phase.spec.name),
+                                                   *server / *health_server);
+        if (&phase == searching) {
+          ratios.search_server_cpu_over_health_server_cpu =
+              *server / *health_server;
+        }
+      }
     }
   }
   if (search != nullptr && mixed != nullptr) {
@@ -357,6 +456,23 @@ Ratios MedianRatios(const std::vector<Ratios>& rounds) {
       median_of(&Ratios::search_qps_over_health_qps);
   ratios.search_cpu_over_health_cpu =
       median_of(&Ratios::search_cpu_over_health_cpu);
+  ratios.search_server_cpu_over_health_server_cpu =
+      median_of(&Ratios::search_server_cpu_over_health_server_cpu);
+  // Per phase name, in the order the names first appear.
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<double>> values;
+  for (const Ratios& r : rounds) {
+    for (const auto& [name, value] : r.server_cpu_over_health) {
+      if (values.find(name) == values.end()) names.push_back(name);
+      values[name].push_back(value);
+    }
+  }
+  for (const std::string& name : names) {
+    const std::optional<double> median = bench::Median(std::move(values[name]));
+    if (median.has_value()) {
+      ratios.server_cpu_over_health.emplace_back(name, *median);
+    }
+  }
   ratios.mixed_search_p99_over_search_p99 =
       median_of(&Ratios::mixed_search_p99_over_search_p99);
   ratios.match_jobs_qps_over_search_qps =
@@ -418,6 +534,9 @@ std::string TextReport(const RunReport& report) {
           Ms(phase.send_lag.max_ns()));
     }
     absl::StrAppend(&out, "  cpu: ", CpuSentence(phase), "\n");
+    if (const std::string server = ServerCpuSentence(phase); !server.empty()) {
+      absl::StrAppend(&out, "  server cpu: ", server, "\n");
+    }
     for (const auto& [code, message] : AllOps(phase).error_examples) {
       absl::StrAppendFormat(&out, "  first %s: %s\n", code, message);
     }
@@ -461,6 +580,34 @@ std::string TextReport(const RunReport& report) {
                           *ratios.search_cpu_over_health_cpu,
                           by_round(&Ratios::search_cpu_over_health_cpu));
   }
+  if (ratios.search_server_cpu_over_health_server_cpu.has_value()) {
+    absl::StrAppendFormat(
+        &out, "server cpu per search / per health call: %.3f (target <= 2)%s\n",
+        *ratios.search_server_cpu_over_health_server_cpu,
+        by_round(&Ratios::search_server_cpu_over_health_server_cpu));
+  }
+  for (const auto& [name, ratio] : ratios.server_cpu_over_health) {
+    absl::StrAppendFormat(
+        &out, "%s: %.2fx Health/Check's server CPU per call%s\n", name, ratio,
+        rounds.size() > 1 ? " (median of the rounds)" : "");
+  }
+  // Asked for (a health phase, another phase, the server's process) but
+  // not computable: say so rather than leave the line out.
+  const bool server_watched = std::any_of(
+      report.phases.begin(), report.phases.end(),
+      [](const PhaseResult& phase) { return phase.cpu.server_watched; });
+  const bool beside_health =
+      FirstPhase(report.phases, PhaseWorkload::kHealth) != nullptr &&
+      std::any_of(report.phases.begin(), report.phases.end(),
+                  [](const PhaseResult& phase) {
+                    return phase.spec.workload != PhaseWorkload::kHealth;
+                  });
+  if (ratios.server_cpu_over_health.empty() && server_watched &&
+      beside_health) {
+    out +=
+        "server cpu per call / Health/Check's: unavailable (see each "
+        "phase's server cpu line)\n";
+  }
   if (ratios.mixed_search_p99_over_search_p99.has_value()) {
     absl::StrAppendFormat(
         &out,
@@ -491,14 +638,23 @@ std::string JsonReport(const RunReport& report) {
     auto number = [](const std::optional<double>& value) {
       return value.has_value() ? JsonNumber(*value) : std::string("null");
     };
+    std::vector<std::string> per_phase;
+    for (const auto& [name, ratio] : ratios.server_cpu_over_health) {
+      per_phase.push_back(
+          absl::StrCat(JsonString(name), ":", JsonNumber(ratio)));
+    }
     return absl::StrFormat(
         "{\"search_qps_over_health_qps\":%s,"
         "\"search_cpu_over_health_cpu\":%s,"
+        "\"search_server_cpu_over_health_server_cpu\":%s,"
+        "\"server_cpu_over_health\":{%s},"
         "\"mixed_search_p99_over_search_p99\":%s,"
         "\"match_jobs_qps_over_search_qps\":%s,"
         "\"watch_writes_qps_over_writes_qps\":%s}",
         number(ratios.search_qps_over_health_qps),
         number(ratios.search_cpu_over_health_cpu),
+        number(ratios.search_server_cpu_over_health_server_cpu),
+        absl::StrJoin(per_phase, ","),
         number(ratios.mixed_search_p99_over_search_p99),
         number(ratios.match_jobs_qps_over_search_qps),
         number(ratios.watch_writes_qps_over_writes_qps));

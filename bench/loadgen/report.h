@@ -9,6 +9,9 @@
 //   errors  failed calls by gRPC status code name
 //   cpu     CPU microseconds per measured call, the whole machine's and
 //           this process's, from the warm-up end to the phase end (cpu.h)
+//   server cpu  given the server's process (--server_pid): its own CPU
+//           and context switches over the same window, per successful
+//           measured call, beside this process's CPU per successful call
 // Pure functions of their arguments; thread-compatible.
 #ifndef PA_MATCH_BENCH_LOADGEN_REPORT_H_
 #define PA_MATCH_BENCH_LOADGEN_REPORT_H_
@@ -17,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/loadgen/driver.h"
@@ -72,6 +76,26 @@ CpuPerCall CpuPerCallOf(const PhaseResult& phase);
 // The phase's CPU figures as one sentence (text and HTML reports).
 std::string CpuSentence(const PhaseResult& phase);
 
+// Per successful measured call of `phase` (every operation's): the
+// server's CPU microseconds and context switches (voluntary plus
+// involuntary) from its /proc counters, and this process's (the client's)
+// CPU microseconds. Any thread.
+struct ServerCpuPerCall {
+  bool watched = false;  // the run was given the server's process
+  int64_t ok_calls = 0;
+  // Absent when not watched, when the server's counters were unavailable
+  // (`unavailable` says why) or when no call succeeded.
+  std::optional<double> server_us;
+  std::optional<double> server_switches;
+  std::optional<double> client_us;  // absent when no call succeeded
+  std::string unavailable;
+};
+ServerCpuPerCall ServerCpuPerCallOf(const PhaseResult& phase);
+// The phase's server and client CPU per call as one sentence (text and
+// HTML reports); empty when the server's process was not given. Any
+// thread.
+std::string ServerCpuSentence(const PhaseResult& phase);
+
 // Cross-phase ratios of one round (or the medians over rounds, see
 // ComputeRatios), present when the round had the phases they compare.
 struct Ratios {
@@ -84,6 +108,13 @@ struct Ratios {
   // phase: what a search costs in no-op calls. Compare phases run at the
   // same offered rate (open loop) for a like-for-like figure (cpu.h).
   std::optional<double> search_cpu_over_health_cpu;
+  // Server CPU per successful call (--server_pid) of that search phase
+  // over that of the health phase: the server's own cost of a search in
+  // Health/Check calls (the target: at most 2 on average).
+  std::optional<double> search_server_cpu_over_health_server_cpu;
+  // The same for every phase of the round but health ones, in phase
+  // order, by phase name without the round suffix (".2").
+  std::vector<std::pair<std::string, double>> server_cpu_over_health;
   // p99 of searches in the first mixed phase over the first search phase.
   std::optional<double> mixed_search_p99_over_search_p99;
   // MatchJobs throughput of the first match_jobs phase over the search

@@ -3,15 +3,16 @@
 // has already passed.
 //
 // Kinds: reads (Search, MatchJobs, GetProfile, GetJob), writes
-// (UpsertProfile, DeleteProfile, UpsertJob, DeleteJob) and admin calls
+// (UpsertProfile, DeleteProfile, UpsertJob, DeleteJob, and the bulk
+// streams) and admin calls
 // (policies, GetStats, Backup). A call over its kind's bound is refused at
 // once with RESOURCE_EXHAUSTED naming the bound and its flag: never queued,
 // so memory and latency stay bounded whatever arrives. Reads run inline on
 // gRPC's callback threads, so they are bounded by those threads as well;
 // writes wait for the commit thread's fsync without holding a thread, and
 // without this bound a flood of them would queue without limit.
-// (Bulk streams are bounded per stream by kBulkBatchesInFlight and are not
-// counted here.)
+// A bulk stream counts as one write for as long as it is open (and is
+// bounded within by kBulkBatchesInFlight); Watch streams are not counted.
 //
 // Thread-safety: every method may be called from any thread; the counters
 // are atomics.

@@ -111,11 +111,17 @@ class BulkUpsertReactor final
   using Item = typename Kind::Item;
   using Outcome = typename Kind::Outcome;
 
-  // Finishes at once with the error if `engine` is not OK.
+  // Finishes at once with the error if `engine` is not OK; `slot` (the
+  // stream's place among the writes in flight) is held until the call is
+  // done.
   BulkUpsertReactor(grpc::CallbackServerContext* context,
                     absl::StatusOr<Engine*> engine, Response* response,
-                    RpcMetrics* metrics)
-      : context_(context), response_(response), metrics_(metrics) {
+                    RpcMetrics* metrics,
+                    std::optional<Admission::Ticket> slot)
+      : context_(context),
+        response_(response),
+        metrics_(metrics),
+        slot_(std::move(slot)) {
     if (!engine.ok()) {
       if (metrics_ != nullptr) {
         metrics_->Record(Kind::kMethod, engine.status().code(), start_);
@@ -298,6 +304,8 @@ class BulkUpsertReactor final
   // In batch_'s arena (or the one just taken from it): written by the read
   // in progress, read by its OnReadDone.
   Request* item_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Released when the reactor is deleted (OnDone).
+  std::optional<Admission::Ticket> slot_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool read_deferred_ ABSL_GUARDED_BY(mu_) = false;  // waiting for a batch
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -455,12 +463,30 @@ grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
       });
 }
 
+std::pair<absl::StatusOr<Engine*>, std::optional<Admission::Ticket>>
+MatcherService::AdmitStream(grpc::CallbackServerContext* context) {
+  absl::StatusOr<Engine*> engine =
+      Admit(context, Scope::kWrite, /*request=*/nullptr);
+  std::optional<Admission::Ticket> slot;
+  if (engine.ok()) {
+    absl::StatusOr<Admission::Ticket> entered =
+        admission_.Enter(CallKind::kWrite);
+    if (entered.ok()) {
+      slot.emplace(*std::move(entered));
+    } else {
+      engine = entered.status();
+    }
+  }
+  return {std::move(engine), std::move(slot)};
+}
+
 grpc::ServerReadReactor<v1::UpsertProfileRequest>*
 MatcherService::BulkUpsertProfiles(grpc::CallbackServerContext* context,
                                    v1::BulkUpsertProfilesResponse* response) {
-  return new BulkUpsertReactor<ProfileBulk>(
-      context, Admit(context, Scope::kWrite, /*request=*/nullptr), response,
-      metrics_);
+  auto [engine, slot] = AdmitStream(context);
+  return new BulkUpsertReactor<ProfileBulk>(context, std::move(engine),
+                                            response, metrics_,
+                                            std::move(slot));
 }
 
 grpc::ServerUnaryReactor* MatcherService::GetProfile(
@@ -568,9 +594,9 @@ grpc::ServerUnaryReactor* MatcherService::UpsertJob(
 grpc::ServerReadReactor<v1::UpsertJobRequest>* MatcherService::BulkUpsertJobs(
     grpc::CallbackServerContext* context,
     v1::BulkUpsertJobsResponse* response) {
-  return new BulkUpsertReactor<JobBulk>(
-      context, Admit(context, Scope::kWrite, /*request=*/nullptr), response,
-      metrics_);
+  auto [engine, slot] = AdmitStream(context);
+  return new BulkUpsertReactor<JobBulk>(context, std::move(engine), response,
+                                        metrics_, std::move(slot));
 }
 
 grpc::ServerUnaryReactor* MatcherService::GetJob(

@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -77,6 +79,8 @@ class MatcherService final : public v1::Matcher::CallbackService {
   void StopWatches();
   // Watch streams open (admitted, not yet done).
   int64_t open_watch_streams() const;
+  // Calls of `kind` in flight (admission.h).
+  int64_t in_flight(CallKind kind) const { return admission_.in_flight(kind); }
 
   grpc::ServerUnaryReactor* UpsertProfile(
       grpc::CallbackServerContext* context,
@@ -147,6 +151,12 @@ class MatcherService final : public v1::Matcher::CallbackService {
   absl::StatusOr<Engine*> Admit(grpc::CallbackServerContext* context,
                                 Scope scope,
                                 const google::protobuf::Message* request) const;
+
+  // Admit for a bulk stream (scope write), then its place among the writes
+  // in flight, held for the stream's life; the error to finish with if
+  // either is refused.
+  std::pair<absl::StatusOr<Engine*>, std::optional<Admission::Ticket>>
+  AdmitStream(grpc::CallbackServerContext* context);
 
   // After Admit, the call's deadline and its kind's bound (admission.h),
   // calls `begin(Engine&, done)`, which starts the work and has

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -158,6 +159,85 @@ TEST(AdmissionTest, ABurstOfWritesBeyondTheBoundIsShedAndChangesNothing) {
   EXPECT_TRUE(
       stub->UpsertProfile(ContextWithKey(write_key).get(), again, &response)
           .ok());
+
+  stub.reset();
+  served.server->Shutdown();
+  service.reset();
+}
+
+// An open bulk stream holds one write's place for as long as it is open:
+// with a bound of one, a unary write waits for it to end, refused meanwhile.
+TEST(AdmissionTest, AnOpenBulkStreamHoldsAWritePlaceUntilItEnds) {
+  TempDir dir;
+  const std::string write_key = *GenerateApiKey();
+  absl::StatusOr<std::unique_ptr<ApiKeyStore>> keys = ApiKeyStore::FromText(
+      FormatKeyLine("importer", static_cast<uint32_t>(Scope::kWrite),
+                    HashApiKey(write_key)) +
+          "\n",
+      "test keys");
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EngineOptions options;
+  options.data_dir = dir.path() + "/db";
+  options.taxonomy_path = testing::TaxonomyPath();
+  options.daily_pass_poll = absl::ZeroDuration();
+  options.sync_writes = false;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  CallLimits limits;
+  limits.writes = 1;
+  auto service = std::make_unique<MatcherService>(keys->get(), nullptr,
+                                                  WatchOptions(), limits);
+  service->SetEngine(engine->get());
+  testing::LoopbackServer served = testing::ServeOnLoopback(service.get());
+  ASSERT_NE(served.server, nullptr);
+  auto stub = v1::Matcher::NewStub(served.channel);
+  auto upsert = [&](const std::string& id) {
+    v1::UpsertProfileRequest request;
+    *request.mutable_profile() = BaseProfile(id);
+    v1::UpsertProfileResponse response;
+    return stub->UpsertProfile(ContextWithKey(write_key).get(), request,
+                               &response);
+  };
+
+  auto stream_context = ContextWithKey(write_key);
+  v1::BulkUpsertProfilesResponse bulk_response;
+  auto writer = stub->BulkUpsertProfiles(stream_context.get(), &bulk_response);
+  v1::UpsertProfileRequest item;
+  *item.mutable_profile() = BaseProfile("pa-bulk");
+  ASSERT_TRUE(writer->Write(item));
+  // The stream reaches the server some time after it is opened.
+  for (int attempt = 0;
+       attempt < 500 && service->in_flight(CallKind::kWrite) == 0; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(service->in_flight(CallKind::kWrite), 1);
+  const grpc::Status refused = upsert("pa-refused");
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("--max_inflight_writes"));
+  // So is a second stream.
+  {
+    auto second_context = ContextWithKey(write_key);
+    v1::BulkUpsertProfilesResponse second_response;
+    auto second = stub->BulkUpsertProfiles(second_context.get(),
+                                           &second_response);
+    second->WritesDone();
+    EXPECT_EQ(second->Finish().error_code(),
+              grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  // The stream ends: its item stored, and writes admitted again.
+  ASSERT_TRUE(writer->WritesDone());
+  grpc::Status finished = writer->Finish();
+  ASSERT_TRUE(finished.ok()) << finished.error_message();
+  EXPECT_EQ(bulk_response.accepted(), 1);
+  // The stream's place is freed when the server is done with the call,
+  // just after its status is sent.
+  grpc::Status after = upsert("pa-after");
+  for (int attempt = 0; attempt < 500 && !after.ok(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = upsert("pa-after");
+  }
+  EXPECT_TRUE(after.ok()) << after.error_message();
 
   stub.reset();
   served.server->Shutdown();

@@ -81,7 +81,8 @@ class BoundedScorer {
   const int preference_lists_;
   const bool check_dbs_age_;
   // Whether the plan alone can tell a match (it judges distance, DBS age,
-  // rate and schedule coverage): no exclusion or training expiry to check.
+  // rate and schedule coverage): no exclusion, audience or training expiry
+  // to check.
   const bool bulk_countable_;
   // Weights of the applied components (0 for the others) and 1/sum, for
   // the score bound; with no weight every score is 0 and nothing is pruned.
@@ -107,7 +108,8 @@ inline BoundedScorer::BoundedScorer(
       rate_ceiling_(RateCeiling(q.max_hourly_rate_pence)),
       preference_lists_(PreferenceListsGiven(q)),
       check_dbs_age_(q.min_dbs_level > v1::DBS_NONE),
-      bulk_countable_(excluded_.empty() && q.required_training.empty()) {
+      bulk_countable_(excluded_.empty() && q.required_training.empty() &&
+                      q.audience.empty()) {
   for (v1::Gender g : q.preferred_genders) genders_ |= 1u << g;
   for (v1::AgeBand b : q.preferred_age_bands) age_bands_ |= 1u << b;
   for (int c = 0; c < kComponentCount; ++c) {
@@ -168,6 +170,9 @@ inline void BoundedScorer::OnDoc(uint32_t doc) {
   // The other residual filters, as PassesResidualFilters.
   if (!excluded_.empty() &&
       std::binary_search(excluded_.begin(), excluded_.end(), doc)) {
+    return;
+  }
+  if (!q.audience.empty() && !AudienceSees(q, docs_[doc]->local_authority)) {
     return;
   }
   if (!q.required_training.empty() &&

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <thread>
@@ -7,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/backup.h"
 #include "engine/commit_queue.h"
 #include "engine/index_relayout.h"
@@ -286,25 +288,29 @@ absl::Status Engine::DeleteProfile(absl::string_view id) {
 }
 
 absl::StatusOr<v1::SearchResponse> Engine::Search(
-    const v1::SearchRequest& request, absl::Time now) const {
-  return RunSearch(request, now, /*use_index=*/true);
+    const v1::SearchRequest& request, absl::Time now,
+    const std::vector<std::string>& audience) const {
+  return RunSearch(request, now, audience, /*use_index=*/true);
 }
 
 absl::StatusOr<v1::SearchResponse> Engine::ReferenceSearch(
-    const v1::SearchRequest& request, absl::Time now) const {
-  return RunSearch(request, now, /*use_index=*/false);
+    const v1::SearchRequest& request, absl::Time now,
+    const std::vector<std::string>& audience) const {
+  return RunSearch(request, now, audience, /*use_index=*/false);
 }
 
 // The index and the reference scan differ only in which profiles reach the
 // collector: index candidates (set filters already answered) or every one.
 absl::StatusOr<v1::SearchResponse> Engine::RunSearch(
-    const v1::SearchRequest& request, absl::Time now, bool use_index) const {
+    const v1::SearchRequest& request, absl::Time now,
+    const std::vector<std::string>& audience, bool use_index) const {
   const EngineState& s = *state_;
   const std::optional<v1::Policy> policy =
       s.policies.Find(request.local_authority());
   absl::StatusOr<CompiledQuery> query =
       CompileQuery(s.taxonomy, request, policy ? &*policy : nullptr, now);
   if (!query.ok()) return query.status();
+  RestrictToAuthorities(s.taxonomy, audience, &*query);
   SearchCollector collector(*query, s.taxonomy);
   ReaderLock lock(&s.live.mu());
   const ProfileIndex& index = s.live.index();
@@ -563,13 +569,24 @@ absl::StatusOr<std::shared_ptr<const CompiledProfile>> MatchJobsPa(
 }  // namespace
 
 absl::StatusOr<v1::MatchJobsResponse> Engine::MatchJobs(
-    const v1::MatchJobsRequest& request, absl::Time now) const {
+    const v1::MatchJobsRequest& request, absl::Time now,
+    const std::vector<std::string>& audience) const {
   absl::Status status = CheckNoUnknownFields(request, "");
   if (!status.ok()) return status;
   absl::StatusOr<MatchJobsQuery> query = CompileMatchJobs(request, now);
   if (!query.ok()) return query.status();
   auto pa = MatchJobsPa(*state_, request);
   if (!pa.ok()) return pa.status();
+  if (!audience.empty()) {
+    const std::string& la =
+        state_->taxonomy.local_authority((*pa)->local_authority).code;
+    if (!std::binary_search(audience.begin(), audience.end(), la)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "MatchJobs: the PA's local authority is outside this key's (",
+          absl::StrJoin(audience, ", "), ")"));
+    }
+    query->audience = audience;
+  }
   return state_->market.MatchJobs(**pa, *query, /*reference=*/false);
 }
 

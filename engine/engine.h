@@ -155,14 +155,18 @@ class Engine {
   absl::Status DeleteProfile(absl::string_view id);
 
   // Runs a search judged at `now` (used when request.as_of is empty).
-  absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request,
-                                            absl::Time now) const;
+  // `audience`: local authority codes; when not empty, only PAs of these
+  // authorities match (and are counted), for a caller limited to them.
+  absl::StatusOr<v1::SearchResponse> Search(
+      const v1::SearchRequest& request, absl::Time now,
+      const std::vector<std::string>& audience = {}) const;
 
   // The same search answered by the reference scan: every profile checked
   // against every hard filter, no index. Slow; kept as the oracle the index
   // is tested and benchmarked against.
   absl::StatusOr<v1::SearchResponse> ReferenceSearch(
-      const v1::SearchRequest& request, absl::Time now) const;
+      const v1::SearchRequest& request, absl::Time now,
+      const std::vector<std::string>& audience = {}) const;
 
   absl::StatusOr<v1::Policy> SetPolicy(const v1::Policy& policy, absl::Time now);
   absl::StatusOr<v1::Policy> GetPolicy(absl::string_view local_authority) const;
@@ -216,8 +220,12 @@ class Engine {
 
   // The OPEN jobs the PA matches on as_of (`now` when the request has
   // none), through the job index.
+  // `audience`: sorted local authority codes; when not empty, the PA must
+  // be of one of them (PERMISSION_DENIED otherwise) and only jobs naming
+  // one of them are offered, for a caller limited to them.
   absl::StatusOr<v1::MatchJobsResponse> MatchJobs(
-      const v1::MatchJobsRequest& request, absl::Time now) const;
+      const v1::MatchJobsRequest& request, absl::Time now,
+      const std::vector<std::string>& audience = {}) const;
   // The same answer from a plain scan: every stored job's request compiled
   // as a Search and judged against the PA by the reference scan's rules.
   // Slow; the oracle MatchJobs is tested and benchmarked against.
@@ -251,9 +259,9 @@ class Engine {
 
  private:
   explicit Engine(std::unique_ptr<EngineState> state);
-  absl::StatusOr<v1::SearchResponse> RunSearch(const v1::SearchRequest& request,
-                                               absl::Time now,
-                                               bool use_index) const;
+  absl::StatusOr<v1::SearchResponse> RunSearch(
+      const v1::SearchRequest& request, absl::Time now,
+      const std::vector<std::string>& audience, bool use_index) const;
   std::unique_ptr<EngineState> state_;
 };
 

@@ -89,6 +89,9 @@ struct MatchJobsQuery {
   std::optional<PageCursor> cursor;
   uint64_t fingerprint = 0;
   bool explain = false;
+  // Local authority codes, sorted: when not empty, only jobs whose
+  // request names one of them are offered (a caller limited to them).
+  std::vector<std::string> audience;
 };
 absl::StatusOr<MatchJobsQuery> CompileMatchJobs(
     const v1::MatchJobsRequest& request, absl::Time now);

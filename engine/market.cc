@@ -856,6 +856,11 @@ absl::StatusOr<v1::MatchJobsResponse> Market::MatchJobs(
     bool reference) const {
   JobCollector collector(query, taxonomy_, pa);
   auto offer = [&](const CompiledJob& job, const PairMatch& match) {
+    if (!query.audience.empty() &&
+        !std::binary_search(query.audience.begin(), query.audience.end(),
+                            job.local_authority)) {
+      return;
+    }
     collector.Offer(job, match);
   };
   ReaderLock lock(&mu_);

@@ -18,6 +18,19 @@ const std::array<const char*, kComponentCount> kComponentNames = {
 const std::array<double, kComponentCount> kDefaultWeights = {
     0.30, 0.25, 0.15, 0.10, 0.10, 0.05, 0.05, 0.05};
 
+void RestrictToAuthorities(const Taxonomy& taxonomy,
+                           const std::vector<std::string>& codes,
+                           CompiledQuery* q) {
+  q->audience.clear();
+  if (codes.empty()) return;
+  // Not empty even when no code is known: then no PA is seen.
+  q->audience.assign(taxonomy.local_authorities().size() + 1, false);
+  for (const std::string& code : codes) {
+    const int la = taxonomy.local_authorities().Find(code);
+    if (la >= 0) q->audience[static_cast<size_t>(la)] = true;
+  }
+}
+
 uint64_t StableHash(absl::string_view bytes) {
   uint64_t hash = 1469598103934665603ull;
   for (unsigned char c : bytes) {

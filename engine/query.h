@@ -90,7 +90,23 @@ struct CompiledQuery {
   std::array<bool, kComponentCount> applies{};
   bool explain = false;
   std::string applied_policy;  // local authority code, or empty
+  // Who may see the results: when not empty, only PAs whose
+  // local_authority's code id is set here match (a caller's key limited to
+  // some authorities, service/api_keys.h); not part of the request, so not
+  // in the fingerprint. Set by RestrictToAuthorities.
+  std::vector<bool> audience;
 };
+
+// Limits `q` to PAs of the authorities `codes` (taxonomy codes; unknown ones
+// reach no one). Empty `codes`: no limit.
+void RestrictToAuthorities(const Taxonomy& taxonomy,
+                           const std::vector<std::string>& codes,
+                           CompiledQuery* q);
+
+// Whether `q`'s audience sees a PA of local authority `la`.
+inline bool AudienceSees(const CompiledQuery& q, CodeId la) {
+  return q.audience.empty() || (la < q.audience.size() && q.audience[la]);
+}
 
 // Validates and compiles `request`. `policy` is the policy of the request's
 // local_authority, if it has one. `now` gives as_of when the request and its

@@ -75,6 +75,7 @@ bool PassesResidualFilters(const CompiledQuery& q, const CompiledProfile& p,
     return false;
   }
   if (!q.exclude_ids.empty() && q.exclude_ids.contains(p.id)) return false;
+  if (!AudienceSees(q, p.local_authority)) return false;
   if (!RequiredTrainingUnexpired(q, p)) return false;
   if (q.min_dbs_level > v1::DBS_NONE &&
       !DbsFreshOn(DbsFreshnessKey(p.dbs_update_service, p.dbs_issued_on),

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <utility>
 
@@ -19,7 +20,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "google/rpc/error_details.pb.h"
 
 namespace pamatch {
 namespace {
@@ -29,9 +33,10 @@ constexpr absl::string_view kKeyPrefix = "pam_";
 constexpr size_t kMaxKeyBytes = 512;  // longer bearer tokens are not ours
 
 constexpr absl::string_view kKeysFileHeader =
-    "# pa-matchd API keys: name<TAB>scopes<TAB>sha256-hex-of-key\n"
+    "# pa-matchd API keys: name<TAB>scopes<TAB>sha256-hex-of-key[<TAB>limit]...\n"
     "# scopes: comma-separated from search,write,metrics,admin (admin implies\n"
-    "# all).\n"
+    "# all). Limits: authorities=CODE,... expires=YYYY-MM-DD rate=N burst=N\n"
+    "# (service/README.md).\n"
     "# Only hashes are stored. Add a key with:\n"
     "#   pa-matchd keygen --name NAME --scopes search --keys_file FILE\n";
 
@@ -217,17 +222,156 @@ absl::StatusOr<std::string> GenerateApiKey() {
   return key;
 }
 
-std::string FormatKeyLine(absl::string_view name, uint32_t scopes,
-                          absl::string_view key_hash_hex) {
-  return absl::StrCat(name, "\t", FormatScopes(scopes), "\t", key_hash_hex);
+std::string FormatKeyLimits(const KeyLimits& limits) {
+  std::string out;
+  if (!limits.authorities.empty()) {
+    absl::StrAppend(&out, "\tauthorities=",
+                    absl::StrJoin(limits.authorities, ","));
+  }
+  if (limits.expires.has_value()) {
+    const absl::CivilSecond utc =
+        absl::ToCivilSecond(*limits.expires, absl::UTCTimeZone());
+    // A day's end, as `expires=DAY` reads, is written back as the day.
+    if (utc == absl::CivilSecond(absl::CivilDay(utc)) &&
+        *limits.expires != absl::InfinitePast()) {
+      absl::StrAppend(&out, "\texpires=",
+                      absl::FormatCivilTime(absl::CivilDay(utc) - 1));
+    } else {
+      absl::StrAppend(&out, "\texpires=",
+                      absl::FormatTime(absl::RFC3339_sec, *limits.expires,
+                                       absl::UTCTimeZone()));
+    }
+  }
+  if (limits.rate > 0) {
+    absl::StrAppend(&out, "\trate=", limits.rate, "\tburst=", limits.burst);
+  }
+  return out;
 }
 
-ApiKeyStore::ApiKeyStore(std::string path, std::vector<Key> keys)
-    : path_(std::move(path)), keys_(std::move(keys)) {}
+absl::StatusOr<KeyLimits> ParseKeyLimits(
+    const std::vector<absl::string_view>& columns) {
+  KeyLimits limits;
+  bool seen_authorities = false, seen_expires = false, seen_rate = false,
+       seen_burst = false;
+  auto once = [](bool& seen, absl::string_view name) -> absl::Status {
+    if (seen) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("limit \"", name, "\" given twice"));
+    }
+    seen = true;
+    return absl::OkStatus();
+  };
+  for (absl::string_view column : columns) {
+    const size_t eq = column.find('=');
+    if (eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "expected a limit name=value after the hash, got \"",
+          column.substr(0, 40), "\""));
+    }
+    const absl::string_view name = column.substr(0, eq);
+    const absl::string_view value = column.substr(eq + 1);
+    if (name == "authorities") {
+      if (absl::Status s = once(seen_authorities, name); !s.ok()) return s;
+      for (absl::string_view code : absl::StrSplit(value, ',')) {
+        code = absl::StripAsciiWhitespace(code);
+        if (code.empty() || code.size() > 32) {
+          return absl::InvalidArgumentError(
+              "authorities: a comma-separated list of local authority codes");
+        }
+        limits.authorities.emplace_back(code);
+      }
+      std::sort(limits.authorities.begin(), limits.authorities.end());
+      limits.authorities.erase(
+          std::unique(limits.authorities.begin(), limits.authorities.end()),
+          limits.authorities.end());
+    } else if (name == "expires") {
+      if (absl::Status s = once(seen_expires, name); !s.ok()) return s;
+      absl::CivilDay day;
+      absl::Time instant;
+      std::string error;
+      if (value.size() == 10 && absl::ParseCivilTime(value, &day)) {
+        // The last day accepted: refused from the next day's start (UTC).
+        limits.expires = absl::FromCivil(day + 1, absl::UTCTimeZone());
+      } else if (absl::ParseTime(absl::RFC3339_full, value, &instant,
+                                 &error)) {
+        limits.expires = instant;
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "expires: expected YYYY-MM-DD or an RFC 3339 time, got \"",
+            value.substr(0, 40), "\""));
+      }
+    } else if (name == "rate" || name == "burst") {
+      if (absl::Status s = once(name == "rate" ? seen_rate : seen_burst, name);
+          !s.ok()) {
+        return s;
+      }
+      double number = 0;
+      if (!absl::SimpleAtod(value, &number) || !(number > 0) ||
+          number > 1e9) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": expected a number > 0, got \"", value.substr(0, 40),
+            "\""));
+      }
+      (name == "rate" ? limits.rate : limits.burst) = number;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown limit \"", name.substr(0, 40),
+          "\" (expected authorities, expires, rate or burst)"));
+    }
+  }
+  if (seen_burst && !seen_rate) {
+    return absl::InvalidArgumentError("burst: needs rate");
+  }
+  if (seen_rate) {
+    if (!seen_burst) limits.burst = std::max(1.0, limits.rate);
+    if (limits.burst < 1) {
+      return absl::InvalidArgumentError("burst: must be at least 1");
+    }
+  }
+  return limits;
+}
 
-absl::StatusOr<std::vector<ApiKeyStore::Key>> ApiKeyStore::Parse(
-    absl::string_view text, absl::string_view origin) {
-  std::vector<Key> keys;
+std::string FormatKeyLine(absl::string_view name, uint32_t scopes,
+                          absl::string_view key_hash_hex,
+                          const KeyLimits& limits) {
+  return absl::StrCat(name, "\t", FormatScopes(scopes), "\t", key_hash_hex,
+                      FormatKeyLimits(limits));
+}
+
+TokenBucket::TokenBucket(double rate, double burst)
+    : rate_(rate), burst_(burst), tokens_(burst), last_(Clock::now()) {}
+
+absl::Duration TokenBucket::Take(Clock::time_point now) {
+  MutexLock lock(&mu_);
+  if (now > last_) {
+    const double elapsed = std::chrono::duration<double>(now - last_).count();
+    tokens_ = std::min(burst_, tokens_ + elapsed * rate_);
+    last_ = now;
+  }
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return absl::ZeroDuration();
+  }
+  return absl::Seconds((1 - tokens_) / rate_);
+}
+
+bool KeyGrant::Allows(absl::string_view local_authority) const {
+  const std::vector<std::string>& allowed = key_->limits.authorities;
+  return allowed.empty() ||
+         std::binary_search(allowed.begin(), allowed.end(), local_authority);
+}
+
+std::string KeyGrant::AuthorityList() const {
+  return absl::StrJoin(key_->limits.authorities, ", ");
+}
+
+ApiKeyStore::ApiKeyStore(std::string path, AuthorityCheck known, Keys keys)
+    : path_(std::move(path)), known_(std::move(known)), keys_(std::move(keys)) {}
+
+absl::StatusOr<ApiKeyStore::Keys> ApiKeyStore::Parse(
+    absl::string_view text, absl::string_view origin,
+    const AuthorityCheck& known) {
+  Keys keys;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
@@ -239,8 +383,9 @@ absl::StatusOr<std::vector<ApiKeyStore::Key>> ApiKeyStore::Parse(
           absl::StrCat(origin, " line ", line_number, ": ", what));
     };
     std::vector<absl::string_view> parts = absl::StrSplit(trimmed, '\t');
-    if (parts.size() != 3) {
-      return error("expected name<TAB>scopes<TAB>sha256-hex-of-key");
+    if (parts.size() < 3) {
+      return error(
+          "expected name<TAB>scopes<TAB>sha256-hex-of-key[<TAB>limit]...");
     }
     Key key;
     key.name = std::string(parts[0]);
@@ -255,56 +400,86 @@ absl::StatusOr<std::vector<ApiKeyStore::Key>> ApiKeyStore::Parse(
     }
     std::string raw = absl::HexStringToBytes(parts[2]);
     std::memcpy(key.sha256.data(), raw.data(), key.sha256.size());
-    for (const Key& other : keys) {
-      if (other.name == key.name) return error("duplicate key name");
-      if (other.sha256 == key.sha256) return error("duplicate key hash");
+    absl::StatusOr<KeyLimits> limits = ParseKeyLimits(
+        std::vector<absl::string_view>(parts.begin() + 3, parts.end()));
+    if (!limits.ok()) return error(limits.status().message());
+    key.limits = *std::move(limits);
+    if (known) {
+      for (const std::string& code : key.limits.authorities) {
+        if (!known(code)) {
+          return error(absl::StrCat("authorities: unknown local authority \"",
+                                    code, "\""));
+        }
+      }
     }
-    keys.push_back(std::move(key));
+    for (const auto& other : keys) {
+      if (other->name == key.name) return error("duplicate key name");
+      if (other->sha256 == key.sha256) return error("duplicate key hash");
+    }
+    if (key.limits.rate > 0) {
+      key.bucket =
+          std::make_shared<TokenBucket>(key.limits.rate, key.limits.burst);
+    }
+    keys.push_back(std::make_shared<Key>(std::move(key)));
   }
   return keys;
 }
 
 absl::StatusOr<std::unique_ptr<ApiKeyStore>> ApiKeyStore::Open(
-    std::string path) {
+    std::string path, AuthorityCheck known) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return text.status();
-  absl::StatusOr<std::vector<Key>> keys = Parse(*text, path);
+  absl::StatusOr<Keys> keys = Parse(*text, path, known);
   if (!keys.ok()) return keys.status();
   if (keys->empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": no API key; refusing to serve without one"));
   }
   return std::unique_ptr<ApiKeyStore>(
-      new ApiKeyStore(std::move(path), *std::move(keys)));
+      new ApiKeyStore(std::move(path), std::move(known), *std::move(keys)));
 }
 
 absl::StatusOr<std::unique_ptr<ApiKeyStore>> ApiKeyStore::FromText(
     absl::string_view text, absl::string_view origin) {
-  absl::StatusOr<std::vector<Key>> keys = Parse(text, origin);
+  absl::StatusOr<Keys> keys = Parse(text, origin, nullptr);
   if (!keys.ok()) return keys.status();
   if (keys->empty()) {
     return absl::FailedPreconditionError(absl::StrCat(origin, ": no API key"));
   }
-  return std::unique_ptr<ApiKeyStore>(new ApiKeyStore("", *std::move(keys)));
+  return std::unique_ptr<ApiKeyStore>(
+      new ApiKeyStore("", nullptr, *std::move(keys)));
 }
 
 absl::Status ApiKeyStore::Reload() {
   if (path_.empty()) return absl::FailedPreconditionError("no keys file");
-  absl::StatusOr<std::unique_ptr<ApiKeyStore>> fresh = Open(path_);
+  absl::StatusOr<std::unique_ptr<ApiKeyStore>> fresh = Open(path_, known_);
   if (!fresh.ok()) return fresh.status();
-  std::vector<Key> keys;
+  Keys keys;
   {
     ApiKeyStore& loaded = **fresh;
     WriterLock lock(&loaded.mu_);
     keys = std::move(loaded.keys_);
   }
   WriterLock lock(&mu_);
+  // A key whose name and rate are unchanged keeps its bucket: a reload
+  // must not hand a flooding key a fresh burst.
+  for (auto& key : keys) {
+    if (key->bucket == nullptr) continue;
+    for (const auto& old : keys_) {
+      if (old->name == key->name && old->bucket != nullptr &&
+          old->limits.rate == key->limits.rate &&
+          old->limits.burst == key->limits.burst) {
+        key->bucket = old->bucket;
+      }
+    }
+  }
   keys_ = std::move(keys);
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ApiKeyStore::Authorize(
-    std::optional<absl::string_view> authorization, Scope needed) const {
+absl::StatusOr<KeyGrant> ApiKeyStore::Authorize(
+    std::optional<absl::string_view> authorization, Scope needed,
+    absl::Time now) const {
   if (!authorization.has_value()) {
     return absl::UnauthenticatedError(kUnauthenticated);
   }
@@ -320,17 +495,25 @@ absl::StatusOr<std::string> ApiKeyStore::Authorize(
   }
   const Sha256 presented = Sha256Of(token);
 
-  ReaderLock lock(&mu_);
-  // Compare against every key without stopping early, in constant time per
-  // key, so timing reveals nothing about which stored hash came close.
-  const Key* match = nullptr;
-  for (const Key& key : keys_) {
-    if (CRYPTO_memcmp(key.sha256.data(), presented.data(), presented.size()) ==
-        0) {
-      match = &key;
+  std::shared_ptr<const Key> match;
+  {
+    ReaderLock lock(&mu_);
+    // Compare against every key without stopping early, in constant time
+    // per key, so timing reveals nothing about which stored hash came close.
+    for (const auto& key : keys_) {
+      if (CRYPTO_memcmp(key->sha256.data(), presented.data(),
+                        presented.size()) == 0) {
+        match = key;
+      }
     }
   }
   if (match == nullptr) return absl::UnauthenticatedError(kUnauthenticated);
+  if (match->limits.expires.has_value() && now >= *match->limits.expires) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "API key \"", match->name, "\" expired at ",
+        absl::FormatTime(absl::RFC3339_sec, *match->limits.expires,
+                         absl::UTCTimeZone())));
+  }
   const uint32_t granted = match->scopes;
   if ((granted & static_cast<uint32_t>(Scope::kAdmin)) == 0 &&
       (granted & static_cast<uint32_t>(needed)) == 0) {
@@ -338,7 +521,27 @@ absl::StatusOr<std::string> ApiKeyStore::Authorize(
                                                     "\" lacks scope \"",
                                                     ScopeName(needed), "\""));
   }
-  return match->name;
+  if (match->bucket != nullptr) {
+    const absl::Duration wait = match->bucket->Take(TokenBucket::Clock::now());
+    if (wait > absl::ZeroDuration()) {
+      // Whole milliseconds, rounded up, so a caller waiting this long finds
+      // a token.
+      const int64_t wait_ms = absl::ToInt64Milliseconds(
+          absl::Ceil(wait, absl::Milliseconds(1)));
+      absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
+          "API key \"", match->name, "\" is over its rate of ",
+          match->limits.rate, " calls/s (burst ", match->limits.burst,
+          "); retry after ", wait_ms, " ms"));
+      google::rpc::RetryInfo retry;
+      retry.mutable_retry_delay()->set_seconds(wait_ms / 1000);
+      retry.mutable_retry_delay()->set_nanos(
+          static_cast<int32_t>(wait_ms % 1000) * 1'000'000);
+      status.SetPayload(kRetryInfoTypeUrl,
+                        absl::Cord(retry.SerializeAsString()));
+      return status;
+    }
+  }
+  return KeyGrant(std::move(match));
 }
 
 size_t ApiKeyStore::size() const {
@@ -368,7 +571,8 @@ absl::StatusOr<std::optional<std::string>> CreateKeysFileIfMissing(
 
 absl::StatusOr<std::string> AppendApiKey(const std::string& keys_path,
                                          absl::string_view name,
-                                         uint32_t scopes) {
+                                         uint32_t scopes,
+                                         const KeyLimits& limits) {
   if (!IsValidKeyName(name)) {
     return absl::InvalidArgumentError(
         "key name must be 1..64 characters of [A-Za-z0-9_.:-]");
@@ -381,11 +585,11 @@ absl::StatusOr<std::string> AppendApiKey(const std::string& keys_path,
   if (is_new) {
     prefix = std::string(kKeysFileHeader);
   } else {
-    absl::StatusOr<std::vector<ApiKeyStore::Key>> keys =
-        ApiKeyStore::Parse(*existing, keys_path);
+    absl::StatusOr<ApiKeyStore::Keys> keys =
+        ApiKeyStore::Parse(*existing, keys_path, nullptr);
     if (!keys.ok()) return keys.status();
     for (const auto& key : *keys) {
-      if (key.name == name) {
+      if (key->name == name) {
         return absl::AlreadyExistsError(absl::StrCat(
             "a key named \"", name, "\" is already in ", keys_path));
       }
@@ -401,7 +605,8 @@ absl::StatusOr<std::string> AppendApiKey(const std::string& keys_path,
   if (fd < 0) return ErrnoError("cannot open", keys_path);
   absl::Status status = WriteAll(
       fd,
-      absl::StrCat(prefix, FormatKeyLine(name, scopes, HashApiKey(*key)), "\n"),
+      absl::StrCat(prefix, FormatKeyLine(name, scopes, HashApiKey(*key), limits),
+                   "\n"),
       keys_path);
   if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("fsync", keys_path);
   ::close(fd);

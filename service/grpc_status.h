@@ -9,7 +9,12 @@
 namespace pamatch {
 
 // Maps code 1:1 (absl::StatusCode and grpc::StatusCode share the canonical
-// google.rpc.Code numbering) and keeps the message. Pure; thread-safe.
+// google.rpc.Code numbering) and keeps the message. A status with payloads
+// (absl::Status::SetPayload, keyed by a type URL such as
+// type.googleapis.com/google.rpc.RetryInfo) also gets them as its details:
+// a google.rpc.Status whose `details` are those payloads as Any messages,
+// which gRPC sends in the grpc-status-details-bin trailer. Pure;
+// thread-safe.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace pamatch

@@ -29,13 +29,16 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/program_help.h"
 #include "demo/demo_data.h"
 #include "engine/engine.h"
+#include "engine/taxonomy.h"
 #include "service/api_keys.h"
 #include "service/matcher_service.h"
 #include "service/metrics.h"
@@ -116,6 +119,18 @@ ABSL_FLAG(std::string, name, "", "keygen: name of the new key");
 ABSL_FLAG(std::string, scopes, "",
           "keygen: scopes of the new key, from search, write, metrics and "
           "admin, e.g. search,write");
+ABSL_FLAG(std::string, authorities, "",
+          "keygen: local authority codes the new key is limited to, "
+          "comma-separated (checked against --taxonomy); empty: every one");
+ABSL_FLAG(std::string, expires, "",
+          "keygen: last UTC day the new key is accepted (YYYY-MM-DD) or an "
+          "RFC 3339 time it is refused from; empty: never expires");
+ABSL_FLAG(double, rate, 0,
+          "keygen: calls per second the new key may make on average "
+          "(token bucket); 0: unlimited");
+ABSL_FLAG(double, burst, 0,
+          "keygen: calls the new key may make at once (with --rate; 0: "
+          "max(1, rate))");
 
 namespace pamatch {
 namespace {
@@ -136,14 +151,70 @@ std::string KeysPath() {
       .string();
 }
 
+// Whether a local authority code is in --taxonomy's vocabulary: checks the
+// keys file's `authorities` limits. Null (no check) if the taxonomy cannot
+// be read here; the engine then refuses to start on it anyway.
+ApiKeyStore::AuthorityCheck KnownAuthorities() {
+  absl::StatusOr<Taxonomy> taxonomy =
+      Taxonomy::Load(absl::GetFlag(FLAGS_taxonomy));
+  if (!taxonomy.ok()) return nullptr;
+  auto shared = std::make_shared<const Taxonomy>(*std::move(taxonomy));
+  return [shared](absl::string_view code) {
+    return shared->local_authorities().Find(code) >= 0;
+  };
+}
+
+// The limit columns the keygen flags ask for, as the keys file spells them.
+absl::StatusOr<KeyLimits> KeygenLimits() {
+  std::vector<std::string> columns;
+  if (std::string v = absl::GetFlag(FLAGS_authorities); !v.empty()) {
+    columns.push_back("authorities=" + v);
+  }
+  if (std::string v = absl::GetFlag(FLAGS_expires); !v.empty()) {
+    columns.push_back("expires=" + v);
+  }
+  if (double v = absl::GetFlag(FLAGS_rate); v != 0) {
+    columns.push_back(absl::StrCat("rate=", v));
+  }
+  if (double v = absl::GetFlag(FLAGS_burst); v != 0) {
+    columns.push_back(absl::StrCat("burst=", v));
+  }
+  absl::StatusOr<KeyLimits> limits = ParseKeyLimits(
+      std::vector<absl::string_view>(columns.begin(), columns.end()));
+  if (!limits.ok()) return limits.status();
+  if (!limits->authorities.empty()) {
+    ApiKeyStore::AuthorityCheck known = KnownAuthorities();
+    if (known == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--authorities: cannot read --taxonomy ",
+          absl::GetFlag(FLAGS_taxonomy), " to check the codes"));
+    }
+    for (const std::string& code : limits->authorities) {
+      if (!known(code)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--authorities: unknown local authority \"", code, "\" in ",
+            absl::GetFlag(FLAGS_taxonomy)));
+      }
+    }
+  }
+  return limits;
+}
+
 // `pa-matchd keygen`: appends a key and prints its plaintext once.
 int RunKeygen() {
   absl::StatusOr<uint32_t> scopes = ParseScopes(absl::GetFlag(FLAGS_scopes));
   if (absl::GetFlag(FLAGS_name).empty() || !scopes.ok()) {
     absl::FPrintF(stderr,
                   "usage: pa-matchd keygen --name NAME --scopes "
-                  "search[,write][,metrics][,admin] [--keys_file F | --data_dir D]\n%s\n",
+                  "search[,write][,metrics][,admin] [--authorities CODE,...] "
+                  "[--expires YYYY-MM-DD] [--rate N [--burst N]] "
+                  "[--keys_file F | --data_dir D]\n%s\n",
                   scopes.ok() ? "" : scopes.status().message());
+    return 2;
+  }
+  absl::StatusOr<KeyLimits> limits = KeygenLimits();
+  if (!limits.ok()) {
+    Log("keygen failed: %s", limits.status().ToString());
     return 2;
   }
   const std::string path = KeysPath();
@@ -151,16 +222,19 @@ int RunKeygen() {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(),
                                       ignored);
   absl::StatusOr<std::string> key =
-      AppendApiKey(path, absl::GetFlag(FLAGS_name), *scopes);
+      AppendApiKey(path, absl::GetFlag(FLAGS_name), *scopes, *limits);
   if (!key.ok()) {
     Log("keygen failed: %s", key.status().ToString());
     return 1;
   }
+  const std::string limit_text = FormatKeyLimits(*limits);
   absl::PrintF(
-      "Added key \"%s\" (scopes %s) to %s.\n"
+      "Added key \"%s\" (scopes %s%s%s) to %s.\n"
       "API key (shown only this once; a running pa-matchd picks it up on "
       "SIGHUP or restart):\n%s\n",
-      absl::GetFlag(FLAGS_name), FormatScopes(*scopes), path, *key);
+      absl::GetFlag(FLAGS_name), FormatScopes(*scopes),
+      limit_text.empty() ? "" : "; limits", absl::StrReplaceAll(limit_text, {{"\t", " "}}),
+      path, *key);
   return 0;
 }
 
@@ -297,7 +371,7 @@ int RunServer() {
     std::fflush(stdout);
   }
   absl::StatusOr<std::unique_ptr<ApiKeyStore>> opened =
-      ApiKeyStore::Open(keys_path);
+      ApiKeyStore::Open(keys_path, KnownAuthorities());
   if (!opened.ok()) {
     Log("refusing to start: %s", opened.status().ToString());
     return 1;

@@ -47,6 +47,87 @@ absl::Status RejectUnknownFields(const google::protobuf::Message& request) {
                    " (the service stores matching data only)"));
 }
 
+// ---- Keys limited to local authorities (matcher_service.h) ----------------
+
+// PERMISSION_DENIED unless `grant` reaches `local_authority`, a code the
+// caller sent in `field`.
+absl::Status CheckAuthority(const KeyGrant& grant, absl::string_view field,
+                            absl::string_view local_authority) {
+  if (grant.Allows(local_authority)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      field, ": local authority \"", local_authority.substr(0, 64),
+      "\" is outside those of API key \"", grant.name(), "\" (",
+      grant.AuthorityList(), ")"));
+}
+
+// PERMISSION_DENIED unless `grant` reaches a stored record's authority.
+// The message names the key's authorities, not the record's: a key learns
+// nothing of another authority's records but that the id is taken.
+absl::Status CheckStored(const KeyGrant& grant, absl::string_view what,
+                         absl::string_view id,
+                         absl::string_view local_authority) {
+  if (grant.Allows(local_authority)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      what, " \"", id.substr(0, 64),
+      "\" belongs to a local authority outside those of API key \"",
+      grant.name(), "\" (", grant.AuthorityList(), ")"));
+}
+
+// Whether a limited key may touch the stored profile `id` (absent: yes, the
+// write or read then answers NOT_FOUND or creates it).
+absl::Status CheckProfileAccess(const Engine& engine, const KeyGrant& grant,
+                                absl::string_view id) {
+  if (grant.all_authorities()) return absl::OkStatus();
+  absl::StatusOr<v1::GetProfileResponse> stored = engine.GetProfile(id);
+  if (!stored.ok()) {
+    return absl::IsNotFound(stored.status()) ? absl::OkStatus()
+                                             : stored.status();
+  }
+  return CheckStored(grant, "profile", id, stored->profile().local_authority());
+}
+
+absl::Status CheckProfileWrite(const Engine& engine, const KeyGrant& grant,
+                               const v1::Profile& profile) {
+  if (grant.all_authorities()) return absl::OkStatus();
+  if (absl::Status status = CheckAuthority(grant, "profile.local_authority",
+                                           profile.local_authority());
+      !status.ok()) {
+    return status;
+  }
+  return CheckProfileAccess(engine, grant, profile.id());
+}
+
+absl::Status CheckJobAccess(const Engine& engine, const KeyGrant& grant,
+                            absl::string_view id) {
+  if (grant.all_authorities()) return absl::OkStatus();
+  absl::StatusOr<v1::GetJobResponse> stored = engine.GetJob(id, absl::Now());
+  if (!stored.ok()) {
+    return absl::IsNotFound(stored.status()) ? absl::OkStatus()
+                                             : stored.status();
+  }
+  return CheckStored(grant, "job", id,
+                     stored->job().request().local_authority());
+}
+
+absl::Status CheckJobWrite(const Engine& engine, const KeyGrant& grant,
+                           const v1::Job& job) {
+  if (grant.all_authorities()) return absl::OkStatus();
+  if (absl::Status status = CheckAuthority(
+          grant, "job.request.local_authority", job.request().local_authority());
+      !status.ok()) {
+    return status;
+  }
+  return CheckJobAccess(engine, grant, job.id());
+}
+
+// PERMISSION_DENIED for a call that spans every authority.
+absl::Status CheckUnlimited(const KeyGrant& grant, absl::string_view method) {
+  if (grant.all_authorities()) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      method, ": spans every local authority; API key \"", grant.name(),
+      "\" is limited to ", grant.AuthorityList()));
+}
+
 template <typename T>
 absl::Status StoreResult(absl::StatusOr<T> result, T* response) {
   if (!result.ok()) return result.status();
@@ -64,6 +145,10 @@ struct ProfileBulk {
   static const Item& ItemOf(const Request& request) {
     return request.profile();
   }
+  static absl::Status CheckWrite(const Engine& engine, const KeyGrant& grant,
+                                 const Item& item) {
+    return CheckProfileWrite(engine, grant, item);
+  }
   template <typename Done>
   static void Submit(Engine& engine, const std::vector<const Item*>& items,
                      Done done) {
@@ -77,6 +162,10 @@ struct JobBulk {
   using Outcome = v1::UpsertJobResponse;
   static constexpr RpcMethod kMethod = RpcMethod::kBulkUpsertJobs;
   static const Item& ItemOf(const Request& request) { return request.job(); }
+  static absl::Status CheckWrite(const Engine& engine, const KeyGrant& grant,
+                                 const Item& item) {
+    return CheckJobWrite(engine, grant, item);
+  }
   template <typename Done>
   static void Submit(Engine& engine, const std::vector<const Item*>& items,
                      Done done) {
@@ -115,21 +204,23 @@ class BulkUpsertReactor final
   // stream's place among the writes in flight) is held until the call is
   // done.
   BulkUpsertReactor(grpc::CallbackServerContext* context,
-                    absl::StatusOr<Engine*> engine, Response* response,
+                    absl::StatusOr<MatcherService::Admitted> admitted,
+                    Response* response,
                     RpcMetrics* metrics,
                     std::optional<Admission::Ticket> slot)
       : context_(context),
         response_(response),
         metrics_(metrics),
         slot_(std::move(slot)) {
-    if (!engine.ok()) {
+    if (!admitted.ok()) {
       if (metrics_ != nullptr) {
-        metrics_->Record(Kind::kMethod, engine.status().code(), start_);
+        metrics_->Record(Kind::kMethod, admitted.status().code(), start_);
       }
-      this->Finish(ToGrpcStatus(engine.status()));
+      this->Finish(ToGrpcStatus(admitted.status()));
       return;
     }
-    engine_ = *engine;
+    engine_ = admitted->engine;
+    grant_.emplace(std::move(admitted->grant));
     Request* first = nullptr;
     {
       MutexLock lock(&mu_);
@@ -140,11 +231,22 @@ class BulkUpsertReactor final
   }
 
   void OnReadDone(bool ok) override {
+    // A limited key's reach is checked outside mu_ (it reads the engine).
+    // No read is in progress, so the item is not written meanwhile.
+    absl::Status allowed;
+    if (ok && !grant_->all_authorities()) {
+      const Request* item = nullptr;
+      {
+        MutexLock lock(&mu_);
+        item = item_;
+      }
+      allowed = Kind::CheckWrite(*engine_, *grant_, Kind::ItemOf(*item));
+    }
     Batch full;
     {
       MutexLock lock(&mu_);
       if (ok) {
-        Add();
+        Add(allowed);
         if (batch_.items.size() >= kBulkBatchSize) full = TakeBatch();
       } else {
         // End of the stream, or the call broke. A cancelled caller gets no
@@ -196,14 +298,19 @@ class BulkUpsertReactor final
     return google::protobuf::Arena::CreateMessage<Request>(batch_.arena.get());
   }
 
-  // Queues *item_ for the next batch, or rejects it at once.
-  void Add() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Queues *item_ for the next batch, or rejects it at once (`allowed`:
+  // whether the key reaches it).
+  void Add(const absl::Status& allowed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const int slot = response_->results_size();
     v1::BulkItemResult* result = response_->add_results();
     result->set_index(slot);
     result->set_id(Kind::ItemOf(*item_).id());
     if (absl::Status status = RejectUnknownFields(*item_); !status.ok()) {
       Record(result, status, 0);
+      return;
+    }
+    if (!allowed.ok()) {
+      Record(result, allowed, 0);
       return;
     }
     batch_.items.push_back(&Kind::ItemOf(*item_));
@@ -299,6 +406,7 @@ class BulkUpsertReactor final
   RpcMetrics* const metrics_;  // may be null
   const RpcMetrics::Clock::time_point start_ = RpcMetrics::Clock::now();
   Engine* engine_ = nullptr;
+  std::optional<KeyGrant> grant_;  // set with engine_
   Mutex mu_;
   Batch batch_ ABSL_GUARDED_BY(mu_);
   // In batch_'s arena (or the one just taken from it): written by the read
@@ -378,13 +486,19 @@ CallKind KindOf(RpcMethod method) {
 
 }  // namespace
 
-absl::StatusOr<Engine*> MatcherService::Admit(
+absl::StatusOr<MatcherService::Admitted> MatcherService::Admit(
     grpc::CallbackServerContext* context, Scope scope,
     const google::protobuf::Message* request) const {
   // Authentication comes first: an unknown caller learns nothing else.
-  absl::StatusOr<std::string> key_name =
+  absl::StatusOr<KeyGrant> grant =
       keys_->Authorize(AuthorizationHeader(*context), scope);
-  if (!key_name.ok()) return key_name.status();
+  if (!grant.ok()) {
+    if (metrics_ != nullptr &&
+        grant.status().code() == absl::StatusCode::kResourceExhausted) {
+      metrics_->RecordRateLimited();
+    }
+    return grant.status();
+  }
   if (request != nullptr) {
     if (absl::Status status = RejectUnknownFields(*request); !status.ok()) {
       return status;
@@ -394,7 +508,7 @@ absl::StatusOr<Engine*> MatcherService::Admit(
   if (engine == nullptr) {
     return absl::UnavailableError("pa-matchd is starting up; retry shortly");
   }
-  return engine;
+  return Admitted{engine, *std::move(grant)};
 }
 
 void MatcherService::Finish(grpc::ServerUnaryReactor* reactor,
@@ -411,9 +525,9 @@ grpc::ServerUnaryReactor* MatcherService::ServeAsync(
     const google::protobuf::Message& request, Begin begin) {
   const RpcMetrics::Clock::time_point start = RpcMetrics::Clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Engine*> engine = Admit(context, scope, &request);
-  if (!engine.ok()) {
-    Finish(reactor, method, start, engine.status());
+  absl::StatusOr<Admitted> admitted = Admit(context, scope, &request);
+  if (!admitted.ok()) {
+    Finish(reactor, method, start, admitted.status());
     return reactor;
   }
   if (absl::Status late = CheckDeadline(context->deadline(),
@@ -432,7 +546,7 @@ grpc::ServerUnaryReactor* MatcherService::ServeAsync(
       std::make_shared<std::optional<Admission::Ticket>>(*std::move(ticket));
   // The request and response live until Finish; the engine and the service
   // outlive the server's calls.
-  begin(**engine,
+  begin(*admitted->engine, admitted->grant,
         [this, reactor, method, start, slot](const absl::Status& status) {
           slot->reset();
           Finish(reactor, method, start, status);
@@ -445,7 +559,9 @@ grpc::ServerUnaryReactor* MatcherService::Serve(
     grpc::CallbackServerContext* context, RpcMethod method, Scope scope,
     const google::protobuf::Message& request, Handler handler) {
   return ServeAsync(context, method, scope, request,
-                    [&](Engine& engine, auto done) { done(handler(engine)); });
+                    [&](Engine& engine, const KeyGrant& grant, auto done) {
+                      done(handler(engine, grant));
+                    });
 }
 
 grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
@@ -454,7 +570,13 @@ grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
     v1::UpsertProfileResponse* response) {
   return ServeAsync(
       context, RpcMethod::kUpsertProfile, Scope::kWrite, *request,
-      [request, response](Engine& engine, auto done) {
+      [request, response](Engine& engine, const KeyGrant& grant, auto done) {
+        if (absl::Status allowed =
+                CheckProfileWrite(engine, grant, request->profile());
+            !allowed.ok()) {
+          done(allowed);
+          return;
+        }
         engine.UpsertAsync(
             request->profile(),
             [response, done](absl::StatusOr<v1::UpsertProfileResponse> result) {
@@ -463,28 +585,29 @@ grpc::ServerUnaryReactor* MatcherService::UpsertProfile(
       });
 }
 
-std::pair<absl::StatusOr<Engine*>, std::optional<Admission::Ticket>>
+std::pair<absl::StatusOr<MatcherService::Admitted>,
+          std::optional<Admission::Ticket>>
 MatcherService::AdmitStream(grpc::CallbackServerContext* context) {
-  absl::StatusOr<Engine*> engine =
+  absl::StatusOr<Admitted> admitted =
       Admit(context, Scope::kWrite, /*request=*/nullptr);
   std::optional<Admission::Ticket> slot;
-  if (engine.ok()) {
+  if (admitted.ok()) {
     absl::StatusOr<Admission::Ticket> entered =
         admission_.Enter(CallKind::kWrite);
     if (entered.ok()) {
       slot.emplace(*std::move(entered));
     } else {
-      engine = entered.status();
+      admitted = entered.status();
     }
   }
-  return {std::move(engine), std::move(slot)};
+  return {std::move(admitted), std::move(slot)};
 }
 
 grpc::ServerReadReactor<v1::UpsertProfileRequest>*
 MatcherService::BulkUpsertProfiles(grpc::CallbackServerContext* context,
                                    v1::BulkUpsertProfilesResponse* response) {
-  auto [engine, slot] = AdmitStream(context);
-  return new BulkUpsertReactor<ProfileBulk>(context, std::move(engine),
+  auto [admitted, slot] = AdmitStream(context);
+  return new BulkUpsertReactor<ProfileBulk>(context, std::move(admitted),
                                             response, metrics_,
                                             std::move(slot));
 }
@@ -493,46 +616,85 @@ grpc::ServerUnaryReactor* MatcherService::GetProfile(
     grpc::CallbackServerContext* context, const v1::GetProfileRequest* request,
     v1::GetProfileResponse* response) {
   return Serve(context, RpcMethod::kGetProfile, Scope::kSearch, *request,
-                 [&](Engine& engine) {
-    return StoreResult(engine.GetProfile(request->id()), response);
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 absl::StatusOr<v1::GetProfileResponse> found =
+                     engine.GetProfile(request->id());
+                 if (found.ok()) {
+                   if (absl::Status allowed =
+                           CheckStored(grant, "profile", request->id(),
+                                       found->profile().local_authority());
+                       !allowed.ok()) {
+                     return allowed;
+                   }
+                 }
+                 return StoreResult(std::move(found), response);
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::DeleteProfile(
     grpc::CallbackServerContext* context,
     const v1::DeleteProfileRequest* request, v1::DeleteProfileResponse*) {
-  return ServeAsync(context, RpcMethod::kDeleteProfile, Scope::kWrite,
-                    *request, [request](Engine& engine, auto done) {
-                      engine.DeleteProfileAsync(request->id(), done);
-                    });
+  return ServeAsync(
+      context, RpcMethod::kDeleteProfile, Scope::kWrite, *request,
+      [request](Engine& engine, const KeyGrant& grant, auto done) {
+        if (absl::Status allowed =
+                CheckProfileAccess(engine, grant, request->id());
+            !allowed.ok()) {
+          done(allowed);
+          return;
+        }
+        engine.DeleteProfileAsync(request->id(), done);
+      });
 }
 
 grpc::ServerUnaryReactor* MatcherService::Search(
     grpc::CallbackServerContext* context, const v1::SearchRequest* request,
     v1::SearchResponse* response) {
   return Serve(context, RpcMethod::kSearch, Scope::kSearch, *request,
-                 [&](Engine& engine) {
-    return StoreResult(engine.Search(*request, absl::Now()), response);
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 if (absl::Status allowed =
+                         CheckAuthority(grant, "local_authority",
+                                        request->local_authority());
+                     !allowed.ok()) {
+                   return allowed;
+                 }
+                 return StoreResult(engine.Search(*request, absl::Now(),
+                                                  grant.authorities()),
+                                    response);
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::SetPolicy(
     grpc::CallbackServerContext* context, const v1::SetPolicyRequest* request,
     v1::Policy* response) {
   return Serve(context, RpcMethod::kSetPolicy, Scope::kAdmin, *request,
-                 [&](Engine& engine) {
-    return StoreResult(engine.SetPolicy(request->policy(), absl::Now()),
-                       response);
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 if (absl::Status allowed =
+                         CheckAuthority(grant, "policy.local_authority",
+                                        request->policy().local_authority());
+                     !allowed.ok()) {
+                   return allowed;
+                 }
+                 return StoreResult(
+                     engine.SetPolicy(request->policy(), absl::Now()),
+                     response);
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::GetPolicy(
     grpc::CallbackServerContext* context, const v1::GetPolicyRequest* request,
     v1::Policy* response) {
   return Serve(context, RpcMethod::kGetPolicy, Scope::kSearch, *request,
-                 [&](Engine& engine) {
-    return StoreResult(engine.GetPolicy(request->local_authority()), response);
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 if (absl::Status allowed =
+                         CheckAuthority(grant, "local_authority",
+                                        request->local_authority());
+                     !allowed.ok()) {
+                   return allowed;
+                 }
+                 return StoreResult(
+                     engine.GetPolicy(request->local_authority()), response);
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::ListPolicies(
@@ -540,41 +702,58 @@ grpc::ServerUnaryReactor* MatcherService::ListPolicies(
     const v1::ListPoliciesRequest* request,
     v1::ListPoliciesResponse* response) {
   return Serve(context, RpcMethod::kListPolicies, Scope::kSearch, *request,
-                 [&](Engine& engine) {
-    for (v1::Policy& policy : engine.ListPolicies()) {
-      *response->add_policies() = std::move(policy);
-    }
-    return absl::OkStatus();
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 // A limited key lists its own authorities' policies only.
+                 for (v1::Policy& policy : engine.ListPolicies()) {
+                   if (!grant.Allows(policy.local_authority())) continue;
+                   *response->add_policies() = std::move(policy);
+                 }
+                 return absl::OkStatus();
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::DeletePolicy(
     grpc::CallbackServerContext* context,
     const v1::DeletePolicyRequest* request, v1::DeletePolicyResponse*) {
   return Serve(context, RpcMethod::kDeletePolicy, Scope::kAdmin, *request,
-                 [&](Engine& engine) {
-    return engine.DeletePolicy(request->local_authority());
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 if (absl::Status allowed =
+                         CheckAuthority(grant, "local_authority",
+                                        request->local_authority());
+                     !allowed.ok()) {
+                   return allowed;
+                 }
+                 return engine.DeletePolicy(request->local_authority());
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
   return Serve(context, RpcMethod::kGetStats, Scope::kAdmin, *request,
-                 [&](Engine& engine) {
-    *response = engine.Stats();
-    return absl::OkStatus();
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 if (absl::Status allowed = CheckUnlimited(grant, "GetStats");
+                     !allowed.ok()) {
+                   return allowed;
+                 }
+                 *response = engine.Stats();
+                 return absl::OkStatus();
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::Backup(
     grpc::CallbackServerContext* context, const v1::BackupRequest* request,
     v1::BackupResponse* response) {
   return Serve(context, RpcMethod::kBackup, Scope::kAdmin, *request,
-                 [&](Engine& engine) {
-    return StoreResult(engine.Backup(request->destination_dir(), absl::Now()),
-                       response);
-  });
+               [&](Engine& engine, const KeyGrant& grant) {
+                 if (absl::Status allowed = CheckUnlimited(grant, "Backup");
+                     !allowed.ok()) {
+                   return allowed;
+                 }
+                 return StoreResult(
+                     engine.Backup(request->destination_dir(), absl::Now()),
+                     response);
+               });
 }
 
 grpc::ServerUnaryReactor* MatcherService::UpsertJob(
@@ -582,7 +761,12 @@ grpc::ServerUnaryReactor* MatcherService::UpsertJob(
     v1::UpsertJobResponse* response) {
   return ServeAsync(
       context, RpcMethod::kUpsertJob, Scope::kWrite, *request,
-      [request, response](Engine& engine, auto done) {
+      [request, response](Engine& engine, const KeyGrant& grant, auto done) {
+        if (absl::Status allowed = CheckJobWrite(engine, grant, request->job());
+            !allowed.ok()) {
+          done(allowed);
+          return;
+        }
         engine.UpsertJobAsync(
             request->job(),
             [response, done](absl::StatusOr<v1::UpsertJobResponse> result) {
@@ -594,8 +778,8 @@ grpc::ServerUnaryReactor* MatcherService::UpsertJob(
 grpc::ServerReadReactor<v1::UpsertJobRequest>* MatcherService::BulkUpsertJobs(
     grpc::CallbackServerContext* context,
     v1::BulkUpsertJobsResponse* response) {
-  auto [engine, slot] = AdmitStream(context);
-  return new BulkUpsertReactor<JobBulk>(context, std::move(engine), response,
+  auto [admitted, slot] = AdmitStream(context);
+  return new BulkUpsertReactor<JobBulk>(context, std::move(admitted), response,
                                         metrics_, std::move(slot));
 }
 
@@ -603,34 +787,86 @@ grpc::ServerUnaryReactor* MatcherService::GetJob(
     grpc::CallbackServerContext* context, const v1::GetJobRequest* request,
     v1::GetJobResponse* response) {
   return Serve(context, RpcMethod::kGetJob, Scope::kSearch, *request,
-               [&](Engine& engine) {
-                 return StoreResult(engine.GetJob(request->id(), absl::Now()),
-                                    response);
+               [&](Engine& engine, const KeyGrant& grant) {
+                 absl::StatusOr<v1::GetJobResponse> found =
+                     engine.GetJob(request->id(), absl::Now());
+                 if (found.ok()) {
+                   if (absl::Status allowed = CheckStored(
+                           grant, "job", request->id(),
+                           found->job().request().local_authority());
+                       !allowed.ok()) {
+                     return allowed;
+                   }
+                 }
+                 return StoreResult(std::move(found), response);
                });
 }
 
 grpc::ServerUnaryReactor* MatcherService::DeleteJob(
     grpc::CallbackServerContext* context, const v1::DeleteJobRequest* request,
     v1::DeleteJobResponse*) {
-  return ServeAsync(context, RpcMethod::kDeleteJob, Scope::kWrite, *request,
-                    [request](Engine& engine, auto done) {
-                      engine.DeleteJobAsync(request->id(), done);
-                    });
+  return ServeAsync(
+      context, RpcMethod::kDeleteJob, Scope::kWrite, *request,
+      [request](Engine& engine, const KeyGrant& grant, auto done) {
+        if (absl::Status allowed = CheckJobAccess(engine, grant, request->id());
+            !allowed.ok()) {
+          done(allowed);
+          return;
+        }
+        engine.DeleteJobAsync(request->id(), done);
+      });
 }
 
 grpc::ServerUnaryReactor* MatcherService::MatchJobs(
     grpc::CallbackServerContext* context, const v1::MatchJobsRequest* request,
     v1::MatchJobsResponse* response) {
   return Serve(context, RpcMethod::kMatchJobs, Scope::kSearch, *request,
-               [&](Engine& engine) {
-                 return StoreResult(engine.MatchJobs(*request, absl::Now()),
+               [&](Engine& engine, const KeyGrant& grant) {
+                 return StoreResult(engine.MatchJobs(*request, absl::Now(),
+                                                     grant.authorities()),
                                     response);
                });
 }
 
+// What a limited key may watch: its own jobs, PAs and authorities.
+absl::Status MatcherService::CheckWatch(const Engine& engine,
+                                        const KeyGrant& grant,
+                                        const v1::WatchRequest& request) {
+  if (grant.all_authorities()) return absl::OkStatus();
+  switch (request.target_case()) {
+    case v1::WatchRequest::kJobId:
+      return CheckJobAccess(engine, grant, request.job_id());
+    case v1::WatchRequest::kProfileId:
+      return CheckProfileAccess(engine, grant, request.profile_id());
+    case v1::WatchRequest::kLocalAuthorities:
+      for (const std::string& code : request.local_authorities().codes()) {
+        if (absl::Status allowed =
+                CheckAuthority(grant, "local_authorities.codes", code);
+            !allowed.ok()) {
+          return allowed;
+        }
+      }
+      return absl::OkStatus();
+    case v1::WatchRequest::TARGET_NOT_SET:
+      break;
+  }
+  return absl::OkStatus();  // the engine refuses a request without a target
+}
+
 grpc::ServerWriteReactor<v1::WatchEvent>* MatcherService::Watch(
     grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
-  return watch_hub_->Start(*request, Admit(context, Scope::kSearch, request));
+  absl::StatusOr<Admitted> admitted = Admit(context, Scope::kSearch, request);
+  absl::StatusOr<Engine*> engine =
+      admitted.ok() ? absl::StatusOr<Engine*>(admitted->engine)
+                    : absl::StatusOr<Engine*>(admitted.status());
+  if (admitted.ok()) {
+    if (absl::Status allowed =
+            CheckWatch(*admitted->engine, admitted->grant, *request);
+        !allowed.ok()) {
+      engine = allowed;
+    }
+  }
+  return watch_hub_->Start(*request, std::move(engine));
 }
 
 }  // namespace pamatch

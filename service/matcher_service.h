@@ -1,8 +1,17 @@
 // The pamatch.v1.Matcher gRPC service: the edge between the network and the
-// engine. Each RPC checks the caller's API key and scope, rejects unknown
-// fields on the request wrapper, forwards to pamatch::Engine and maps the
+// engine. Each RPC checks the caller's API key (scope, expiry, rate), rejects
+// unknown fields on the request wrapper, holds a key limited to some local
+// authorities to them (below), forwards to pamatch::Engine and maps the
 // engine's absl::Status to a gRPC status (ToGrpcStatus). Validation of the
 // profiles, searches and policies themselves is the engine's.
+//
+// A key limited to local authorities (service/api_keys.h) may write, read
+// and delete only profiles and jobs of those authorities (the record as
+// sent and as stored), search and match jobs only with a local_authority
+// of them and see only PAs and jobs of them (the engine's audience, so
+// totals count nothing else), read and set only their policies, watch
+// only their jobs, PAs and authorities, and neither read GetStats nor take
+// a Backup (both span every authority). Refusals are PERMISSION_DENIED.
 #ifndef PA_MATCH_SERVICE_MATCHER_SERVICE_H_
 #define PA_MATCH_SERVICE_MATCHER_SERVICE_H_
 
@@ -60,6 +69,12 @@ inline constexpr int kBulkBatchesInFlight = 2;
 // open_watch_streams may be called from any thread.
 class MatcherService final : public v1::Matcher::CallbackService {
  public:
+  // An admitted call: the engine and what the caller's key may reach.
+  struct Admitted {
+    Engine* engine;
+    KeyGrant grant;
+  };
+
   // `metrics` (optional, not owned; must outlive the server's last call)
   // records every finished call.
   // `limits` bound the calls in flight per kind (admission.h).
@@ -147,33 +162,40 @@ class MatcherService final : public v1::Matcher::CallbackService {
 
  private:
   // Authenticates the call for `scope`, rejects unknown fields on `request`
-  // (if given) and returns the engine, or the error to answer with.
-  absl::StatusOr<Engine*> Admit(grpc::CallbackServerContext* context,
-                                Scope scope,
-                                const google::protobuf::Message* request) const;
+  // (if given) and returns the engine and the key's grant, or the error to
+  // answer with.
+  absl::StatusOr<Admitted> Admit(grpc::CallbackServerContext* context,
+                                 Scope scope,
+                                 const google::protobuf::Message* request) const;
 
   // Admit for a bulk stream (scope write), then its place among the writes
   // in flight, held for the stream's life; the error to finish with if
   // either is refused.
-  std::pair<absl::StatusOr<Engine*>, std::optional<Admission::Ticket>>
+  std::pair<absl::StatusOr<Admitted>, std::optional<Admission::Ticket>>
   AdmitStream(grpc::CallbackServerContext* context);
 
   // After Admit, the call's deadline and its kind's bound (admission.h),
-  // calls `begin(Engine&, done)`, which starts the work and has
-  // `done(absl::Status)` called once it is over, on any thread; done
-  // finishes and records the call and frees its slot. An error before
+  // calls `begin(Engine&, const KeyGrant&, done)`, which starts the work
+  // and has `done(absl::Status)` called once it is over, on any thread;
+  // done finishes and records the call and frees its slot. An error before
   // `begin` finishes it at once.
   template <typename Begin>
   grpc::ServerUnaryReactor* ServeAsync(grpc::CallbackServerContext* context,
                                        RpcMethod method, Scope scope,
                                        const google::protobuf::Message& request,
                                        Begin begin);
-  // ServeAsync for work done inline: `handler(Engine&) -> absl::Status`.
+  // ServeAsync for work done inline:
+  // `handler(Engine&, const KeyGrant&) -> absl::Status`.
   template <typename Handler>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   RpcMethod method, Scope scope,
                                   const google::protobuf::Message& request,
                                   Handler handler);
+
+  // OK unless `grant` is limited and `request` watches a job, a PA or an
+  // authority outside it.
+  static absl::Status CheckWatch(const Engine& engine, const KeyGrant& grant,
+                                 const v1::WatchRequest& request);
 
   // Finishes a unary call of `method` begun at `start` with `status`, and
   // records it.

@@ -221,7 +221,13 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry)
                           .Register(registry)),
       watch_started_(watch_messages_.Add({{"kind", "match_started"}})),
       watch_ended_(watch_messages_.Add({{"kind", "match_ended"}})),
-      watch_heartbeats_(watch_messages_.Add({{"kind", "heartbeat"}})) {
+      watch_heartbeats_(watch_messages_.Add({{"kind", "heartbeat"}})),
+      rate_limited_(prometheus::BuildCounter()
+                        .Name("pamatch_rate_limited_total")
+                        .Help("Calls refused because their API key was over "
+                              "its rate (RESOURCE_EXHAUSTED)")
+                        .Register(registry)
+                        .Add({})) {
   auto& durations =
       prometheus::BuildHistogram()
           .Name("pamatch_rpc_duration_seconds")

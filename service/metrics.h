@@ -102,6 +102,8 @@ class RpcMetrics {
   void WatchEnded() { watch_streams_.Decrement(); }
   // One message written to a Watch stream.
   void RecordWatchMessage(v1::WatchEvent::Kind kind);
+  // One call refused because its key was over its rate.
+  void RecordRateLimited() { rate_limited_.Increment(); }
 
  private:
   static constexpr int kCodes = 17;  // google.rpc.Code 0..16
@@ -124,6 +126,7 @@ class RpcMetrics {
   prometheus::Counter& watch_started_;
   prometheus::Counter& watch_ended_;
   prometheus::Counter& watch_heartbeats_;
+  prometheus::Counter& rate_limited_;
 };
 
 // Gauges read at scrape time from the engine and from /proc/self:

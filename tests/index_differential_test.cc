@@ -24,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "demo/demo_data.h"
 #include "engine/engine.h"
 #include "gtest/gtest.h"
@@ -213,7 +214,14 @@ TEST_P(IndexDifferentialTest, IndexAgreesWithReferenceScanUnderChurn) {
   ASSERT_TRUE(engine->SetPolicy(policy, now).ok());
 
   RandomRequests random(seed);
-  int64_t compared_pages = 0, matches = 0;
+  // Audiences (a caller limited to some authorities): their own generator,
+  // so that the requests of a seed stay what they were before audiences.
+  RandomRequests audiences(seed ^ 0xa0d1e1ce);
+  static constexpr const char* kAuthorities[] = {
+      "E06000047", "E06000005", "E08000037", "E06000001", "E06000002",
+      "E08000021", "E08000022", "E06000057", "E06000003", "E08000023",
+      "E06000004", "E08000024"};
+  int64_t compared_pages = 0, matches = 0, audience_matches = 0;
   const int per_round = kRequests / kChurnRounds;
   for (int round = 0; round < kChurnRounds; ++round) {
     if (round == kChurnRounds / 2) {
@@ -226,9 +234,16 @@ TEST_P(IndexDifferentialTest, IndexAgreesWithReferenceScanUnderChurn) {
     for (int n = 0; n < per_round; ++n) {
       v1::SearchRequest request = random.Next();
       const int pages = random.Chance(0.25) ? 3 : 1;
+      std::vector<std::string> audience;
+      if (audiences.Chance(0.3)) {
+        for (int i = audiences.Uniform(1, 3); i > 0; --i) {
+          audience.push_back(audiences.Pick(kAuthorities));
+        }
+        std::sort(audience.begin(), audience.end());
+      }
       for (int page = 0; page < pages; ++page) {
-        auto index = engine->Search(request, now);
-        auto reference = engine->ReferenceSearch(request, now);
+        auto index = engine->Search(request, now, audience);
+        auto reference = engine->ReferenceSearch(request, now, audience);
         ASSERT_TRUE(index.ok()) << index.status();
         ASSERT_TRUE(reference.ok()) << reference.status();
         ExpectSameResponse(*index, *reference,
@@ -236,6 +251,18 @@ TEST_P(IndexDifferentialTest, IndexAgreesWithReferenceScanUnderChurn) {
                                         page, ": ", request.ShortDebugString()));
         ++compared_pages;
         matches += index->total_matches();
+        if (!audience.empty()) {
+          audience_matches += index->total_matches();
+          for (const auto& result : index->results()) {
+            auto stored = engine->GetProfile(result.id());
+            ASSERT_TRUE(stored.ok()) << stored.status();
+            EXPECT_TRUE(std::binary_search(audience.begin(), audience.end(),
+                                           stored->profile().local_authority()))
+                << result.id() << " of "
+                << stored->profile().local_authority() << " seen by "
+                << absl::StrJoin(audience, ",");
+          }
+        }
         if (index->next_page_token().empty()) break;
         request.set_page_token(index->next_page_token());
       }
@@ -243,6 +270,7 @@ TEST_P(IndexDifferentialTest, IndexAgreesWithReferenceScanUnderChurn) {
     Churn(*engine, random, seed, round, now);
   }
   EXPECT_GT(matches, 0) << "the random requests should match something";
+  EXPECT_GT(audience_matches, 0) << "limited searches should match something";
   std::printf("seed %llu: %lld pages compared, %lld matches in all\n",
               static_cast<unsigned long long>(seed),
               static_cast<long long>(compared_pages), static_cast<long long>(matches));

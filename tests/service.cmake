@@ -8,6 +8,7 @@ pa_match_test(service_test
           ${CMAKE_CURRENT_SOURCE_DIR}/service_binary_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/service_metrics_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/service_admission_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/service_authorities_test.cc
   LIBS pamatch_service GTest::gmock)
 target_compile_definitions(service_test PRIVATE
   PA_MATCHD_PATH="$<TARGET_FILE:pa-matchd>")

@@ -72,10 +72,10 @@ TEST(ServiceApiKeysTest, AuthorizeChecksKeyAndScope) {
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->size(), 2u);
 
-  EXPECT_EQ(*(*store)->Authorize(Bearer(reader), Scope::kSearch), "reader");
-  EXPECT_EQ(*(*store)->Authorize("bearer  " + reader + " ", Scope::kSearch),
+  EXPECT_EQ((*store)->Authorize(Bearer(reader), Scope::kSearch)->name(), "reader");
+  EXPECT_EQ((*store)->Authorize("bearer  " + reader + " ", Scope::kSearch)->name(),
             "reader");
-  absl::StatusOr<std::string> denied =
+  absl::StatusOr<KeyGrant> denied =
       (*store)->Authorize(Bearer(reader), Scope::kWrite);
   EXPECT_TRUE(absl::IsPermissionDenied(denied.status()));
   EXPECT_THAT(denied.status().message(), HasSubstr("\"write\""));
@@ -85,7 +85,7 @@ TEST(ServiceApiKeysTest, AuthorizeChecksKeyAndScope) {
   for (const std::string& bad :
        {Bearer(*GenerateApiKey()), std::string("Bearer"), reader,
         "Token " + reader, Bearer(reader.substr(1))}) {
-    absl::StatusOr<std::string> result =
+    absl::StatusOr<KeyGrant> result =
         (*store)->Authorize(bad, Scope::kSearch);
     EXPECT_TRUE(absl::IsUnauthenticated(result.status())) << bad;
     EXPECT_EQ(result.status().message(), "missing or invalid API key");
@@ -135,7 +135,7 @@ TEST(ServiceApiKeysTest, FirstStartCreatesAdminKeyOnce) {
 
   auto store = ApiKeyStore::Open(keys_path);
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(*(*store)->Authorize(Bearer(key), Scope::kWrite), "admin");
+  EXPECT_EQ((*store)->Authorize(Bearer(key), Scope::kWrite)->name(), "admin");
 
   const std::string before = ReadAll(keys_path);
   auto again = CreateKeysFileIfMissing(keys_path, admin_path);
@@ -160,7 +160,7 @@ TEST(ServiceApiKeysTest, AppendedKeyWorksAfterReload) {
       (*store)->Authorize(Bearer(*key), Scope::kSearch).status()));
   ASSERT_TRUE((*store)->Reload().ok());
   EXPECT_EQ((*store)->size(), 2u);
-  EXPECT_EQ(*(*store)->Authorize(Bearer(*key), Scope::kWrite), "portal");
+  EXPECT_EQ((*store)->Authorize(Bearer(*key), Scope::kWrite)->name(), "portal");
   EXPECT_TRUE(absl::IsPermissionDenied(
       (*store)->Authorize(Bearer(*key), Scope::kAdmin).status()));
 
@@ -171,7 +171,7 @@ TEST(ServiceApiKeysTest, AppendedKeyWorksAfterReload) {
   // A broken file on reload leaves the loaded keys in place.
   std::ofstream(keys_path, std::ios::app) << "garbage\n";
   EXPECT_FALSE((*store)->Reload().ok());
-  EXPECT_EQ(*(*store)->Authorize(Bearer(*key), Scope::kSearch), "portal");
+  EXPECT_EQ((*store)->Authorize(Bearer(*key), Scope::kSearch)->name(), "portal");
 }
 
 TEST(ServiceApiKeysTest, AppendCreatesAMissingFile) {
@@ -182,7 +182,7 @@ TEST(ServiceApiKeysTest, AppendCreatesAMissingFile) {
   EXPECT_EQ(Mode(keys_path), 0600);
   auto store = ApiKeyStore::Open(keys_path);
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(*(*store)->Authorize(Bearer(*key), Scope::kSearch), "ci");
+  EXPECT_EQ((*store)->Authorize(Bearer(*key), Scope::kSearch)->name(), "ci");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -200,9 +201,41 @@ TEST_F(ServiceBinaryTest, KeygenAppendsAKeyAndPrintsIt) {
 
   auto store = ApiKeyStore::Open(keys_path);
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(*(*store)->Authorize("Bearer " + key, Scope::kWrite), "portal");
+  EXPECT_EQ((*store)->Authorize("Bearer " + key, Scope::kWrite)->name(), "portal");
   EXPECT_TRUE(absl::IsPermissionDenied(
       (*store)->Authorize("Bearer " + key, Scope::kAdmin).status()));
+}
+
+TEST_F(ServiceBinaryTest, KeygenWritesLimitsAndRefusesAnUnknownAuthority) {
+  const std::string keys_path = dir_.path() + "/keys.txt";
+  const std::string taxonomy =
+      "--taxonomy=" + std::string(PA_MATCH_SOURCE_DIR) +
+      "/taxonomy/north_east.json";
+  Daemon typo(dir_.path(),
+              {"keygen", "--name=ncl", "--scopes=search", taxonomy,
+               "--authorities=E0800002", "--keys_file=" + keys_path});
+  int exit_status = typo.Wait(std::chrono::seconds(30));
+  ASSERT_TRUE(WIFEXITED(exit_status));
+  EXPECT_EQ(WEXITSTATUS(exit_status), 2);
+  EXPECT_THAT(typo.err(), HasSubstr("unknown local authority \"E0800002\""));
+  EXPECT_FALSE(std::filesystem::exists(keys_path));
+
+  Daemon keygen(dir_.path(),
+                {"keygen", "--name=ncl", "--scopes=search", taxonomy,
+                 "--authorities=E08000037,E08000021", "--expires=2027-03-31",
+                 "--rate=5", "--keys_file=" + keys_path});
+  exit_status = keygen.Wait(std::chrono::seconds(30));
+  ASSERT_TRUE(WIFEXITED(exit_status));
+  ASSERT_EQ(WEXITSTATUS(exit_status), 0) << keygen.err();
+  EXPECT_THAT(keygen.out(),
+              HasSubstr("limits authorities=E08000021,E08000037 "
+                        "expires=2027-03-31 rate=5 burst=5"));
+  std::ifstream in(keys_path);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_THAT(content.str(),
+              HasSubstr("\tauthorities=E08000021,E08000037"
+                        "\texpires=2027-03-31\trate=5\tburst=5\n"));
 }
 
 }  // namespace

@@ -50,9 +50,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "other than loopback (127.0.0.0/8, [::1], localhost) needs "
           "--tls_cert or --insecure_listen");
 ABSL_FLAG(std::string, tls_cert, "",
-          "serve gRPC (and the metrics endpoint) over TLS with this PEM "
-          "certificate (chain, server's first); needs --tls_key; reloaded "
-          "on SIGHUP");
+          "serve gRPC over TLS with this PEM certificate (chain, server's "
+          "first); needs --tls_key; reloaded on SIGHUP. (The metrics "
+          "endpoint stays HTTP: service/README.md, \"TLS\")");
 ABSL_FLAG(std::string, tls_key, "",
           "PEM private key of --tls_cert (unencrypted; keep it mode 0600); "
           "reloaded on SIGHUP");
@@ -60,9 +60,9 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "mTLS: require every client to present a certificate issued by a "
           "CA in this PEM file; reloaded on SIGHUP");
 ABSL_FLAG(bool, insecure_listen, false,
-          "allow --listen / --metrics_listen on an address other than "
-          "loopback without TLS (API keys then cross the network in "
-          "plaintext: only behind a TLS-terminating proxy or on a trusted "
+          "allow --listen without TLS, or --metrics_listen (always HTTP), on "
+          "an address other than loopback (API keys then cross the network "
+          "in plaintext: only behind a TLS-terminating proxy or on a trusted "
           "network)");
 ABSL_FLAG(std::string, data_dir, "./data",
           "directory of the database, keys file and admin.key; created if "
@@ -265,9 +265,10 @@ std::string WithPort(const std::string& address, int port) {
   return absl::StrFormat("%s:%d", address.substr(0, colon), port);
 }
 
-// TLS from the --tls_* flags: nullptr when off; exits (returns false) on a
-// bad combination or bad files. Refuses a non-loopback address without TLS
-// unless --insecure_listen.
+// TLS from the --tls_* flags: nullptr when off; false (refuse to start) on
+// a bad combination or bad files. Unless --insecure_listen, also refuses a
+// non-loopback --listen without TLS and a non-loopback --metrics_listen
+// (the metrics endpoint is always HTTP).
 bool SetUpTls(std::shared_ptr<ServerTls>* tls) {
   ServerTlsFiles files;
   files.cert_file = absl::GetFlag(FLAGS_tls_cert);
@@ -282,24 +283,29 @@ bool SetUpTls(std::shared_ptr<ServerTls>* tls) {
         "client certificates)");
     return false;
   }
-  if (files.cert_file.empty()) {
-    if (absl::GetFlag(FLAGS_insecure_listen)) return true;
-    for (const char* flag : {"listen", "metrics_listen"}) {
-      const std::string address =
-          std::string(flag) == "listen" ? absl::GetFlag(FLAGS_listen)
-                                        : absl::GetFlag(FLAGS_metrics_listen);
-      if (!address.empty() && !IsLoopbackListenAddress(address)) {
-        Log("refusing to start: --%s %s is not a loopback address, and "
-            "without TLS API keys and data would cross the network in "
-            "plaintext. Give --tls_cert and --tls_key (service/README.md, "
-            "\"TLS\"), or --insecure_listen if a TLS proxy or a trusted "
-            "network is in front",
-            flag, address);
-        return false;
-      }
+  if (!absl::GetFlag(FLAGS_insecure_listen)) {
+    if (const std::string address = absl::GetFlag(FLAGS_listen);
+        files.cert_file.empty() && !IsLoopbackListenAddress(address)) {
+      Log("refusing to start: --listen %s is not a loopback address, and "
+          "without TLS API keys and data would cross the network in "
+          "plaintext. Give --tls_cert and --tls_key (service/README.md, "
+          "\"TLS\"), or --insecure_listen if a TLS proxy or a trusted "
+          "network is in front",
+          address);
+      return false;
     }
-    return true;
+    if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+        !address.empty() && !IsLoopbackListenAddress(address)) {
+      Log("refusing to start: --metrics_listen %s is not a loopback "
+          "address, and the metrics endpoint is plain HTTP whose password "
+          "is an API key (Debian's civetweb cannot serve HTTPS: "
+          "service/README.md, \"TLS\"). Scrape it on this host or through "
+          "a TLS proxy, or give --insecure_listen on a trusted network",
+          address);
+      return false;
+    }
   }
+  if (files.cert_file.empty()) return true;
   absl::StatusOr<std::shared_ptr<ServerTls>> loaded =
       ServerTls::Load(std::move(files));
   if (!loaded.ok()) {

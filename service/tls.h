@@ -22,13 +22,12 @@
 // own (AddPortToServer is grpc_server_add_http2_port, as gRPC's own secure
 // credentials do).
 //
-// The same certificate serves the metrics endpoint over HTTPS (metrics.h):
-// CurrentPem() is read at each of its handshakes, so a reload applies there
-// too.
+// The metrics endpoint stays plain HTTP (loopback only unless
+// --insecure_listen): Debian 12's civetweb 1.15 crashes on its first HTTPS
+// request with Debian's OpenSSL 3 (service/README.md, "TLS").
 //
 // Threads: every method may be called from any thread (Reload from the
-// signal thread, the fetcher from gRPC's handshake threads, CurrentPem from
-// the metrics server's threads). The object must outlive every server built
+// signal thread, the fetcher from gRPC's handshake threads). The object must outlive every server built
 // with Credentials().
 #ifndef PA_MATCH_SERVICE_TLS_H_
 #define PA_MATCH_SERVICE_TLS_H_

@@ -4,7 +4,8 @@
 // certificate refused under mTLS, a reload on SIGHUP under live traffic with
 // no failed call (and a bad reload keeping the old certificate), bad TLS
 // files refused at start, the secure default (no plaintext listening off
-// loopback without --insecure_listen), and the clients' channel helper.
+// loopback without --insecure_listen; metrics, always HTTP, on loopback
+// only), and the clients' channel helper.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -460,13 +461,20 @@ TEST_F(ServiceTlsTest, PlaintextOffLoopbackNeedsInsecureListen) {
                   ServeArgs({"--listen=0.0.0.0:0", "--insecure_listen"}));
     EXPECT_TRUE(WaitForLog(daemon, "(plaintext;")) << daemon.err();
   }
+  // The metrics endpoint is HTTP even when gRPC has TLS (service/README.md,
+  // "TLS"), so it stays on loopback.
+  std::vector<std::string> tls = TlsFlags("server1");
+  std::vector<std::string> args = ServeArgs(tls);
+  args.push_back("--metrics_listen=0.0.0.0:0");
+  ExpectRefused(args, "the metrics endpoint is plain HTTP");
   {
-    // With TLS, any address.
-    Daemon daemon(dir_.path(),
-                  ServeArgs({"--listen=0.0.0.0:0",
-                             "--tls_cert=" + pki_->Path("server1.pem"),
-                             "--tls_key=" + pki_->Path("server1.key")}));
+    // With TLS, gRPC on any address; metrics on loopback.
+    args = ServeArgs(tls);
+    args.push_back("--listen=0.0.0.0:0");
+    args.push_back("--metrics_listen=127.0.0.1:0");
+    Daemon daemon(dir_.path(), args);
     EXPECT_TRUE(WaitForLog(daemon, "(TLS;")) << daemon.err();
+    EXPECT_THAT(daemon.err(), HasSubstr("metrics on http://127.0.0.1:"));
   }
 }
 

@@ -60,10 +60,10 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "mTLS: require every client to present a certificate issued by a "
           "CA in this PEM file; reloaded on SIGHUP");
 ABSL_FLAG(bool, insecure_listen, false,
-          "allow --listen without TLS, or --metrics_listen (always HTTP), on "
-          "an address other than loopback (API keys then cross the network "
-          "in plaintext: only behind a TLS-terminating proxy or on a trusted "
-          "network)");
+          "allow --listen without TLS, or --metrics_listen, which is always "
+          "HTTP, on an address other than loopback (API keys then cross the "
+          "network in plaintext: only behind a TLS-terminating proxy or on a "
+          "trusted network)");
 ABSL_FLAG(std::string, data_dir, "./data",
           "directory of the database, keys file and admin.key; created if "
           "missing");

@@ -6,9 +6,9 @@
 // grpc::experimental::TlsServerCredentials take a certificate provider, but
 // the only providers it ships are StaticDataCertificateProvider (fixed for
 // the server's life) and FileWatcherCertificateProvider (re-reads the files
-// on a timer: a half-copied pair can be picked up, a reload cannot be asked
-// for, and a bad file is only logged by gRPC); a provider of our own needs
-// gRPC's internal headers. The SSL server credentials of gRPC's core instead
+// on a timer: a reload can be neither asked for nor confirmed, and a bad
+// file shows only in gRPC's own log); a provider of our own needs gRPC's
+// internal headers. The SSL server credentials of gRPC's core instead
 // take a "certificate config fetcher" (grpc_ssl_server_credentials_create_
 // options_using_config_fetcher), a callback gRPC consults at the start of
 // every new TLS handshake: it answers "unchanged" or hands over a new
@@ -26,9 +26,12 @@
 // --insecure_listen): Debian 12's civetweb 1.15 crashes on its first HTTPS
 // request with Debian's OpenSSL 3 (service/README.md, "TLS").
 //
+// gRPC 1.51 insists that a fetched config carries client root certificates
+// even without mTLS; the server's own chain stands in, unused (tls.cc).
+//
 // Threads: every method may be called from any thread (Reload from the
-// signal thread, the fetcher from gRPC's handshake threads). The object must outlive every server built
-// with Credentials().
+// signal thread, the fetcher from gRPC's handshake threads). The object
+// must outlive every server built with Credentials().
 #ifndef PA_MATCH_SERVICE_TLS_H_
 #define PA_MATCH_SERVICE_TLS_H_
 

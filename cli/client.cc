@@ -10,8 +10,11 @@ namespace pamatch::cli {
 
 Rpc::Rpc(const ClientConfig& config)
     : config_(config),
-      channel_(grpc::CreateChannel(config.server,
-                                   grpc::InsecureChannelCredentials())),
+      channel_(grpc::CreateCustomChannel(
+          config.server,
+          config.credentials != nullptr ? config.credentials
+                                        : grpc::InsecureChannelCredentials(),
+          config.channel_args)),
       stub_(pamatch::v1::Matcher::NewStub(channel_)) {}
 
 void Rpc::Prepare(grpc::ClientContext* context, int64_t timeout_ms) const {

@@ -18,6 +18,17 @@ const std::vector<FlagSpec>& GlobalFlagSpecs() {
        "API key (else env PA_MATCH_KEY, else ./data/admin.key)"},
       {"json", false, "", "print responses as JSON (proto field names)"},
       {"timeout_ms", true, "MS", "deadline of each call (default 10000)"},
+      {"tls_ca", true, "FILE",
+       "connect over TLS, trusting only servers whose certificate chains to "
+       "a CA in this PEM file (env PA_MATCH_TLS_CA)"},
+      {"tls_cert", true, "FILE",
+       "mTLS: client certificate (PEM) to present; needs --tls_key (env "
+       "PA_MATCH_TLS_CERT)"},
+      {"tls_key", true, "FILE",
+       "mTLS: PEM private key of --tls_cert (env PA_MATCH_TLS_KEY)"},
+      {"tls_server_name", true, "NAME",
+       "TLS: expect this name in the server's certificate instead of the "
+       "host of --server (env PA_MATCH_TLS_SERVER_NAME)"},
   };
   return *specs;
 }
@@ -44,6 +55,31 @@ absl::StatusOr<ClientConfig> ResolveClientConfig(const ParsedFlags& flags,
   } else if (auto file = read_file(kAdminKeyFile); file.has_value()) {
     config.key = std::string(absl::StripAsciiWhitespace(*file));
     config.key_source = kAdminKeyFile;
+  }
+
+  struct TlsSource {
+    const char* flag;
+    const char* env;
+    std::string* value;
+  };
+  for (const TlsSource& source :
+       {TlsSource{"tls_ca", "PA_MATCH_TLS_CA", &config.tls.ca_file},
+        TlsSource{"tls_cert", "PA_MATCH_TLS_CERT", &config.tls.cert_file},
+        TlsSource{"tls_key", "PA_MATCH_TLS_KEY", &config.tls.key_file},
+        TlsSource{"tls_server_name", "PA_MATCH_TLS_SERVER_NAME",
+                  &config.tls.server_name}}) {
+    if (flags.Has(source.flag)) {
+      *source.value = flags.Get(source.flag);
+    } else if (auto value = env(source.env); value.has_value()) {
+      *source.value = *value;
+    }
+  }
+
+  if (config.tls.enabled()) {
+    auto credentials =
+        ClientChannelCredentials(config.tls, &config.channel_args);
+    if (!credentials.ok()) return credentials.status();
+    config.credentials = *std::move(credentials);
   }
 
   config.json = flags.GetBool("json");

@@ -5,19 +5,27 @@
 //                (the server writes its first admin key there), else none
 //   --json       machine-readable output
 //   --timeout_ms per-call deadline, default 10000
+//   --tls_ca, --tls_cert, --tls_key, --tls_server_name
+//                flag, else env PA_MATCH_TLS_CA, PA_MATCH_TLS_CERT,
+//                PA_MATCH_TLS_KEY, PA_MATCH_TLS_SERVER_NAME; none: plaintext
+//                (common/tls_channel.h)
 // The environment and the file system are passed in as functions so the
 // resolution is testable.
 #ifndef PA_MATCH_CLI_CONFIG_H_
 #define PA_MATCH_CLI_CONFIG_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "cli/flags.h"
+#include "common/tls_channel.h"
 
 namespace pamatch::cli {
 
@@ -32,6 +40,11 @@ struct ClientConfig {
   bool json = false;
   int64_t timeout_ms = kDefaultTimeoutMs;
   bool timeout_given = false;  // --timeout_ms was on the command line
+  ClientTlsOptions tls;        // nothing set: plaintext
+  // Built from `tls` by ResolveClientConfig (nullptr: plaintext), with the
+  // channel arguments they need (the TLS server name override).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  grpc::ChannelArguments channel_args;
 };
 
 // The global flags every command accepts.
@@ -41,7 +54,8 @@ using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
 using FileReader =
     std::function<std::optional<std::string>(const std::string& path)>;
 
-// Resolves the global options. INVALID_ARGUMENT for a bad --timeout_ms.
+// Resolves the global options. INVALID_ARGUMENT for a bad --timeout_ms, or
+// TLS files that cannot be read (read from the real file system).
 absl::StatusOr<ClientConfig> ResolveClientConfig(const ParsedFlags& flags,
                                                  const EnvLookup& env,
                                                  const FileReader& read_file);

@@ -8,6 +8,7 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev librocksdb-dev libroaring-dev libssl-dev
+  openssl
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
   python3 python3-grpcio python3-protobuf
 )

@@ -6,13 +6,16 @@
 //             [--erasure_delay_seconds 60]
 //             [--relayout_unsorted_fraction 0.01]
 //             [--metrics_listen 127.0.0.1:9464] [--noalerts]
+//             [--tls_cert F --tls_key F [--tls_client_ca F]]
+//             [--insecure_listen]
 //             [--event_retention_hours 168] [--watch_heartbeat_seconds 10] ...
 //   pa-matchd keygen --name NAME --scopes search,write [--keys_file F]
 //
 // On the first start (no keys file) it creates the keys file with one admin
 // key, prints the key once on stdout and saves it to <data_dir>/admin.key
 // (mode 0600). SIGINT/SIGTERM shut down gracefully; SIGHUP reloads the keys
-// file. Log lines go to stderr; secrets are never logged.
+// file and the TLS certificate, key and client CA (--tls_*). Log lines go to
+// stderr; secrets are never logged.
 #include <pthread.h>
 #include <signal.h>
 
@@ -43,9 +46,27 @@
 #include "service/matcher_service.h"
 #include "service/metrics.h"
 #include "service/server.h"
+#include "service/tls.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
-          "host:port to listen on (port 0 picks a free port)");
+          "host:port to listen on (port 0 picks a free port); an address "
+          "other than loopback (127.0.0.0/8, [::1], localhost) needs "
+          "--tls_cert or --insecure_listen");
+ABSL_FLAG(std::string, tls_cert, "",
+          "serve gRPC over TLS with this PEM certificate (chain, server's "
+          "first); needs --tls_key; reloaded on SIGHUP. (The metrics "
+          "endpoint stays HTTP: service/README.md, \"TLS\")");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key of --tls_cert (unencrypted; keep it mode 0600); "
+          "reloaded on SIGHUP");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "mTLS: require every client to present a certificate issued by a "
+          "CA in this PEM file; reloaded on SIGHUP");
+ABSL_FLAG(bool, insecure_listen, false,
+          "allow --listen without TLS, or --metrics_listen, which is always "
+          "HTTP, on an address other than loopback (API keys then cross the "
+          "network in plaintext: only behind a TLS-terminating proxy or on a "
+          "trusted network)");
 ABSL_FLAG(std::string, data_dir, "./data",
           "directory of the database, keys file and admin.key; created if "
           "missing");
@@ -318,6 +339,59 @@ std::string WithPort(const std::string& address, int port) {
   return absl::StrFormat("%s:%d", address.substr(0, colon), port);
 }
 
+// TLS from the --tls_* flags: nullptr when off; false (refuse to start) on
+// a bad combination or bad files. Unless --insecure_listen, also refuses a
+// non-loopback --listen without TLS and a non-loopback --metrics_listen
+// (the metrics endpoint is always HTTP).
+bool SetUpTls(std::shared_ptr<ServerTls>* tls) {
+  ServerTlsFiles files;
+  files.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  files.key_file = absl::GetFlag(FLAGS_tls_key);
+  files.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  if (files.cert_file.empty() != files.key_file.empty()) {
+    Log("--tls_cert and --tls_key go together: give both or neither");
+    return false;
+  }
+  if (files.cert_file.empty() && !files.client_ca_file.empty()) {
+    Log("--tls_client_ca needs --tls_cert and --tls_key (mTLS is TLS with "
+        "client certificates)");
+    return false;
+  }
+  if (!absl::GetFlag(FLAGS_insecure_listen)) {
+    if (const std::string address = absl::GetFlag(FLAGS_listen);
+        files.cert_file.empty() && !IsLoopbackListenAddress(address)) {
+      Log("refusing to start: --listen %s is not a loopback address, and "
+          "without TLS API keys and data would cross the network in "
+          "plaintext. Give --tls_cert and --tls_key (service/README.md, "
+          "\"TLS\"), or --insecure_listen if a TLS proxy or a trusted "
+          "network is in front",
+          address);
+      return false;
+    }
+    if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+        !address.empty() && !IsLoopbackListenAddress(address)) {
+      Log("refusing to start: --metrics_listen %s is not a loopback "
+          "address, and the metrics endpoint is plain HTTP whose password "
+          "is an API key (Debian's civetweb cannot serve HTTPS: "
+          "service/README.md, \"TLS\"). Scrape it on this host or through "
+          "a TLS proxy, or give --insecure_listen on a trusted network",
+          address);
+      return false;
+    }
+  }
+  if (files.cert_file.empty()) return true;
+  absl::StatusOr<std::shared_ptr<ServerTls>> loaded =
+      ServerTls::Load(std::move(files));
+  if (!loaded.ok()) {
+    Log("refusing to start: %s", loaded.status().message());
+    return false;
+  }
+  *tls = *std::move(loaded);
+  Log("TLS%s: %s", (*tls)->mutual() ? " with client certificates (mTLS)" : "",
+      (*tls)->CurrentPem().description);
+  return true;
+}
+
 int RunServer() {
   // Signals are taken by one thread with sigwait; block them everywhere
   // else before gRPC starts its threads (they inherit the mask).
@@ -379,10 +453,12 @@ int RunServer() {
   // Shared with the detached signal thread, which may outlive this frame.
   std::shared_ptr<ApiKeyStore> keys = *std::move(opened);
   Log("%d API key(s) loaded from %s", keys->size(), keys_path);
+  std::shared_ptr<ServerTls> tls;
+  if (!SetUpTls(&tls)) return 1;
 
   auto stop = std::make_shared<std::promise<int>>();
   std::future<int> stopped = stop->get_future();
-  std::thread([signals, stop, keys] {
+  std::thread([signals, stop, keys, tls] {
     for (;;) {
       int signal = 0;
       if (sigwait(&signals, &signal) != 0) continue;
@@ -392,6 +468,17 @@ int RunServer() {
           Log("SIGHUP: %d API key(s) reloaded", keys->size());
         } else {
           Log("SIGHUP: keeping the old keys: %s", status.ToString());
+        }
+        if (tls != nullptr) {
+          // New handshakes get the new certificate; connections already up
+          // keep theirs, so no call is dropped.
+          if (absl::Status reloaded = tls->Reload(); reloaded.ok()) {
+            Log("SIGHUP: TLS certificate reloaded: %s",
+                tls->CurrentPem().description);
+          } else {
+            Log("SIGHUP: keeping the old TLS certificate: %s",
+                reloaded.message());
+          }
         }
         continue;
       }
@@ -444,13 +531,15 @@ int RunServer() {
   server_options.memory_quota_bytes =
       int64_t{absl::GetFlag(FLAGS_memory_quota_mb)} << 20;
   server_options.reflection = absl::GetFlag(FLAGS_grpc_reflection);
+  server_options.tls = tls;
   absl::StatusOr<StartedServer> server = StartServer(server_options, &service);
   if (!server.ok()) {
     Log("%s", server.status().ToString());
     return 1;
   }
-  Log("listening on %s (health NOT_SERVING until ready)",
-      WithPort(server_options.listen_address, server->port));
+  Log("listening on %s (%s; health NOT_SERVING until ready)",
+      WithPort(server_options.listen_address, server->port),
+      tls == nullptr ? "plaintext" : tls->mutual() ? "mTLS" : "TLS");
 
   EngineOptions engine_options;
   // The database lives in its own subdirectory so that a backup or a copy

@@ -4,11 +4,15 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
 
+#include <arpa/inet.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 
@@ -60,7 +64,10 @@ absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &started.port);
+                           options.tls != nullptr
+                               ? options.tls->Credentials()
+                               : grpc::InsecureServerCredentials(),
+                           &started.port);
   builder.RegisterService(matcher);
   builder.SetOption(std::make_unique<ReflectionOption>(options.reflection));
   started.server = builder.BuildAndStart();
@@ -72,6 +79,31 @@ absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
   // caller has the engine ready.
   SetServing(*started.server, false);
   return started;
+}
+
+bool IsLoopbackListenAddress(absl::string_view address) {
+  if (absl::StartsWith(address, "unix:") ||
+      absl::StartsWith(address, "unix-abstract:")) {
+    return true;
+  }
+  if (!absl::ConsumePrefix(&address, "ipv4:")) {
+    absl::ConsumePrefix(&address, "ipv6:");
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  absl::string_view host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  const std::string text(host);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 &&
+         IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 void SetServing(grpc::Server& server, bool serving) {

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "service/tls.h"
 
 namespace pamatch {
 
@@ -28,6 +30,9 @@ struct ServerOptions {
   // lists it beside Health. It describes the API, not its data, to anyone
   // who can connect, without a key; turn it off where that matters.
   bool reflection = true;
+  // TLS (and mTLS if it has a client CA); nullptr: plaintext. Must outlive
+  // the server; ServerTls::Reload applies to the server's new handshakes.
+  std::shared_ptr<ServerTls> tls;
 };
 
 // A started server and the port it listens on.
@@ -36,13 +41,17 @@ struct StartedServer {
   int port = 0;
 };
 
-// Starts a server (insecure credentials: put TLS in front of it when it
-// leaves the host) with `matcher` (not owned; must outlive the server),
+// Starts a server (TLS if options.tls, else plaintext) with `matcher` (not owned; must outlive the server),
 // health and, unless options.reflection is false, reflection. Health
 // reports NOT_SERVING for "" and "pamatch.v1.Matcher" until
 // SetServing(true).
 absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
                                           grpc::Service* matcher);
+
+// Whether a gRPC listen address can only be reached from this host:
+// 127.0.0.0/8, [::1], localhost, or a unix: socket. pa-matchd refuses to
+// listen elsewhere without TLS unless told --insecure_listen.
+bool IsLoopbackListenAddress(absl::string_view address);
 
 // Sets the health status of "" and "pamatch.v1.Matcher". Thread-safe.
 void SetServing(grpc::Server& server, bool serving);

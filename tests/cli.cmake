@@ -4,7 +4,7 @@
 pa_match_test(cli_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/cli_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/cli_format_test.cc
-  LIBS pamatch_cli_lib)
+  LIBS pamatch_cli_lib GTest::gmock)
 # The pa-match binary against a real pa-matchd on loopback (job commands,
 # match-jobs, watch and its position file).
 pa_match_test(cli_binary_test

@@ -3,6 +3,7 @@
 // overriding flags), jobs, match-jobs and watch requests, the watch position
 // file, global option resolution, import bookkeeping and the exact
 // human-readable output.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -678,6 +679,31 @@ TEST(ClientConfig, Precedence) {
       ResolveClientConfig(MustParse({"--timeout_ms", "0"}, GlobalFlagSpecs()),
                           lookup, reader)
           .ok());
+
+  // TLS: none by default (plaintext); flag over environment; a file that
+  // cannot be read is an error naming the flag.
+  EXPECT_FALSE(defaults.tls.enabled());
+  EXPECT_EQ(defaults.credentials, nullptr);
+  env["PA_MATCH_TLS_CA"] = "/nonexistent/env-ca.pem";
+  absl::StatusOr<ClientConfig> from_env =
+      ResolveClientConfig(MustParse({}, GlobalFlagSpecs()), lookup, reader);
+  ASSERT_FALSE(from_env.ok());
+  EXPECT_THAT(std::string(from_env.status().message()),
+              ::testing::HasSubstr("--tls_ca: cannot read "
+                                   "/nonexistent/env-ca.pem"));
+  absl::StatusOr<ClientConfig> from_flag = ResolveClientConfig(
+      MustParse({"--tls_ca", "/nonexistent/flag-ca.pem"}, GlobalFlagSpecs()),
+      lookup, reader);
+  ASSERT_FALSE(from_flag.ok());
+  EXPECT_THAT(std::string(from_flag.status().message()),
+              ::testing::HasSubstr("/nonexistent/flag-ca.pem"));
+  env.erase("PA_MATCH_TLS_CA");
+  absl::StatusOr<ClientConfig> half_pair = ResolveClientConfig(
+      MustParse({"--tls_cert", "client.pem"}, GlobalFlagSpecs()), lookup,
+      reader);
+  ASSERT_FALSE(half_pair.ok());
+  EXPECT_THAT(std::string(half_pair.status().message()),
+              ::testing::HasSubstr("--tls_cert and --tls_key go together"));
 }
 
 }  // namespace

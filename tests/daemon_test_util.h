@@ -68,6 +68,8 @@ class Daemon {
   std::string out() const { return ReadAll(out_path_); }
   std::string err() const { return ReadAll(err_path_); }
   void Signal(int signal) { ::kill(pid_, signal); }
+  // host:port it listens on, once WaitServing has seen it ("" before).
+  const std::string& address() const { return address_; }
 
   // Waits for the process to end; its waitpid status, or -1 on timeout.
   int Wait(std::chrono::seconds timeout) {
@@ -86,8 +88,12 @@ class Daemon {
   }
 
   // Waits until pa-matchd logs its port and reports SERVING; returns a
-  // channel to it, or nullptr (with the log in the failure message).
-  std::shared_ptr<grpc::Channel> WaitServing() {
+  // channel to it (made with `credentials` and `args`: plaintext by
+  // default), or nullptr (with the log in the failure message).
+  std::shared_ptr<grpc::Channel> WaitServing(
+      std::shared_ptr<grpc::ChannelCredentials> credentials =
+          grpc::InsecureChannelCredentials(),
+      const grpc::ChannelArguments& args = {}) {
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(120);
     std::shared_ptr<grpc::Channel> channel;
@@ -100,9 +106,8 @@ class Daemon {
         const size_t at = log.find(marker);
         const size_t end = log.find(' ', at + marker.size());
         if (at != std::string::npos && end != std::string::npos) {
-          channel = grpc::CreateChannel(
-              log.substr(at + marker.size(), end - at - marker.size()),
-              grpc::InsecureChannelCredentials());
+          address_ = log.substr(at + marker.size(), end - at - marker.size());
+          channel = grpc::CreateCustomChannel(address_, credentials, args);
         }
       }
       if (channel != nullptr && CheckHealth(channel, "") == kHealthServing) {
@@ -117,6 +122,7 @@ class Daemon {
  private:
   static inline int runs_ = 0;
   const std::string out_path_, err_path_;
+  std::string address_;
   pid_t pid_ = -1;
   int exit_status_ = -1;
 };

@@ -6,6 +6,7 @@
 //   pa-match-datagen --count 1000000 --seed 42 --now 2025-06-01 --out pas.jsonl
 //   pa-match-datagen --scenario national --count 1000000 --now 2025-06-01
 //       --server 127.0.0.1:50051 --api_key_file data/admin.key
+//       [--tls_ca ca.pem [--tls_cert client.pem --tls_key client.key]]
 //
 // The profiles are a pure function of (--scenario, --count, --seed, --now,
 // --id_prefix): the same flags give byte-identical files, whatever --threads
@@ -19,9 +20,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -34,6 +37,7 @@
 #include "common/program_help.h"
 #include "demo/demo_data.h"
 #include "google/protobuf/util/json_util.h"
+#include "common/tls_channel.h"
 #include "tools/datagen_upload.h"
 
 ABSL_FLAG(int64_t, count, 2000, "number of profiles to write (>= 0)");
@@ -58,6 +62,10 @@ ABSL_FLAG(std::string, api_key, "",
           "else $PA_MATCH_KEY");
 ABSL_FLAG(std::string, api_key_file, "",
           "file holding the API key for --server, e.g. data/admin.key");
+ABSL_FLAG(std::string, tls_ca, "", pamatch::kTlsCaHelp);
+ABSL_FLAG(std::string, tls_cert, "", pamatch::kTlsCertHelp);
+ABSL_FLAG(std::string, tls_key, "", pamatch::kTlsKeyHelp);
+ABSL_FLAG(std::string, tls_server_name, "", pamatch::kTlsServerNameHelp);
 ABSL_FLAG(int64_t, stream_timeout_ms, 300000,
           "deadline of each BulkUpsertProfiles stream (one chunk of 10,000 "
           "profiles)");
@@ -212,9 +220,10 @@ std::optional<std::string> ResolveApiKey() {
 // Streams the profiles into `server`, one BulkUpsertProfiles stream per
 // chunk. Exit status: 0 all accepted, 1 any rejected or a stream failed.
 int Upload(const DataSet& data, int64_t count, int threads,
-           const std::string& server, const std::string& key) {
+           const std::string& server, std::shared_ptr<grpc::Channel> channel,
+           const std::string& key) {
   pamatch::tools::ProfileUploader uploader(
-      server, key, absl::GetFlag(FLAGS_stream_timeout_ms));
+      std::move(channel), key, absl::GetFlag(FLAGS_stream_timeout_ms));
   const Clock::time_point start = Clock::now();
   grpc::Status failure;
   using Batch = std::vector<pamatch::v1::Profile>;
@@ -313,5 +322,13 @@ int main(int argc, char** argv) {
     return Fail(
         2, "cannot read --api_key_file " + absl::GetFlag(FLAGS_api_key_file));
   }
-  return Upload(data, count, threads, server, *key);
+  pamatch::ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      pamatch::CreateClientChannel(server, tls);
+  if (!channel.ok()) return Fail(2, std::string(channel.status().message()));
+  return Upload(data, count, threads, server, *std::move(channel), *key);
 }

@@ -12,9 +12,9 @@ namespace {
 constexpr size_t kMaxReportedRejections = 5;
 }  // namespace
 
-ProfileUploader::ProfileUploader(const std::string& server, std::string api_key,
-                                 int64_t stream_timeout_ms)
-    : channel_(grpc::CreateChannel(server, grpc::InsecureChannelCredentials())),
+ProfileUploader::ProfileUploader(std::shared_ptr<grpc::Channel> channel,
+                                 std::string api_key, int64_t stream_timeout_ms)
+    : channel_(std::move(channel)),
       stub_(v1::Matcher::NewStub(channel_)),
       api_key_(std::move(api_key)),
       stream_timeout_ms_(stream_timeout_ms) {}

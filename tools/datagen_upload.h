@@ -19,10 +19,11 @@ namespace pamatch::tools {
 // Single-threaded: one caller sends chunks one after another.
 class ProfileUploader {
  public:
-  // `server` is host:port (plaintext, as pa-matchd listens). A non-empty
-  // `api_key` is sent as "authorization: Bearer <key>", the convention of
-  // every pa-match client; the key needs the `write` scope.
-  ProfileUploader(const std::string& server, std::string api_key,
+  // `channel` leads to the server (plaintext or TLS: CreateClientChannel,
+  // common/tls_channel.h). A non-empty `api_key` is sent as
+  // "authorization: Bearer <key>", the convention of every pa-match client;
+  // the key needs the `write` scope.
+  ProfileUploader(std::shared_ptr<grpc::Channel> channel, std::string api_key,
                   int64_t stream_timeout_ms);
 
   // Sends `profiles` as one BulkUpsertProfiles stream and adds the server's

@@ -2,6 +2,7 @@
 // calls and reports throughput and latency (docs/LOADGEN.md).
 //
 //   pa-match-loadgen [--server HOST:PORT] [--api_key_file data/admin.key]
+//       [--tls_ca F [--tls_cert F --tls_key F] [--tls_server_name N]]
 //       [--phases health,search,mixed,match_jobs,jobs,writes,watch]
 //       [--rounds 1] [--mode closed|open]
 //       [--concurrency 32] [--channels 4] [--rate 1000]
@@ -40,12 +41,17 @@
 #include "bench/loadgen/report.h"
 #include "bench/loadgen/workload.h"
 #include "common/program_help.h"
+#include "common/tls_channel.h"
 #include "demo/demo_data.h"
 #include "pamatch/v1/matcher.grpc.pb.h"
 
 ABSL_FLAG(std::string, server, "",
           "pa-matchd address (else env PA_MATCH_SERVER, else "
           "127.0.0.1:50051)");
+ABSL_FLAG(std::string, tls_ca, "", pamatch::kTlsCaHelp);
+ABSL_FLAG(std::string, tls_cert, "", pamatch::kTlsCertHelp);
+ABSL_FLAG(std::string, tls_key, "", pamatch::kTlsKeyHelp);
+ABSL_FLAG(std::string, tls_server_name, "", pamatch::kTlsServerNameHelp);
 ABSL_FLAG(std::string, api_key, "",
           "API key (else env PA_MATCH_KEY, else the contents of "
           "--api_key_file)");
@@ -318,6 +324,11 @@ int Run(const std::string& command_line) {
   const int preload_jobs = absl::GetFlag(FLAGS_preload_jobs);
   if (preload_jobs < 0) return Usage("--preload_jobs: must be >= 0");
 
+  ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
   // Separate connections: gRPC would otherwise share one subchannel (one
   // TCP connection) between channels with equal arguments.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -329,8 +340,13 @@ int Run(const std::string& command_line) {
     // a few percent of CPU (docs/LOADGEN.md), and a call that fails is
     // reported as an error, not retried.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    auto channel = grpc::CreateCustomChannel(
-        server, grpc::InsecureChannelCredentials(), args);
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> created =
+        CreateClientChannel(server, tls, args);
+    if (!created.ok()) {
+      absl::FPrintF(stderr, "pa-match-loadgen: %s\n", created.status().message());
+      return 1;
+    }
+    std::shared_ptr<grpc::Channel> channel = *std::move(created);
     if (!Connect(*channel)) {
       absl::FPrintF(stderr, "pa-match-loadgen: cannot connect to %s\n", server);
       return 1;

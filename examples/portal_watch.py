@@ -44,39 +44,16 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_PROTO_DIR = os.path.join(os.path.dirname(HERE), "proto")
+from pamatch_api import (DEFAULT_PROTO_DIR, generate_stubs,  # noqa: E402
+                         open_channel)
 
 
 def log(message):
     print("portal_watch: %s" % message, file=sys.stderr, flush=True)
-
-
-def generate_stubs(proto_dir, out_dir):
-    """Compiles pamatch/v1/matcher.proto into out_dir and imports it.
-    Returns the (messages, services) modules."""
-    protoc = shutil.which("protoc") or "/usr/bin/protoc"
-    plugin = (shutil.which("grpc_python_plugin") or
-              "/usr/bin/grpc_python_plugin")
-    for tool in (protoc, plugin):
-        if not os.path.exists(tool):
-            raise SystemExit("portal_watch: need %s: apt-get install "
-                             "protobuf-compiler protobuf-compiler-grpc" % tool)
-    command = [protoc, "-I", proto_dir, "--python_out=" + out_dir,
-               "--grpc_python_out=" + out_dir,
-               "--plugin=protoc-gen-grpc_python=" + plugin,
-               "pamatch/v1/matcher.proto"]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit("portal_watch: protoc failed: %s" % done.stderr)
-    sys.path.insert(0, out_dir)
-    from pamatch.v1 import matcher_pb2, matcher_pb2_grpc  # noqa: E402
-    return matcher_pb2, matcher_pb2_grpc
 
 
 # ---------------------------------------------------------------------------
@@ -195,7 +172,8 @@ def watch(args, pb, pb_grpc, grpc):
             request.after_sequence = position
         log("watching %s after %s" % (",".join(codes),
                                       "now" if position is None else position))
-        channel = grpc.insecure_channel(args.server)
+        channel = open_channel(grpc, args.server, args.tls_ca, args.tls_cert,
+                               args.tls_key, args.tls_server_name)
         stub = pb_grpc.MatcherStub(channel)
         try:
             for event in stub.Watch(request, metadata=metadata):
@@ -247,6 +225,14 @@ def main():
     parser.add_argument("--outbox", required=True,
                         help="notifications, one JSON line each")
     parser.add_argument("--proto_dir", default=DEFAULT_PROTO_DIR)
+    parser.add_argument("--tls_ca", default="",
+                        help="CA certificate (PEM) of the server: use TLS")
+    parser.add_argument("--tls_cert", default="",
+                        help="client certificate (PEM), for mTLS")
+    parser.add_argument("--tls_key", default="",
+                        help="client private key (PEM), for mTLS")
+    parser.add_argument("--tls_server_name", default="",
+                        help="name to verify in the server's certificate")
     parser.add_argument("--crash_after_notifications", type=int, default=0,
                         help=argparse.SUPPRESS)  # testing only
     args = parser.parse_args()

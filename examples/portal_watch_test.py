@@ -44,23 +44,32 @@ def free_port():
 
 
 class Server:
-    """pa-matchd on a fixed port and data directory, across restarts."""
+    """pa-matchd on a fixed port and data directory, across restarts.
+    `extra_args` go on its command line; `open_channel(grpc, address)`
+    (default: plain text) reaches it for the health check."""
 
-    def __init__(self, binary, work):
+    def __init__(self, binary, work, extra_args=(), open_channel=None):
         self.binary = binary
         self.work = work
         self.address = "127.0.0.1:%d" % free_port()
         self.log = open(os.path.join(work, "server.log"), "a")
         self.process = None
+        self.extra_args = list(extra_args)
+        self.open_channel = open_channel or (
+            lambda grpc, address: grpc.insecure_channel(address))
 
     def start(self, grpc):
+        """Starts it, waits until it is SERVING and returns the admin key
+        (from data/admin.key, made at first start; None if there is none:
+        a keys file made beforehand)."""
         self.process = subprocess.Popen(
             [self.binary, "--listen", self.address, "--data_dir",
              os.path.join(self.work, "data"), "--taxonomy",
              os.path.join(ROOT, "taxonomy", "north_east.json"),
-             "--demo_profiles", "0", "--watch_heartbeat_seconds", "0.5"],
+             "--demo_profiles", "0", "--watch_heartbeat_seconds", "0.5"] +
+            self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
-        channel = grpc.insecure_channel(self.address)
+        channel = self.open_channel(grpc, self.address)
         health = channel.unary_unary("/grpc.health.v1.Health/Check",
                                      request_serializer=lambda raw: raw,
                                      response_deserializer=lambda raw: raw)
@@ -80,8 +89,11 @@ class Server:
                 raise SystemExit("pa-matchd not serving")
         finally:
             channel.close()
-        with open(os.path.join(self.work, "data", "admin.key")) as f:
-            return f.read().strip()
+        try:
+            with open(os.path.join(self.work, "data", "admin.key")) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return None
 
     def kill9(self):
         self.process.kill()

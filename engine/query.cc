@@ -384,6 +384,33 @@ std::string EncodePageToken(const CompiledQuery& query, const PageCursor& last) 
   return EncodePageToken(last, query.fingerprint, query.as_of);
 }
 
+namespace {
+
+// The bytes of `token` as the encoder writes them: deterministic, fields in
+// number order (the message has no maps).
+std::string TokenBytes(const internal::PageToken& token) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    token.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+// The hash of every field but `check` itself. Not a secret MAC: it makes a
+// changed or damaged token fail loudly instead of silently paging from
+// another place. A client that mints a well-formed token gains nothing: the
+// fingerprint must be that of the request it comes with, and the cursor
+// only says where in that request's own results the page starts.
+uint64_t TokenCheck(internal::PageToken token) {
+  token.clear_check();
+  return StableHash(absl::StrCat("pa-match page token 1\n", TokenBytes(token)));
+}
+
+}  // namespace
+
 std::string EncodePageToken(const PageCursor& last, uint64_t fingerprint,
                             DayNumber as_of) {
   internal::PageToken token;
@@ -392,15 +419,22 @@ std::string EncodePageToken(const PageCursor& last, uint64_t fingerprint,
   token.set_id(last.id);
   token.set_request_fingerprint(fingerprint);
   token.set_as_of(FormatDate(as_of));
-  return absl::WebSafeBase64Escape(token.SerializeAsString());
+  token.set_check(TokenCheck(token));
+  return absl::WebSafeBase64Escape(TokenBytes(token));
 }
 
 absl::StatusOr<DecodedPageToken> DecodePageToken(absl::string_view text,
                                                  uint64_t fingerprint) {
+  // Only the exact text the encoder wrote is accepted: base64 with other
+  // padding bits, protobuf with repeated, reordered or unknown fields, or
+  // any changed byte (the check) is refused like a token of another
+  // request.
   std::string bytes;
   internal::PageToken token;
   if (text.size() > 1024 || !absl::WebSafeBase64Unescape(text, &bytes) ||
-      !token.ParseFromString(bytes) ||
+      absl::WebSafeBase64Escape(bytes) != text ||
+      !token.ParseFromString(bytes) || TokenBytes(token) != bytes ||
+      token.check() != TokenCheck(token) ||
       token.request_fingerprint() != fingerprint) {
     return absl::InvalidArgumentError(
         "page_token: not a token issued for this request (send the same "

@@ -137,8 +137,10 @@ struct DecodedPageToken {
   PageCursor cursor;
   std::string as_of;  // as the first page had it, "YYYY-MM-DD"
 };
-// INVALID_ARGUMENT "page_token" unless `token` was issued for a request
-// with this fingerprint.
+// INVALID_ARGUMENT "page_token" unless `token` is, byte for byte, a token
+// EncodePageToken issued for a request with this fingerprint: a token of
+// another request, a changed, truncated or extended one, is refused (the
+// token carries a hash of its fields; docs/SECURITY.md).
 absl::StatusOr<DecodedPageToken> DecodePageToken(absl::string_view token,
                                                  uint64_t fingerprint);
 

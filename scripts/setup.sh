@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential clang cmake ninja-build pkg-config git ca-certificates
+  libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev librocksdb-dev libroaring-dev libssl-dev

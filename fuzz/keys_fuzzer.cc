@@ -4,6 +4,7 @@
 // key and refuses a header that carries no key (UNAUTHENTICATED); a key
 // passes (with a name) or is refused, UNAUTHENTICATED or PERMISSION_DENIED,
 // never with another code.
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/status/status.h"
@@ -21,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PA_FUZZ_CHECK((*store)->size() >= 1, "a keys file without keys loaded");
   // Headers that carry no key at all.
   for (const char* header : {"", "Bearer ", "Bearer \t ", "Basic x", "x"}) {
-    const absl::StatusOr<std::string> name =
+    const absl::StatusOr<KeyGrant> name =
         (*store)->Authorize(header, Scope::kSearch);
     PA_FUZZ_CHECK(absl::IsUnauthenticated(name.status()), header);
   }
@@ -35,12 +36,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       "00";
   for (const std::string& key : {std::string("x"), seed_key}) {
     for (Scope scope : kAllScopes) {
-      const absl::StatusOr<std::string> name =
+      // Limits add an expired key (UNAUTHENTICATED) and a key over its
+      // rate (RESOURCE_EXHAUSTED).
+      const absl::StatusOr<KeyGrant> name =
           (*store)->Authorize(absl::StrCat("Bearer ", key), scope);
       PA_FUZZ_CHECK(name.ok() || absl::IsUnauthenticated(name.status()) ||
-                        absl::IsPermissionDenied(name.status()),
+                        absl::IsPermissionDenied(name.status()) ||
+                        absl::IsResourceExhausted(name.status()),
                     name.status().ToString());
-      PA_FUZZ_CHECK(!name.ok() || !name->empty(), "a key without a name");
+      PA_FUZZ_CHECK(!name.ok() || !name->name().empty(),
+                    "a key without a name");
+      // A limited key's authorities are what the file said, sorted.
+      PA_FUZZ_CHECK(!name.ok() || std::is_sorted(name->authorities().begin(),
+                                                 name->authorities().end()),
+                    "authorities unsorted");
     }
   }
   return 0;

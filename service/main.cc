@@ -90,6 +90,13 @@ ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "largest request message accepted, bytes");
 ABSL_FLAG(int, memory_quota_mb, 1024,
           "memory the gRPC layer may use for calls in flight, MiB");
+ABSL_FLAG(int, max_concurrent_streams, 100,
+          "calls one connection may have open at once (HTTP/2 "
+          "MAX_CONCURRENT_STREAMS; the client queues the rest), so one "
+          "connection's flood queues at its own end; 0: no limit");
+ABSL_FLAG(int, handshake_timeout_ms, 10'000,
+          "close a connection that has not sent its HTTP/2 preface within "
+          "this long, ms");
 ABSL_FLAG(bool, grpc_reflection, true,
           "serve gRPC server reflection (grpcurl without .proto files), as "
           "the API contract asks; --nogrpc_reflection turns it off where "
@@ -532,6 +539,10 @@ int RunServer() {
       int64_t{absl::GetFlag(FLAGS_memory_quota_mb)} << 20;
   server_options.reflection = absl::GetFlag(FLAGS_grpc_reflection);
   server_options.tls = tls;
+  server_options.max_concurrent_streams =
+      absl::GetFlag(FLAGS_max_concurrent_streams);
+  server_options.handshake_timeout_ms =
+      absl::GetFlag(FLAGS_handshake_timeout_ms);
   absl::StatusOr<StartedServer> server = StartServer(server_options, &service);
   if (!server.ok()) {
     Log("%s", server.status().ToString());

@@ -17,6 +17,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "service/grpc_status.h"
+#include "service/malformed_requests.h"
 
 namespace pamatch {
 namespace {
@@ -149,6 +150,14 @@ struct ProfileBulk {
                                  const Item& item) {
     return CheckProfileWrite(engine, grant, item);
   }
+  static void SetMark(Request& request, Item* mark) {
+    request.unsafe_arena_set_allocated_profile(mark);
+  }
+  static bool TakeMark(Request& request, const Item* mark) {
+    if (!request.has_profile() || &request.profile() != mark) return false;
+    request.unsafe_arena_release_profile();
+    return true;
+  }
   template <typename Done>
   static void Submit(Engine& engine, const std::vector<const Item*>& items,
                      Done done) {
@@ -166,6 +175,14 @@ struct JobBulk {
                                  const Item& item) {
     return CheckJobWrite(engine, grant, item);
   }
+  static void SetMark(Request& request, Item* mark) {
+    request.unsafe_arena_set_allocated_job(mark);
+  }
+  static bool TakeMark(Request& request, const Item* mark) {
+    if (!request.has_job() || &request.job() != mark) return false;
+    request.unsafe_arena_release_job();
+    return true;
+  }
   template <typename Done>
   static void Submit(Engine& engine, const std::vector<const Item*>& items,
                      Done done) {
@@ -180,6 +197,15 @@ struct JobBulk {
 // being committed while the next is read and validated; past that the
 // reactor stops reading until a batch completes, which pushes back on the
 // sender through gRPC flow control. Deletes itself when the call is done.
+//
+// An item that cannot be parsed (malformed protobuf) ends the read loop as
+// the stream's end would: gRPC reports both as OnReadDone(false). To tell
+// them apart, each read's message is marked first with unread_mark_ as its
+// item; a parse, failed or not, clears the message (and the mark) before it
+// reads, and the end of the stream leaves it as it was. A malformed item N
+// cuts the stream there: the items before it are processed as usual and
+// the call answers INVALID_ARGUMENT naming item N, never OK for a silently
+// truncated stream.
 //
 // Memory: each batch's items are parsed into one protobuf arena, freed in one
 // go right after the engine has validated and serialized them (perf showed
@@ -253,6 +279,9 @@ class BulkUpsertReactor final
         // answer, so its unsubmitted tail is not stored either.
         reading_done_ = true;
         cancelled_ = context_->IsCancelled();
+        if (!Kind::TakeMark(*item_, &unread_mark_)) {
+          malformed_item_ = response_->results_size();
+        }
         if (!cancelled_) full = TakeBatch();
       }
     }
@@ -293,9 +322,13 @@ class BulkUpsertReactor final
     batch.slots.reserve(kBulkBatchSize);
     return batch;
   }
-  // The message the next read fills, in the current batch's arena.
+  // The message the next read fills, in the current batch's arena, marked
+  // as unread.
   Request* NewItem() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return google::protobuf::Arena::CreateMessage<Request>(batch_.arena.get());
+    Request* item =
+        google::protobuf::Arena::CreateMessage<Request>(batch_.arena.get());
+    Kind::SetMark(*item, &unread_mark_);
+    return item;
   }
 
   // Queues *item_ for the next batch, or rejects it at once (`allowed`:
@@ -374,18 +407,30 @@ class BulkUpsertReactor final
   // `cancelled`: cancelled_, read when ReadyToFinish said yes (it no longer
   // changes then).
   void FinishCall(bool cancelled) {
-    if (metrics_ != nullptr) {
-      {
-        MutexLock lock(&mu_);
+    absl::Status status;
+    {
+      MutexLock lock(&mu_);
+      if (cancelled) {
+        status = absl::CancelledError();
+      } else if (malformed_item_ >= 0) {
+        status = absl::InvalidArgumentError(absl::StrCat(
+            "item ", malformed_item_, " of the stream: ",
+            MalformedRequestMessage(Request::descriptor()->full_name()),
+            "; the stream was cut there: the ", malformed_item_,
+            " items before it were processed (", response_->accepted(),
+            " accepted, ", response_->rejected(),
+            " rejected), nothing after it was read; resend from item ",
+            malformed_item_));
+      }
+      if (metrics_ != nullptr) {
         metrics_->RecordBulkItems(Kind::kMethod, response_->accepted(),
                                   response_->rejected());
       }
-      metrics_->Record(
-          Kind::kMethod,
-          cancelled ? absl::StatusCode::kCancelled : absl::StatusCode::kOk,
-          start_);
     }
-    this->Finish(cancelled ? grpc::Status::CANCELLED : grpc::Status::OK);
+    if (metrics_ != nullptr) {
+      metrics_->Record(Kind::kMethod, status.code(), start_);
+    }
+    this->Finish(ToGrpcStatus(status));
   }
 
   void Record(v1::BulkItemResult* result, const absl::Status& status,
@@ -414,6 +459,10 @@ class BulkUpsertReactor final
   Request* item_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Released when the reactor is deleted (OnDone).
   std::optional<Admission::Ticket> slot_;
+  // The item each read's message holds until a parse clears it (above).
+  Item unread_mark_;
+  // Index of the item that could not be parsed, or -1.
+  int malformed_item_ ABSL_GUARDED_BY(mu_) = -1;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool read_deferred_ ABSL_GUARDED_BY(mu_) = false;  // waiting for a batch
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -428,7 +477,9 @@ MatcherService::MatcherService(const ApiKeyStore* keys, RpcMetrics* metrics,
     : keys_(keys),
       metrics_(metrics),
       admission_(limits),
-      watch_hub_(std::make_shared<WatchHub>(watch, metrics)) {}
+      watch_hub_(std::make_shared<WatchHub>(watch, metrics)) {
+  AnswerMalformedRequests();
+}
 
 MatcherService::~MatcherService() { SetEngine(nullptr); }
 

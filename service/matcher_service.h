@@ -161,6 +161,12 @@ class MatcherService final : public v1::Matcher::CallbackService {
       const v1::WatchRequest* request) override;
 
  private:
+  // Replaces gRPC's handlers of the unary and server-streaming methods with
+  // ones answering a request that cannot be parsed with INVALID_ARGUMENT
+  // naming its type, not UNIMPLEMENTED (malformed_requests.h, where it is
+  // defined). Called by the constructor.
+  void AnswerMalformedRequests();
+
   // Authenticates the call for `scope`, rejects unknown fields on `request`
   // (if given) and returns the engine and the key's grant, or the error to
   // answer with.

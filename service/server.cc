@@ -63,6 +63,12 @@ absl::StatusOr<StartedServer> StartServer(const ServerOptions& options,
   grpc::ServerBuilder builder;
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             options.handshake_timeout_ms);
+  if (options.max_concurrent_streams > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               options.max_concurrent_streams);
+  }
   builder.AddListeningPort(options.listen_address,
                            options.tls != nullptr
                                ? options.tls->Credentials()

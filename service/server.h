@@ -23,6 +23,15 @@ struct ServerOptions {
   // Largest request message accepted, bytes (a bulk stream's limit applies
   // per item).
   int max_receive_message_bytes = 4 << 20;
+  // A connection that has not sent its HTTP/2 preface and settings within
+  // this long is closed (gRPC's default is 120 s), so connections that open
+  // and never speak do not pile up.
+  int handshake_timeout_ms = 10'000;
+  // Calls one connection may have open at once (HTTP/2
+  // SETTINGS_MAX_CONCURRENT_STREAMS; a client queues the rest), so that one
+  // connection's flood of calls queues at its own end and not ahead of
+  // everyone else's. 0: gRPC's default (no limit).
+  int max_concurrent_streams = 100;
   // Memory the gRPC layer may use for calls in flight, bytes.
   int64_t memory_quota_bytes = int64_t{1} << 30;
   // Serve grpc.reflection.v1alpha.ServerReflection (for grpcurl and the

@@ -13,3 +13,9 @@ pa_match_test(service_test
 target_compile_definitions(service_test PRIVATE
   PA_MATCHD_PATH="$<TARGET_FILE:pa-matchd>")
 add_dependencies(service_test pa-matchd)
+
+# Abusive clients against a real server (issue 18 point 6); its own binary,
+# so its ~30 s of attacks run beside the other service tests.
+pa_match_test(service_abuse_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/service_abuse_test.cc
+  LIBS pamatch_service GTest::gmock)

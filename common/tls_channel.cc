@@ -10,10 +10,9 @@
 #include "absl/strings/str_cat.h"
 
 namespace pamatch {
-namespace {
 
-absl::StatusOr<std::string> ReadFlagFile(const char* flag,
-                                         const std::string& path) {
+absl::StatusOr<std::string> ReadPemFlagFile(absl::string_view flag,
+                                            const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -28,8 +27,6 @@ absl::StatusOr<std::string> ReadFlagFile(const char* flag,
   return text.str();
 }
 
-}  // namespace
-
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 ClientChannelCredentials(const ClientTlsOptions& options,
                          grpc::ChannelArguments* args) {
@@ -40,15 +37,15 @@ ClientChannelCredentials(const ClientTlsOptions& options,
   }
   grpc::SslCredentialsOptions ssl;
   if (!options.ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadFlagFile("tls_ca", options.ca_file);
+    absl::StatusOr<std::string> ca = ReadPemFlagFile("tls_ca", options.ca_file);
     if (!ca.ok()) return ca.status();
     ssl.pem_root_certs = *std::move(ca);
   }
   if (!options.cert_file.empty()) {
     absl::StatusOr<std::string> cert =
-        ReadFlagFile("tls_cert", options.cert_file);
+        ReadPemFlagFile("tls_cert", options.cert_file);
     if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key = ReadFlagFile("tls_key", options.key_file);
+    absl::StatusOr<std::string> key = ReadPemFlagFile("tls_key", options.key_file);
     if (!key.ok()) return key.status();
     ssl.pem_cert_chain = *std::move(cert);
     ssl.pem_private_key = *std::move(key);

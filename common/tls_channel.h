@@ -23,6 +23,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace pamatch {
 
@@ -48,6 +49,12 @@ inline constexpr char kTlsKeyHelp[] = "mTLS: PEM private key of --tls_cert";
 inline constexpr char kTlsServerNameHelp[] =
     "TLS: expect this name in the server's certificate instead of the host "
     "of the server address";
+
+// The text of the PEM file `path` given as --`flag`; INVALID_ARGUMENT naming
+// the flag when it cannot be read or holds no PEM block. For the clients'
+// and the server's certificate and key files alike.
+absl::StatusOr<std::string> ReadPemFlagFile(absl::string_view flag,
+                                            const std::string& path);
 
 // Channel credentials for `options` (plaintext when !enabled()); sets the
 // target name override in `args` when server_name is given.

@@ -46,6 +46,32 @@ def generate_stubs(proto_dir, out_dir):
     return matcher_pb2, matcher_pb2_grpc
 
 
+def add_connection_arguments(parser):
+    """--server, the key and the TLS options every client takes; pass the
+    parsed arguments to connect()."""
+    parser.add_argument("--server", default="127.0.0.1:50051")
+    parser.add_argument("--key", default=os.environ.get("PA_MATCH_KEY", ""),
+                        help="API key (else --key_file)")
+    parser.add_argument("--key_file", default="data/admin.key")
+    parser.add_argument("--tls_ca", default="",
+                        help="CA certificate (PEM) of the server: use TLS")
+    parser.add_argument("--tls_cert", default="",
+                        help="client certificate (PEM), for mTLS")
+    parser.add_argument("--tls_key", default="",
+                        help="client private key (PEM), for mTLS")
+    parser.add_argument("--tls_server_name", default="",
+                        help="name to verify in the server's certificate")
+    parser.add_argument("--proto_dir", default=DEFAULT_PROTO_DIR)
+
+
+def connect(grpc, args):
+    """(channel, metadata) from add_connection_arguments' arguments."""
+    key = read_key(args.key, args.key_file)
+    channel = open_channel(grpc, args.server, args.tls_ca, args.tls_cert,
+                           args.tls_key, args.tls_server_name)
+    return channel, [("authorization", "Bearer " + key)]
+
+
 def read_key(key, key_file):
     """The API key: `key` if given, else the first line of key_file."""
     if key:

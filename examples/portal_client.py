@@ -28,13 +28,12 @@ Usage:
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
 
-from pamatch_api import (DEFAULT_PROTO_DIR, BackOff,  # noqa: E402
-                         generate_stubs, open_channel, read_key)
+from pamatch_api import (BackOff, add_connection_arguments,  # noqa: E402
+                         connect, generate_stubs)
 
 
 def import_profiles(stub, pb, backoff, metadata, path, json_format):
@@ -124,20 +123,8 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", default="127.0.0.1:50051")
-    parser.add_argument("--key", default=os.environ.get("PA_MATCH_KEY", ""),
-                        help="API key (else --key_file)")
-    parser.add_argument("--key_file", default="data/admin.key")
-    parser.add_argument("--tls_ca", default="",
-                        help="CA certificate (PEM) of the server: use TLS")
-    parser.add_argument("--tls_cert", default="",
-                        help="client certificate (PEM), for mTLS")
-    parser.add_argument("--tls_key", default="",
-                        help="client private key (PEM), for mTLS")
-    parser.add_argument("--tls_server_name", default="",
-                        help="name to verify in the server's certificate")
+    add_connection_arguments(parser)
     parser.add_argument("--page_size", type=int, default=0)
-    parser.add_argument("--proto_dir", default=DEFAULT_PROTO_DIR)
     parser.add_argument("command", choices=["import", "search", "delete"])
     parser.add_argument("arguments", nargs="+",
                         help="import: FILE.jsonl; search: REQUEST_JSON; "
@@ -149,10 +136,7 @@ def main():
         pb, pb_grpc = generate_stubs(args.proto_dir, stubs)
         import grpc  # noqa: E402
         from google.protobuf import json_format  # noqa: E402
-        key = read_key(args.key, args.key_file)
-        metadata = [("authorization", "Bearer " + key)]
-        channel = open_channel(grpc, args.server, args.tls_ca, args.tls_cert,
-                               args.tls_key, args.tls_server_name)
+        channel, metadata = connect(grpc, args)
         stub = pb_grpc.MatcherStub(channel)
         backoff = BackOff(grpc)
         try:

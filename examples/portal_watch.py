@@ -48,8 +48,8 @@ import sys
 import tempfile
 import time
 
-from pamatch_api import (DEFAULT_PROTO_DIR, generate_stubs,  # noqa: E402
-                         open_channel)
+from pamatch_api import (add_connection_arguments,  # noqa: E402
+                         generate_stubs, open_channel, read_key)
 
 
 def log(message):
@@ -149,11 +149,8 @@ class Outbox:
 
 
 def watch(args, pb, pb_grpc, grpc):
-    key = args.key
-    if not key:
-        with open(args.key_file) as f:
-            key = f.read().strip()
-    metadata = [("authorization", "Bearer " + key)]
+    metadata = [("authorization",
+                 "Bearer " + read_key(args.key, args.key_file))]
     codes = [c.strip() for c in args.local_authorities.split(",") if c.strip()]
 
     position = read_position(args.position_file)
@@ -215,24 +212,12 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", default="127.0.0.1:50051")
-    parser.add_argument("--key", default=os.environ.get("PA_MATCH_KEY", ""),
-                        help="API key with scope search (else --key_file)")
-    parser.add_argument("--key_file", default="data/admin.key")
+    add_connection_arguments(parser)  # a key with scope search is enough
     parser.add_argument("--local_authorities", required=True,
                         help="ONS codes, comma separated")
     parser.add_argument("--position_file", required=True)
     parser.add_argument("--outbox", required=True,
                         help="notifications, one JSON line each")
-    parser.add_argument("--proto_dir", default=DEFAULT_PROTO_DIR)
-    parser.add_argument("--tls_ca", default="",
-                        help="CA certificate (PEM) of the server: use TLS")
-    parser.add_argument("--tls_cert", default="",
-                        help="client certificate (PEM), for mTLS")
-    parser.add_argument("--tls_key", default="",
-                        help="client private key (PEM), for mTLS")
-    parser.add_argument("--tls_server_name", default="",
-                        help="name to verify in the server's certificate")
     parser.add_argument("--crash_after_notifications", type=int, default=0,
                         help=argparse.SUPPRESS)  # testing only
     args = parser.parse_args()

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls_channel.h"
 
 namespace pamatch {
 namespace {
@@ -33,18 +34,6 @@ struct KeyFree {
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
-
-absl::StatusOr<std::string> ReadPemFile(const std::string& flag,
-                                        const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", flag, ": cannot read ", path, ": ", std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The PEM certificates in `pem`, in order.
 std::vector<X509Ptr> ParseCertificates(const std::string& pem) {
@@ -118,9 +107,9 @@ class FetcherServerCredentials final : public grpc::ServerCredentials {
 
 absl::StatusOr<TlsPem> LoadTlsPem(const ServerTlsFiles& files) {
   TlsPem pem;
-  absl::StatusOr<std::string> cert = ReadPemFile("tls_cert", files.cert_file);
+  absl::StatusOr<std::string> cert = ReadPemFlagFile("tls_cert", files.cert_file);
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPemFile("tls_key", files.key_file);
+  absl::StatusOr<std::string> key = ReadPemFlagFile("tls_key", files.key_file);
   if (!key.ok()) return key.status();
   std::vector<X509Ptr> chain = ParseCertificates(*cert);
   if (chain.empty()) {
@@ -142,7 +131,7 @@ absl::StatusOr<TlsPem> LoadTlsPem(const ServerTlsFiles& files) {
   }
   if (!files.client_ca_file.empty()) {
     absl::StatusOr<std::string> ca =
-        ReadPemFile("tls_client_ca", files.client_ca_file);
+        ReadPemFlagFile("tls_client_ca", files.client_ca_file);
     if (!ca.ok()) return ca.status();
     if (ParseCertificates(*ca).empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
